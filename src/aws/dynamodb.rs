@@ -1,0 +1,475 @@
+//! Accounts, credits and message records in DynamoDB.
+//!
+//! A new email costs one transaction: the message record is put only if its SES message id is
+//! new, and the account is debited only if the key matches, the account is not suspended and
+//! its credits cover the cost. When either condition fails, DynamoDB hands back the item that
+//! failed it, which tells a duplicate from 102 from 104 without another read.
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+use aws_sdk_dynamodb::types::{
+    AttributeValue, CancellationReason, Put, ReturnValue, ReturnValuesOnConditionCheckFailure, TransactWriteItem,
+    Update,
+};
+use chrono::{DateTime, Utc};
+use serde::{Serialize, de::DeserializeOwned};
+use sha2::{Digest, Sha256};
+
+use super::port_error;
+use crate::domain::account::Account;
+use crate::domain::message::{MessageRecord, MessageState};
+use crate::ports::{Debit, Lease, Ledger, Opening, PortError};
+use crate::tables::{ACCOUNTS, MESSAGES, MESSAGES_BY_LOGIN};
+
+type Item = HashMap<String, AttributeValue>;
+
+pub struct DynamoLedger {
+    client: Client,
+    accounts: String,
+    messages: String,
+}
+
+fn s(value: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(value.into())
+}
+
+fn n(value: impl ToString) -> AttributeValue {
+    AttributeValue::N(value.to_string())
+}
+
+fn to_item<T: Serialize>(value: &T) -> Result<Item, PortError> {
+    serde_dynamo::to_item(value).map_err(|e| PortError::Refused { service: "dynamodb", message: e.to_string() })
+}
+
+fn to_value<T: Serialize>(value: &T) -> Result<AttributeValue, PortError> {
+    serde_dynamo::to_attribute_value(value)
+        .map_err(|e| PortError::Refused { service: "dynamodb", message: e.to_string() })
+}
+
+fn from_item<T: DeserializeOwned>(item: Item) -> Result<T, PortError> {
+    serde_dynamo::from_item(item).map_err(|e| PortError::Refused { service: "dynamodb", message: format!("unreadable item: {e}") })
+}
+
+fn state(state: MessageState) -> Result<AttributeValue, PortError> {
+    to_value(&state)
+}
+
+/// Whether the error is a failed condition, i.e. the answer to our question rather than a fault.
+fn condition_failed(error: &UpdateItemError) -> bool {
+    matches!(error, UpdateItemError::ConditionalCheckFailedException(_))
+}
+
+/// The reasons of a cancelled transaction, in the order of its items.
+fn cancellation_reasons(error: &TransactWriteItemsError) -> Option<&[CancellationReason]> {
+    match error {
+        TransactWriteItemsError::TransactionCanceledException(cancelled) => cancelled.cancellation_reasons.as_deref(),
+        _ => None,
+    }
+}
+
+fn failed_condition(reason: &CancellationReason) -> bool {
+    reason.code() == Some("ConditionalCheckFailed")
+}
+
+impl DynamoLedger {
+    pub fn new(sdk: &aws_config::SdkConfig, accounts: &str, messages: &str) -> DynamoLedger {
+        DynamoLedger::from_client(Client::new(sdk), accounts, messages)
+    }
+
+    pub fn from_client(client: Client, accounts: &str, messages: &str) -> DynamoLedger {
+        DynamoLedger { client, accounts: accounts.to_owned(), messages: messages.to_owned() }
+    }
+
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    fn account_key(&self, login: &str) -> Item {
+        HashMap::from([(ACCOUNTS.partition_key.to_owned(), s(login))])
+    }
+
+    fn message_key(&self, message_id: &str) -> Item {
+        HashMap::from([(MESSAGES.partition_key.to_owned(), s(message_id))])
+    }
+
+    fn debit_update(&self, debit: &Debit) -> Update {
+        Update::builder()
+            .table_name(&self.accounts)
+            .set_key(Some(self.account_key(&debit.login)))
+            .update_expression("SET credits = credits - :cost")
+            .condition_expression("key_sha256 = :key AND suspended = :false AND credits >= :cost")
+            .expression_attribute_values(":cost", n(debit.credits))
+            .expression_attribute_values(":key", s(&debit.key_sha256))
+            .expression_attribute_values(":false", AttributeValue::Bool(false))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .build()
+            .expect("table, key and expression are set")
+    }
+
+    fn refund_update(&self, login: &str, credits: u64) -> Update {
+        Update::builder()
+            .table_name(&self.accounts)
+            .set_key(Some(self.account_key(login)))
+            .update_expression("ADD credits :refund")
+            .condition_expression("attribute_exists(login)")
+            .expression_attribute_values(":refund", n(credits))
+            .build()
+            .expect("table, key and expression are set")
+    }
+
+    /// Puts a record only if its message id is new; a failed condition hands back the old one.
+    fn put_new(&self, record: &MessageRecord) -> Result<Put, PortError> {
+        Ok(Put::builder()
+            .table_name(&self.messages)
+            .set_item(Some(to_item(record)?))
+            .condition_expression("attribute_not_exists(message_id)")
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .build()
+            .expect("table and item are set"))
+    }
+
+    async fn transact(&self, items: Vec<TransactWriteItem>) -> Result<(), aws_sdk_dynamodb::error::SdkError<TransactWriteItemsError>> {
+        self.client.transact_write_items().set_transact_items(Some(items)).send().await.map(|_| ())
+    }
+
+    // ----- operator's calls (mail2sms-admin) -----
+
+    /// Creates an account; false if the login is taken.
+    pub async fn create_account(&self, account: &Account) -> Result<bool, PortError> {
+        let put = self
+            .client
+            .put_item()
+            .table_name(&self.accounts)
+            .set_item(Some(to_item(account)?))
+            .condition_expression("attribute_not_exists(login)")
+            .send()
+            .await;
+        match put {
+            Ok(_) => Ok(true),
+            Err(error) if error.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => Ok(false),
+            Err(error) => Err(port_error("dynamodb", error)),
+        }
+    }
+
+    /// Applies `SET`/`ADD` to an existing account and returns it as it is after; `None` if
+    /// there is no such account.
+    pub async fn update_account(
+        &self,
+        login: &str,
+        expression: &str,
+        values: Vec<(&str, AttributeValue)>,
+    ) -> Result<Option<Account>, PortError> {
+        let mut update = self
+            .client
+            .update_item()
+            .table_name(&self.accounts)
+            .set_key(Some(self.account_key(login)))
+            .update_expression(expression)
+            .condition_expression("attribute_exists(login)")
+            .return_values(ReturnValue::AllNew);
+        for (name, value) in values {
+            update = update.expression_attribute_values(name, value);
+        }
+        match update.send().await {
+            Ok(output) => output.attributes.map(from_item).transpose(),
+            Err(error) if error.as_service_error().is_some_and(condition_failed) => Ok(None),
+            Err(error) => Err(port_error("dynamodb", error)),
+        }
+    }
+
+    /// The account's messages, newest first.
+    pub async fn messages_of(&self, login: &str, limit: i32) -> Result<Vec<MessageRecord>, PortError> {
+        let output = self
+            .client
+            .query()
+            .table_name(&self.messages)
+            .index_name(MESSAGES_BY_LOGIN)
+            .key_condition_expression("login = :login")
+            .expression_attribute_values(":login", s(login))
+            .scan_index_forward(false)
+            .limit(limit)
+            .send()
+            .await
+            .map_err(|e| port_error("dynamodb", e))?;
+        output.items.unwrap_or_default().into_iter().map(from_item).collect()
+    }
+
+    /// Cancels a scheduled message and refunds what it cost, in one step. Returns the record as
+    /// it stands: `Cancelled` by this call, or whatever state made the cancel impossible.
+    pub async fn cancel(&self, message_id: &str, now: DateTime<Utc>) -> Result<Option<(MessageRecord, bool)>, PortError> {
+        let Some(record) = self.load(message_id).await? else { return Ok(None) };
+        if record.state != MessageState::Scheduled {
+            return Ok(Some((record, false)));
+        }
+        let Some(login) = record.login.clone() else { return Ok(Some((record, false))) };
+        let cancel = Update::builder()
+            .table_name(&self.messages)
+            .set_key(Some(self.message_key(message_id)))
+            .update_expression("SET #state = :cancelled, refunded = :cost, cancelled_at = :now REMOVE #text")
+            .condition_expression("#state = :scheduled")
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_names("#text", "text")
+            .expression_attribute_values(":cancelled", state(MessageState::Cancelled)?)
+            .expression_attribute_values(":scheduled", state(MessageState::Scheduled)?)
+            .expression_attribute_values(":cost", n(record.cost))
+            .expression_attribute_values(":now", s(now.to_rfc3339()))
+            .build()
+            .expect("table, key and expression are set");
+        let items = vec![
+            TransactWriteItem::builder().update(cancel).build(),
+            TransactWriteItem::builder().update(self.refund_update(&login, record.cost)).build(),
+        ];
+        match self.transact(items).await {
+            Ok(()) => Ok(self.load(message_id).await?.map(|record| (record, true))),
+            Err(error) if error.as_service_error().and_then(cancellation_reasons).is_some() => {
+                Ok(self.load(message_id).await?.map(|record| (record, false)))
+            }
+            Err(error) => Err(port_error("dynamodb", error)),
+        }
+    }
+}
+
+impl Ledger for DynamoLedger {
+    async fn account(&self, login: &str) -> Result<Option<Account>, PortError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.accounts)
+            .set_key(Some(self.account_key(login)))
+            .send()
+            .await
+            .map_err(|e| port_error("dynamodb", e))?;
+        output.item.map(from_item).transpose()
+    }
+
+    async fn open(&self, record: &MessageRecord, debit: Option<&Debit>) -> Result<Opening, PortError> {
+        let Some(debit) = debit else {
+            let put = self
+                .client
+                .put_item()
+                .table_name(&self.messages)
+                .set_item(Some(to_item(record)?))
+                .condition_expression("attribute_not_exists(message_id)")
+                .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+                .send()
+                .await;
+            return match put {
+                Ok(_) => Ok(Opening::Opened),
+                Err(error) => match error.as_service_error() {
+                    Some(aws_sdk_dynamodb::operation::put_item::PutItemError::ConditionalCheckFailedException(failed)) => {
+                        self.existing(failed.item.clone(), &record.message_id).await
+                    }
+                    _ => Err(port_error("dynamodb", error)),
+                },
+            };
+        };
+        let items = vec![
+            TransactWriteItem::builder().put(self.put_new(record)?).build(),
+            TransactWriteItem::builder().update(self.debit_update(debit)).build(),
+        ];
+        let error = match self.transact(items).await {
+            Ok(()) => return Ok(Opening::Opened),
+            Err(error) => error,
+        };
+        let Some(reasons) = error.as_service_error().and_then(cancellation_reasons) else {
+            return Err(port_error("dynamodb", error));
+        };
+        let (message, account) = (reasons.first(), reasons.get(1));
+        if message.is_some_and(failed_condition) {
+            return self.existing(message.and_then(|r| r.item.clone()), &record.message_id).await;
+        }
+        if !account.is_some_and(failed_condition) {
+            // Cancelled for another reason (a conflicting transaction, throttling): try again later.
+            return Err(port_error("dynamodb", error));
+        }
+        let old: Option<Account> = match account.and_then(|r| r.item.clone()) {
+            Some(item) => Some(from_item(item)?),
+            None => self.account(&debit.login).await?,
+        };
+        Ok(match old {
+            Some(account) if account.key_sha256 == debit.key_sha256 && !account.suspended => {
+                Opening::InsufficientCredits { available: account.credits }
+            }
+            _ => Opening::UnknownAccount,
+        })
+    }
+
+    async fn load(&self, message_id: &str) -> Result<Option<MessageRecord>, PortError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.messages)
+            .set_key(Some(self.message_key(message_id)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| port_error("dynamodb", e))?;
+        output.item.map(from_item).transpose()
+    }
+
+    async fn take_lease(&self, record: &MessageRecord, lease: &Lease, now: DateTime<Utc>) -> Result<bool, PortError> {
+        let taken = self
+            .client
+            .update_item()
+            .table_name(&self.messages)
+            .set_key(Some(self.message_key(&record.message_id)))
+            .update_expression("SET #state = :accepted, lease_owner = :owner, lease_until = :until")
+            .condition_expression(
+                "#state = :expected AND (attribute_not_exists(lease_until) OR lease_until < :now OR lease_owner = :owner)",
+            )
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_values(":accepted", state(MessageState::Accepted)?)
+            .expression_attribute_values(":expected", state(record.state)?)
+            .expression_attribute_values(":owner", s(&lease.owner))
+            .expression_attribute_values(":until", n(lease.until.timestamp()))
+            .expression_attribute_values(":now", n(now.timestamp()))
+            .send()
+            .await;
+        match taken {
+            Ok(_) => Ok(true),
+            Err(error) if error.as_service_error().is_some_and(condition_failed) => Ok(false),
+            Err(error) => Err(port_error("dynamodb", error)),
+        }
+    }
+
+    async fn checkpoint(&self, record: &MessageRecord, changed: &[usize], refund: u64, lease: &Lease) -> Result<(), PortError> {
+        let mut sets = vec!["#state = :state".to_owned()];
+        let mut update = Update::builder()
+            .table_name(&self.messages)
+            .set_key(Some(self.message_key(&record.message_id)))
+            .condition_expression("lease_owner = :owner")
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_values(":state", state(record.state)?)
+            .expression_attribute_values(":owner", s(&lease.owner));
+        for &index in changed {
+            sets.push(format!("recipients[{index}] = :r{index}"));
+            update = update.expression_attribute_values(format!(":r{index}"), to_value(&record.recipients[index])?);
+        }
+        let mut expression = format!("SET {}", sets.join(", "));
+        if refund > 0 {
+            expression.push_str(" ADD refunded :refund");
+            update = update.expression_attribute_values(":refund", n(refund));
+        }
+        if record.state.is_final() {
+            // Settled: the text is no longer needed, and nobody holds the message any more.
+            expression.push_str(" REMOVE #text, lease_owner, lease_until");
+            update = update.expression_attribute_names("#text", "text");
+        }
+        let update = update.update_expression(expression).build().expect("table, key and expression are set");
+        let lost_lease = || PortError::Unavailable {
+            service: "dynamodb",
+            message: format!("lost the lease on {}: another invocation carries on", record.message_id),
+        };
+        match record.login.as_deref().filter(|_| refund > 0) {
+            None => {
+                let single = self
+                    .client
+                    .update_item()
+                    .table_name(update.table_name)
+                    .set_key(Some(update.key))
+                    .update_expression(update.update_expression)
+                    .set_condition_expression(update.condition_expression)
+                    .set_expression_attribute_names(update.expression_attribute_names)
+                    .set_expression_attribute_values(update.expression_attribute_values)
+                    .send()
+                    .await;
+                match single {
+                    Ok(_) => Ok(()),
+                    Err(error) if error.as_service_error().is_some_and(condition_failed) => Err(lost_lease()),
+                    Err(error) => Err(port_error("dynamodb", error)),
+                }
+            }
+            Some(login) => {
+                let items = vec![
+                    TransactWriteItem::builder().update(update).build(),
+                    TransactWriteItem::builder().update(self.refund_update(login, refund)).build(),
+                ];
+                match self.transact(items).await {
+                    Ok(()) => Ok(()),
+                    Err(error)
+                        if error
+                            .as_service_error()
+                            .and_then(cancellation_reasons)
+                            .is_some_and(|reasons| reasons.first().is_some_and(failed_condition)) =>
+                    {
+                        Err(lost_lease())
+                    }
+                    Err(error) => Err(port_error("dynamodb", error)),
+                }
+            }
+        }
+    }
+
+    async fn note_reply(&self, record: &MessageRecord) -> Result<(), PortError> {
+        self.client
+            .update_item()
+            .table_name(&self.messages)
+            .set_key(Some(self.message_key(&record.message_id)))
+            .update_expression("SET reply = :reply")
+            .expression_attribute_values(":reply", to_value(&record.reply)?)
+            .send()
+            .await
+            .map_err(|e| port_error("dynamodb", e))?;
+        Ok(())
+    }
+
+    async fn count_reply(&self, address: &str, now: DateTime<Utc>, limit: u32) -> Result<bool, PortError> {
+        let counted = self
+            .client
+            .update_item()
+            .table_name(&self.messages)
+            .set_key(Some(self.message_key(&reply_quota_key(address, now))))
+            .update_expression("SET expires_at = :expires ADD replies :one")
+            .condition_expression("attribute_not_exists(replies) OR replies < :limit")
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":limit", n(limit))
+            .expression_attribute_values(":expires", n((now + chrono::Duration::hours(2)).timestamp()))
+            .send()
+            .await;
+        match counted {
+            Ok(_) => Ok(true),
+            Err(error) if error.as_service_error().is_some_and(condition_failed) => Ok(false),
+            Err(error) => Err(port_error("dynamodb", error)),
+        }
+    }
+}
+
+impl DynamoLedger {
+    /// The record a failed `attribute_not_exists` found, read again if DynamoDB did not return it.
+    async fn existing(&self, item: Option<Item>, message_id: &str) -> Result<Opening, PortError> {
+        let record = match item {
+            Some(item) => Some(from_item(item)?),
+            None => self.load(message_id).await?,
+        };
+        match record {
+            Some(record) => Ok(Opening::Exists(Box::new(record))),
+            None => Err(PortError::Unavailable { service: "dynamodb", message: format!("{message_id} vanished") }),
+        }
+    }
+}
+
+/// The counter of replies to one address in one hour: a short-lived item of the messages
+/// table, named by a hash so the address itself is not a key.
+fn reply_quota_key(address: &str, now: DateTime<Utc>) -> String {
+    let digest = Sha256::digest(address.trim().to_lowercase().as_bytes());
+    format!("reply-quota#{}#{}", &hex::encode(digest)[..32], now.format("%Y%m%d%H"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn reply_quotas_are_per_address_and_hour_and_hide_the_address() {
+        let t = Utc.with_ymd_and_hms(2026, 11, 25, 9, 59, 0).unwrap();
+        let key = reply_quota_key("Shop@Example.com", t);
+        assert_eq!(key, reply_quota_key(" shop@example.com", t));
+        assert!(!key.contains("example"));
+        assert_ne!(key, reply_quota_key("shop@example.com", t + chrono::Duration::minutes(1)));
+        assert_ne!(key, reply_quota_key("other@example.com", t));
+    }
+}

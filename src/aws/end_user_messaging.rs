@@ -1,0 +1,55 @@
+//! SMS through AWS End User Messaging SMS (`pinpoint-sms-voice-v2` `SendTextMessage`).
+//!
+//! The sender applies as the origination identity: a sender ID must be registered (requested)
+//! in End User Messaging for the destination country; without a sender, the configured
+//! origination identity (a phone number, sender ID or pool) is used, or the service picks one.
+//! The email's message id travels in the message context, for delivery tracking.
+
+use aws_sdk_pinpointsmsvoicev2::Client;
+use aws_sdk_pinpointsmsvoicev2::types::MessageType;
+
+use super::port_error;
+use crate::config::{Config, SmsType};
+use crate::ports::{OutgoingSms, PortError, SmsGateway};
+
+pub const CONTEXT_MESSAGE_ID: &str = "mail2sms_message_id";
+
+pub struct EumSms {
+    client: Client,
+    message_type: MessageType,
+    origination_identity: Option<String>,
+    configuration_set: Option<String>,
+}
+
+impl EumSms {
+    pub fn new(client: Client, config: &Config) -> EumSms {
+        EumSms {
+            client,
+            message_type: match config.sms_type {
+                SmsType::Transactional => MessageType::Transactional,
+                SmsType::Promotional => MessageType::Promotional,
+            },
+            origination_identity: config.eum_origination_identity.clone(),
+            configuration_set: config.eum_configuration_set.clone(),
+        }
+    }
+}
+
+impl SmsGateway for EumSms {
+    async fn send(&self, sms: OutgoingSms<'_>) -> Result<String, PortError> {
+        let origination = sms.sender.map(|sender| sender.as_str().to_owned()).or_else(|| self.origination_identity.clone());
+        let output = self
+            .client
+            .send_text_message()
+            .destination_phone_number(sms.to.e164())
+            .message_body(sms.text)
+            .message_type(self.message_type.clone())
+            .set_origination_identity(origination)
+            .set_configuration_set_name(self.configuration_set.clone())
+            .context(CONTEXT_MESSAGE_ID, sms.message_id)
+            .send()
+            .await
+            .map_err(|e| port_error("sms-voice", e))?;
+        Ok(output.message_id.unwrap_or_default())
+    }
+}

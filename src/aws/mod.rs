@@ -1,0 +1,160 @@
+//! The adapters: one small module per AWS service, each implementing a port of
+//! [`crate::ports`] on the SDK client. Clients are built once per container from the SDK's
+//! standard configuration, so `AWS_ENDPOINT_URL` and `AWS_REGION` point them at AWS or at a
+//! local emulator alike.
+
+pub mod bootstrap;
+pub mod dynamodb;
+pub mod end_user_messaging;
+pub mod s3;
+pub mod scheduler;
+pub mod sesv2;
+pub mod sns;
+
+use std::error::Error;
+
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+
+use crate::config::{Config, SmsProvider};
+use crate::pipeline::{Gateway, Settings};
+use crate::ports::{OutgoingSms, PortError, SmsGateway};
+
+/// Every IAM action the function's adapters call. A test checks that `template.yaml` grants
+/// each of them to the function, and nothing else. (A DynamoDB transaction is authorised as
+/// its parts: `PutItem`, `UpdateItem`, `ConditionCheckItem`.)
+pub const FUNCTION_IAM_ACTIONS: &[&str] = &[
+    "s3:GetObject",
+    "dynamodb:GetItem",
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+    "dynamodb:ConditionCheckItem",
+    "sns:Publish",
+    "sms-voice:SendTextMessage",
+    "ses:SendEmail",
+    "scheduler:CreateSchedule",
+    "iam:PassRole",
+];
+
+/// How many SMS one invocation hands to the provider at once.
+pub const SEND_CONCURRENCY: usize = 16;
+
+/// The gateway on AWS.
+pub type AwsGateway = Gateway<s3::S3Inbox, dynamodb::DynamoLedger, Sms, sesv2::SesMailer, scheduler::EventBridgeScheduler>;
+
+/// Builds the gateway's adapters once per container.
+pub fn gateway(config: &Config, sdk: &aws_config::SdkConfig) -> AwsGateway {
+    let sms = match config.sms_provider {
+        SmsProvider::Sns => Sms::Sns(sns::SnsSms::new(sdk, config.sms_type)),
+        SmsProvider::EndUserMessaging => Sms::EndUserMessaging(end_user_messaging::EumSms::new(
+            aws_sdk_pinpointsmsvoicev2::Client::new(sdk),
+            config,
+        )),
+    };
+    Gateway {
+        settings: Settings {
+            inbound_bucket: config.inbound_bucket.clone(),
+            inbound_prefix: config.inbound_prefix.clone(),
+            reply_from: config.reply_from.clone(),
+            reply_require_auth: config.reply_require_auth,
+            reply_limit_per_hour: config.reply_limit_per_hour,
+            default_timezone: config.default_timezone,
+            send_concurrency: SEND_CONCURRENCY,
+        },
+        inbox: s3::S3Inbox::new(sdk, &config.inbound_bucket),
+        ledger: dynamodb::DynamoLedger::new(sdk, &config.accounts_table, &config.messages_table),
+        sms,
+        mailer: sesv2::SesMailer::new(sdk, &config.reply_from),
+        scheduler: scheduler::EventBridgeScheduler::new(sdk, config),
+        clock: chrono::Utc::now,
+    }
+}
+
+/// The SMS provider chosen by `SMS_PROVIDER`.
+pub enum Sms {
+    Sns(sns::SnsSms),
+    EndUserMessaging(end_user_messaging::EumSms),
+}
+
+impl SmsGateway for Sms {
+    async fn send(&self, sms: OutgoingSms<'_>) -> Result<String, PortError> {
+        match self {
+            Sms::Sns(sns) => sns.send(sms).await,
+            Sms::EndUserMessaging(eum) => eum.send(sms).await,
+        }
+    }
+}
+
+/// Error codes that mean "not now" rather than "never", whatever the service.
+const TRANSIENT_CODES: &[&str] = &[
+    "Throttling",
+    "ThrottlingException",
+    "ThrottledException",
+    "TooManyRequestsException",
+    "RequestLimitExceeded",
+    "ProvisionedThroughputExceededException",
+    "TransactionConflictException",
+    // Cancellations caused by a failed condition are told apart where they are expected;
+    // any other cancellation is a conflict or throttling.
+    "TransactionCanceledException",
+    "TransactionInProgressException",
+    "InternalError",
+    "InternalFailure",
+    "InternalServerError",
+    "InternalServerException",
+    "ServiceUnavailable",
+    "ServiceUnavailableException",
+    "KMSThrottlingException",
+    // A permissions or account problem is the operator's to fix; the message waits for a retry.
+    "AuthorizationError",
+    "AccessDenied",
+    "AccessDeniedException",
+];
+
+/// Sorts an SDK error into "try again later" and "refused for good".
+pub(crate) fn port_error<E, R>(service: &'static str, error: SdkError<E, R>) -> PortError
+where
+    E: ProvideErrorMetadata + Error + Send + Sync + 'static,
+    R: std::fmt::Debug,
+{
+    let message = match error.code() {
+        Some(code) => format!("{code}: {}", error.message().unwrap_or_default()),
+        None => DisplayErrorContext(&error).to_string(),
+    };
+    let transient = match &error {
+        SdkError::ServiceError(_) => error.code().is_none_or(|code| TRANSIENT_CODES.contains(&code)),
+        _ => true,
+    };
+    if transient { PortError::Unavailable { service, message } } else { PortError::Refused { service, message } }
+}
+
+use aws_smithy_types::error::display::DisplayErrorContext;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_smithy_runtime_api::http::StatusCode;
+    use aws_smithy_types::error::ErrorMetadata;
+
+    fn service_error(code: &str) -> SdkError<ErrorMetadata, aws_smithy_runtime_api::http::Response> {
+        let response = aws_smithy_runtime_api::http::Response::new(
+            StatusCode::try_from(400).unwrap(),
+            aws_smithy_types::body::SdkBody::empty(),
+        );
+        SdkError::service_error(ErrorMetadata::builder().code(code).message("m").build(), response)
+    }
+
+    #[test]
+    fn throttling_and_permission_problems_wait_for_a_retry() {
+        for code in ["Throttling", "ProvisionedThroughputExceededException", "AuthorizationError", "InternalError"] {
+            assert!(port_error("test", service_error(code)).is_retryable(), "{code}");
+        }
+    }
+
+    #[test]
+    fn invalid_requests_are_refused_for_good() {
+        for code in ["InvalidParameter", "InvalidParameterValue", "ValidationException", "OptedOut"] {
+            assert!(!port_error("test", service_error(code)).is_retryable(), "{code}");
+        }
+    }
+}

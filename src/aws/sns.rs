@@ -1,0 +1,46 @@
+//! SMS through Amazon SNS: one `Publish` to the phone number per recipient.
+
+use aws_sdk_sns::Client;
+use aws_sdk_sns::types::MessageAttributeValue;
+
+use super::port_error;
+use crate::config::SmsType;
+use crate::ports::{OutgoingSms, PortError, SmsGateway};
+
+pub const SENDER_ID_ATTRIBUTE: &str = "AWS.SNS.SMS.SenderID";
+pub const SMS_TYPE_ATTRIBUTE: &str = "AWS.SNS.SMS.SMSType";
+
+pub struct SnsSms {
+    client: Client,
+    sms_type: SmsType,
+}
+
+impl SnsSms {
+    pub fn new(sdk: &aws_config::SdkConfig, sms_type: SmsType) -> SnsSms {
+        SnsSms { client: Client::new(sdk), sms_type }
+    }
+}
+
+fn string_attribute(value: &str) -> MessageAttributeValue {
+    MessageAttributeValue::builder()
+        .data_type("String")
+        .string_value(value)
+        .build()
+        .expect("data_type is set")
+}
+
+impl SmsGateway for SnsSms {
+    async fn send(&self, sms: OutgoingSms<'_>) -> Result<String, PortError> {
+        let mut publish = self
+            .client
+            .publish()
+            .phone_number(sms.to.e164())
+            .message(sms.text)
+            .message_attributes(SMS_TYPE_ATTRIBUTE, string_attribute(self.sms_type.as_str()));
+        if let Some(sender) = sms.sender {
+            publish = publish.message_attributes(SENDER_ID_ATTRIBUTE, string_attribute(sender.as_str()));
+        }
+        let output = publish.send().await.map_err(|e| port_error("sns", e))?;
+        Ok(output.message_id.unwrap_or_default())
+    }
+}

@@ -1,0 +1,239 @@
+//! The configuration, read from the environment. The function and `mail2sms-admin` read the
+//! same variables; every variable the code reads is named in [`vars`], and a test checks that
+//! `template.yaml` sets each of them on the function.
+
+use chrono_tz::Tz;
+use thiserror::Error;
+
+/// The names of the environment variables the code reads (besides the AWS SDK's own).
+pub mod vars {
+    pub const ACCOUNTS_TABLE: &str = "ACCOUNTS_TABLE";
+    pub const MESSAGES_TABLE: &str = "MESSAGES_TABLE";
+    pub const INBOUND_BUCKET: &str = "INBOUND_BUCKET";
+    pub const INBOUND_PREFIX: &str = "INBOUND_PREFIX";
+    pub const REPLY_FROM: &str = "REPLY_FROM";
+    pub const REPLY_REQUIRE_AUTH: &str = "REPLY_REQUIRE_AUTH";
+    pub const REPLY_LIMIT_PER_HOUR: &str = "REPLY_LIMIT_PER_HOUR";
+    pub const SMS_PROVIDER: &str = "SMS_PROVIDER";
+    pub const SMS_TYPE: &str = "SMS_TYPE";
+    pub const EUM_ORIGINATION_IDENTITY: &str = "EUM_ORIGINATION_IDENTITY";
+    pub const EUM_CONFIGURATION_SET: &str = "EUM_CONFIGURATION_SET";
+    pub const DEFAULT_TIMEZONE: &str = "DEFAULT_TIMEZONE";
+    pub const SCHEDULE_GROUP: &str = "SCHEDULE_GROUP";
+    pub const SCHEDULER_ROLE_ARN: &str = "SCHEDULER_ROLE_ARN";
+    pub const SCHEDULE_DLQ_ARN: &str = "SCHEDULE_DLQ_ARN";
+
+    /// Every variable the function reads: the template must set each one.
+    pub const ALL: [&str; 15] = [
+        ACCOUNTS_TABLE,
+        MESSAGES_TABLE,
+        INBOUND_BUCKET,
+        INBOUND_PREFIX,
+        REPLY_FROM,
+        REPLY_REQUIRE_AUTH,
+        REPLY_LIMIT_PER_HOUR,
+        SMS_PROVIDER,
+        SMS_TYPE,
+        EUM_ORIGINATION_IDENTITY,
+        EUM_CONFIGURATION_SET,
+        DEFAULT_TIMEZONE,
+        SCHEDULE_GROUP,
+        SCHEDULER_ROLE_ARN,
+        SCHEDULE_DLQ_ARN,
+    ];
+}
+
+/// The gateway's settings, as the function needs them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    pub accounts_table: String,
+    pub messages_table: String,
+    pub inbound_bucket: String,
+    pub inbound_prefix: String,
+    pub reply_from: String,
+    pub reply_require_auth: bool,
+    pub reply_limit_per_hour: u32,
+    pub sms_provider: SmsProvider,
+    pub sms_type: SmsType,
+    pub eum_origination_identity: Option<String>,
+    pub eum_configuration_set: Option<String>,
+    pub default_timezone: Tz,
+    pub schedule_group: String,
+    pub scheduler_role_arn: Option<String>,
+    pub schedule_dlq_arn: Option<String>,
+}
+
+/// Which service sends the SMS.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SmsProvider {
+    /// Amazon SNS `Publish` to a phone number.
+    Sns,
+    /// AWS End User Messaging SMS (`SendTextMessage`).
+    EndUserMessaging,
+}
+
+/// The SMS type asked of the provider.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SmsType {
+    Transactional,
+    Promotional,
+}
+
+impl SmsType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SmsType::Transactional => "Transactional",
+            SmsType::Promotional => "Promotional",
+        }
+    }
+}
+
+#[derive(Debug, Error, PartialEq, Eq)]
+pub enum ConfigError {
+    #[error("missing environment variable {0}")]
+    Missing(&'static str),
+    #[error("environment variable {name} has an invalid value {value:?}: expected {expected}")]
+    Invalid { name: &'static str, value: String, expected: &'static str },
+}
+
+/// The defaults of the optional variables.
+pub const DEFAULT_INBOUND_PREFIX: &str = "inbound/";
+pub const DEFAULT_TIMEZONE: &str = "Europe/Paris";
+pub const DEFAULT_REPLY_LIMIT_PER_HOUR: u32 = 10;
+pub const DEFAULT_SCHEDULE_GROUP: &str = "default";
+
+impl Config {
+    /// Reads the configuration from the process environment.
+    pub fn from_env() -> Result<Config, ConfigError> {
+        Config::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads the configuration through `lookup`; an empty value counts as unset.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+        let get = |name: &'static str| lookup(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+        let required = |name: &'static str| get(name).ok_or(ConfigError::Missing(name));
+        let invalid = |name: &'static str, value: String, expected: &'static str| ConfigError::Invalid { name, value, expected };
+
+        let sms_provider = match get(vars::SMS_PROVIDER).as_deref() {
+            None | Some("sns") => SmsProvider::Sns,
+            Some("eum") => SmsProvider::EndUserMessaging,
+            Some(other) => return Err(invalid(vars::SMS_PROVIDER, other.into(), "sns or eum")),
+        };
+        let sms_type = match get(vars::SMS_TYPE).as_deref() {
+            None | Some("Transactional") => SmsType::Transactional,
+            Some("Promotional") => SmsType::Promotional,
+            Some(other) => return Err(invalid(vars::SMS_TYPE, other.into(), "Transactional or Promotional")),
+        };
+        let reply_require_auth = match get(vars::REPLY_REQUIRE_AUTH).as_deref() {
+            None | Some("true") => true,
+            Some("false") => false,
+            Some(other) => return Err(invalid(vars::REPLY_REQUIRE_AUTH, other.into(), "true or false")),
+        };
+        let reply_limit_per_hour = match get(vars::REPLY_LIMIT_PER_HOUR) {
+            None => DEFAULT_REPLY_LIMIT_PER_HOUR,
+            Some(value) => value.parse().map_err(|_| invalid(vars::REPLY_LIMIT_PER_HOUR, value, "a whole number"))?,
+        };
+        let timezone = get(vars::DEFAULT_TIMEZONE).unwrap_or_else(|| DEFAULT_TIMEZONE.into());
+        let default_timezone = crate::domain::date::parse_timezone(&timezone)
+            .ok_or_else(|| invalid(vars::DEFAULT_TIMEZONE, timezone, "an IANA time zone such as Europe/Paris"))?;
+
+        Ok(Config {
+            accounts_table: required(vars::ACCOUNTS_TABLE)?,
+            messages_table: required(vars::MESSAGES_TABLE)?,
+            inbound_bucket: required(vars::INBOUND_BUCKET)?,
+            inbound_prefix: get(vars::INBOUND_PREFIX).unwrap_or_else(|| DEFAULT_INBOUND_PREFIX.into()),
+            reply_from: required(vars::REPLY_FROM)?,
+            reply_require_auth,
+            reply_limit_per_hour,
+            sms_provider,
+            sms_type,
+            eum_origination_identity: get(vars::EUM_ORIGINATION_IDENTITY),
+            eum_configuration_set: get(vars::EUM_CONFIGURATION_SET),
+            default_timezone,
+            schedule_group: get(vars::SCHEDULE_GROUP).unwrap_or_else(|| DEFAULT_SCHEDULE_GROUP.into()),
+            scheduler_role_arn: get(vars::SCHEDULER_ROLE_ARN),
+            schedule_dlq_arn: get(vars::SCHEDULE_DLQ_ARN),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn config(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let env: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Config::from_lookup(|name| env.get(name).cloned())
+    }
+
+    const MINIMAL: [(&str, &str); 4] = [
+        (vars::ACCOUNTS_TABLE, "accounts"),
+        (vars::MESSAGES_TABLE, "messages"),
+        (vars::INBOUND_BUCKET, "inbox"),
+        (vars::REPLY_FROM, "mail2sms@sms.example.com"),
+    ];
+
+    #[test]
+    fn defaults_apply_when_only_the_required_are_set() {
+        let config = config(&MINIMAL).unwrap();
+        assert_eq!(config.inbound_prefix, "inbound/");
+        assert_eq!(config.sms_provider, SmsProvider::Sns);
+        assert_eq!(config.sms_type, SmsType::Transactional);
+        assert_eq!(config.default_timezone, chrono_tz::Europe::Paris);
+        assert!(config.reply_require_auth);
+        assert_eq!(config.reply_limit_per_hour, 10);
+        assert_eq!(config.eum_origination_identity, None);
+    }
+
+    #[test]
+    fn a_missing_required_variable_is_named() {
+        for (missing, _) in MINIMAL {
+            let rest: Vec<_> = MINIMAL.iter().copied().filter(|(name, _)| *name != missing).collect();
+            assert_eq!(config(&rest), Err(ConfigError::Missing(missing)));
+        }
+        let mut blank = MINIMAL.to_vec();
+        blank[0].1 = "  ";
+        assert_eq!(config(&blank), Err(ConfigError::Missing(vars::ACCOUNTS_TABLE)));
+    }
+
+    #[test]
+    fn invalid_values_are_refused_with_their_name() {
+        for (name, value) in [
+            (vars::SMS_PROVIDER, "carrier-pigeon"),
+            (vars::SMS_TYPE, "Urgent"),
+            (vars::REPLY_REQUIRE_AUTH, "yes"),
+            (vars::REPLY_LIMIT_PER_HOUR, "ten"),
+            (vars::DEFAULT_TIMEZONE, "Europe/Atlantis"),
+        ] {
+            let mut env = MINIMAL.to_vec();
+            env.push((name, value));
+            match config(&env) {
+                Err(ConfigError::Invalid { name: named, .. }) => assert_eq!(named, name),
+                other => panic!("{name}={value}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn every_variable_read_is_listed() {
+        let read = std::cell::RefCell::new(Vec::new());
+        let _ = Config::from_lookup(|name| {
+            read.borrow_mut().push(name.to_owned());
+            Some(match name {
+                vars::SMS_PROVIDER => "sns".into(),
+                vars::SMS_TYPE => "Transactional".into(),
+                vars::REPLY_REQUIRE_AUTH => "true".into(),
+                vars::REPLY_LIMIT_PER_HOUR => "3".into(),
+                vars::DEFAULT_TIMEZONE => "UTC".into(),
+                _ => "x".into(),
+            })
+        })
+        .unwrap();
+        let mut read = read.into_inner();
+        read.sort();
+        let mut listed: Vec<String> = vars::ALL.iter().map(|s| s.to_string()).collect();
+        listed.sort();
+        assert_eq!(read, listed);
+    }
+}

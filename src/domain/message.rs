@@ -1,0 +1,304 @@
+//! What the gateway remembers of each email it received: the record that makes processing
+//! idempotent (keyed by the SES message id), resumable after a crash, and readable by the
+//! operator.
+
+use chrono::{DateTime, SubsecRound, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::recipient::{DroppedNumber, Recipient};
+use super::segments::Encoding;
+use super::sender::SenderId;
+use super::status::{Rejection, StatusCode};
+
+/// Where an email stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MessageState {
+    /// Credits debited; some recipients are still to be sent.
+    Accepted,
+    /// Credits debited; waiting for its date.
+    Scheduled,
+    /// Every recipient was sent.
+    Sent,
+    /// Some recipients were sent, others failed or are in doubt.
+    PartiallyFailed,
+    /// No recipient was sent.
+    Failed,
+    /// Refused with a status code (answered by email when the sender may be answered).
+    Rejected,
+    /// Not processed at all: not an email, spam or virus.
+    Dropped,
+    /// A scheduled message the operator cancelled; its credits were refunded.
+    Cancelled,
+}
+
+impl MessageState {
+    /// Nothing more will happen to a message in this state.
+    pub fn is_final(self) -> bool {
+        !matches!(self, MessageState::Accepted | MessageState::Scheduled)
+    }
+}
+
+/// Where one recipient's SMS stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Delivery {
+    Pending,
+    /// Handed to the provider by an invocation that has not yet said how it went. Found so
+    /// after a crash, it becomes [`Delivery::Unknown`]: it is never sent a second time.
+    Sending,
+    Sent,
+    /// Refused for good by the provider; its credits were refunded.
+    Failed,
+    /// The invocation sending it died: it may or may not have gone out, and is not re-sent.
+    Unknown,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecipientRecord {
+    pub number: Recipient,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sender: Option<SenderId>,
+    pub delivery: Delivery,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// Why an email was dropped without an answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Discard {
+    NotAnEmail,
+    Spam,
+    Virus,
+    TooLarge,
+}
+
+/// What became of the error reply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReplyOutcome {
+    Sent,
+    /// The sender may not be answered (robot, list, unauthenticated…): see `reply_skipped`.
+    Skipped,
+    /// The sender already had their hourly share of replies.
+    RateLimited,
+    Failed,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MessageRecord {
+    pub message_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub login: Option<String>,
+    pub state: MessageState,
+    #[serde(with = "sortable_time")]
+    pub received_at: DateTime<Utc>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<StatusCode>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status_text: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub discard: Option<Discard>,
+    /// The SMS text, kept until every recipient is settled, then removed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encoding: Option<Encoding>,
+    #[serde(default)]
+    pub parts: u32,
+    /// Credits debited.
+    #[serde(default)]
+    pub cost: u64,
+    /// Credits given back (recipients the provider refused, a cancelled schedule).
+    #[serde(default)]
+    pub refunded: u64,
+    #[serde(default)]
+    pub recipients: Vec<RecipientRecord>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dropped: Vec<DroppedNumber>,
+    /// When a scheduled message is due, and the local time the customer wrote.
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "sortable_time::option")]
+    pub due_at: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub local_date: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timezone: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schedule_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply: Option<ReplyOutcome>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply_skipped: Option<String>,
+    /// Who is working on the message and until when (epoch seconds): one invocation at a time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lease_owner: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lease_until: Option<i64>,
+    /// When DynamoDB may forget the record (epoch seconds).
+    pub expires_at: i64,
+}
+
+/// How long a record is kept: past the furthest schedule (365 days) with a month to spare.
+pub const RETENTION_DAYS: i64 = 400;
+
+impl MessageRecord {
+    /// A record with nothing decided yet. Times are kept to the millisecond, as stored.
+    pub fn new(message_id: &str, received_at: DateTime<Utc>) -> MessageRecord {
+        let received_at = received_at.trunc_subsecs(3);
+        MessageRecord {
+            message_id: message_id.to_owned(),
+            login: None,
+            state: MessageState::Accepted,
+            received_at,
+            status: None,
+            status_text: None,
+            discard: None,
+            text: None,
+            encoding: None,
+            parts: 0,
+            cost: 0,
+            refunded: 0,
+            recipients: Vec::new(),
+            dropped: Vec::new(),
+            due_at: None,
+            local_date: None,
+            timezone: None,
+            schedule_name: None,
+            reply: None,
+            reply_skipped: None,
+            lease_owner: None,
+            lease_until: None,
+            expires_at: (received_at + chrono::Duration::days(RETENTION_DAYS)).timestamp(),
+        }
+    }
+
+    pub fn rejected(message_id: &str, received_at: DateTime<Utc>, rejection: &Rejection) -> MessageRecord {
+        MessageRecord {
+            state: MessageState::Rejected,
+            status: Some(rejection.status),
+            status_text: Some(rejection.status_text.clone()),
+            ..MessageRecord::new(message_id, received_at)
+        }
+    }
+
+    pub fn dropped(message_id: &str, received_at: DateTime<Utc>, discard: Discard) -> MessageRecord {
+        MessageRecord { state: MessageState::Dropped, discard: Some(discard), ..MessageRecord::new(message_id, received_at) }
+    }
+
+    /// The state the recipients' deliveries add up to: still `Accepted` while any is open.
+    pub fn settled_state(&self) -> MessageState {
+        let open = self.recipients.iter().any(|r| matches!(r.delivery, Delivery::Pending | Delivery::Sending));
+        let sent = self.recipients.iter().filter(|r| r.delivery == Delivery::Sent).count();
+        if open {
+            MessageState::Accepted
+        } else if sent == self.recipients.len() {
+            MessageState::Sent
+        } else if sent == 0 {
+            MessageState::Failed
+        } else {
+            MessageState::PartiallyFailed
+        }
+    }
+
+    pub fn count(&self, delivery: Delivery) -> usize {
+        self.recipients.iter().filter(|r| r.delivery == delivery).count()
+    }
+}
+
+/// Timestamps as fixed-width RFC 3339 in UTC with milliseconds, so that their text sorts as
+/// their time does (the messages index sorts on `received_at`).
+pub mod sortable_time {
+    use chrono::{DateTime, SecondsFormat, Utc};
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn format(time: &DateTime<Utc>) -> String {
+        time.to_rfc3339_opts(SecondsFormat::Millis, true)
+    }
+
+    pub fn serialize<S: Serializer>(time: &DateTime<Utc>, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&format(time))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<DateTime<Utc>, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        DateTime::parse_from_rfc3339(&text).map(|t| t.with_timezone(&Utc)).map_err(serde::de::Error::custom)
+    }
+
+    pub mod option {
+        use super::*;
+
+        pub fn serialize<S: Serializer>(time: &Option<DateTime<Utc>>, serializer: S) -> Result<S::Ok, S::Error> {
+            match time {
+                Some(time) => serializer.serialize_some(&format(time)),
+                None => serializer.serialize_none(),
+            }
+        }
+
+        pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<DateTime<Utc>>, D::Error> {
+            Option::<String>::deserialize(deserializer)?
+                .map(|text| DateTime::parse_from_rfc3339(&text).map(|t| t.with_timezone(&Utc)))
+                .transpose()
+                .map_err(serde::de::Error::custom)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn record(deliveries: &[Delivery]) -> MessageRecord {
+        let mut record = MessageRecord::new("m", Utc::now());
+        record.recipients = deliveries
+            .iter()
+            .enumerate()
+            .map(|(i, &delivery)| RecipientRecord {
+                number: Recipient::parse_e164(&format!("+3361234567{i}")).unwrap(),
+                sender: None,
+                delivery,
+                provider_id: None,
+                error: None,
+            })
+            .collect();
+        record
+    }
+
+    #[test]
+    fn state_follows_the_recipients() {
+        use Delivery::*;
+        assert_eq!(record(&[Sent, Sent]).settled_state(), MessageState::Sent);
+        assert_eq!(record(&[Sent, Pending]).settled_state(), MessageState::Accepted);
+        assert_eq!(record(&[Sent, Sending]).settled_state(), MessageState::Accepted);
+        assert_eq!(record(&[Sent, Failed]).settled_state(), MessageState::PartiallyFailed);
+        assert_eq!(record(&[Unknown, Sent]).settled_state(), MessageState::PartiallyFailed);
+        assert_eq!(record(&[Failed, Unknown]).settled_state(), MessageState::Failed);
+    }
+
+    #[test]
+    fn received_at_sorts_as_text() {
+        let early = Utc.with_ymd_and_hms(2026, 1, 2, 3, 4, 5).unwrap();
+        let later = early + chrono::Duration::milliseconds(1);
+        assert!(sortable_time::format(&early) < sortable_time::format(&later));
+        assert_eq!(sortable_time::format(&early), "2026-01-02T03:04:05.000Z");
+    }
+
+    #[test]
+    fn a_record_reads_back_as_written() {
+        let mut original = record(&[Delivery::Sent, Delivery::Failed]);
+        original.due_at = Some(Utc.with_ymd_and_hms(2026, 12, 1, 8, 30, 0).unwrap());
+        original.status = Some(StatusCode::InvalidDate);
+        let json = serde_json::to_string(&original).unwrap();
+        assert_eq!(serde_json::from_str::<MessageRecord>(&json).unwrap(), original);
+    }
+
+    #[test]
+    fn only_accepted_and_scheduled_are_open() {
+        assert!(!MessageState::Accepted.is_final());
+        assert!(!MessageState::Scheduled.is_final());
+        assert!(MessageState::Sent.is_final() && MessageState::Rejected.is_final() && MessageState::Cancelled.is_final());
+    }
+}

@@ -1,0 +1,496 @@
+//! The phone numbers a message goes to: the list typed in the subject, read into valid
+//! recipients in E.164 and the numbers dropped with the reason why.
+//!
+//! Validity is libphonenumber's (the `phonenumber` crate and its metadata), never hand-rolled.
+
+use std::collections::HashSet;
+use std::fmt;
+
+use phonenumber::metadata::DATABASE;
+use phonenumber::{Mode, PhoneNumber, Type};
+use serde::{Deserialize, Serialize};
+
+/// A number an SMS can be sent to, in E.164 (`+` then country code and national number).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Recipient(String);
+
+/// The country code of France.
+const FRANCE: &str = "33";
+
+/// E.164 numbers have at most 15 digits; longer inputs are refused before libphonenumber.
+const E164_MAX_DIGITS: usize = 15;
+
+impl Recipient {
+    /// Reads back a recipient stored in E.164: `Some` only for exactly what
+    /// [`parse_recipients`] keeps (canonical E.164 of a valid number able to receive SMS).
+    pub fn parse_e164(value: &str) -> Option<Recipient> {
+        let digits = value.strip_prefix('+')?;
+        match classify(digits) {
+            Ok(recipient) if recipient.0 == value => Some(recipient),
+            _ => None,
+        }
+    }
+
+    pub fn e164(&self) -> &str {
+        &self.0
+    }
+
+    /// Whether the number is French (country code 33). Country codes are prefix-free, so
+    /// "+33" starting the E.164 form is exactly country code 33.
+    pub fn is_french(&self) -> bool {
+        self.0.strip_prefix('+').is_some_and(|digits| digits.starts_with(FRANCE))
+    }
+
+    /// The number as logs may show it; see [`mask_number`].
+    pub fn masked(&self) -> String {
+        mask_number(&self.0)
+    }
+}
+
+impl fmt::Display for Recipient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl From<Recipient> for String {
+    fn from(recipient: Recipient) -> String {
+        recipient.0
+    }
+}
+
+impl TryFrom<String> for Recipient {
+    type Error = String;
+
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        Recipient::parse_e164(&value).ok_or_else(|| format!("not an E.164 mobile number: {}", mask_number(&value)))
+    }
+}
+
+/// Masks a number-like string for logs: the last two digits stay, every other digit becomes
+/// `*`; `+` and the separators `( ) . -` and space stay; any other character becomes `*`, so
+/// neither digits nor letters nor control characters of the input reach the log.
+///
+/// `"+33612345678"` gives `"+*********78"`; one character comes out for each character in.
+pub fn mask_number(raw: &str) -> String {
+    let digits = raw.chars().filter(char::is_ascii_digit).count();
+    let mut digits_seen = 0;
+    raw.chars()
+        .map(|character| {
+            if character.is_ascii_digit() {
+                digits_seen += 1;
+                if digits_seen + 2 > digits { character } else { '*' }
+            } else if matches!(character, '+' | '(' | ')' | '.' | '-' | ' ') {
+                character
+            } else {
+                '*'
+            }
+        })
+        .collect()
+}
+
+/// A number of the list that will not be sent to, as it was typed (surrounding whitespace
+/// removed). It is personal data: log it through [`mask_number`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DroppedNumber {
+    pub input: String,
+    pub reason: DropReason,
+}
+
+/// Why a number is dropped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DropReason {
+    /// Not written as a phone number: characters other than digits and separators, a `+`
+    /// elsewhere than first, no digit at all.
+    Malformed,
+    /// Written as a number, but no such number exists (wrong length, unknown country code,
+    /// unallocated range).
+    Invalid,
+    /// A real number of a kind that cannot receive SMS: landline, toll-free, premium rate,
+    /// shared cost, voicemail access, company number (UAN), emergency, short code.
+    NotMobile,
+}
+
+/// The subject's number list, read.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Recipients {
+    /// Valid numbers, each once, in the order first seen.
+    pub valid: Vec<Recipient>,
+    /// Numbers refused, in the order typed.
+    pub dropped: Vec<DroppedNumber>,
+}
+
+/// Reads the subject's number list.
+///
+/// - Numbers are separated by `;` (or `,`); empty items are ignored.
+/// - Whitespace, dots, dashes and parentheses inside a number are ignored.
+/// - Accepted forms: `+CC…`, `00CC…`, `CC…` (international without `+`, e.g. the manual's
+///   `33612121515`) and the French national form: ten digits starting with `0`, read as +33.
+///   `+33 (0)6…` is understood too (libphonenumber drops the national `0`).
+/// - The number must be valid for libphonenumber and of a kind that can receive SMS: mobile,
+///   fixed-line-or-mobile (e.g. the USA), VoIP, personal, pager, or unknown kind (a valid
+///   number libphonenumber cannot classify is given the benefit of the doubt).
+/// - A number seen again, in any form, is not listed again nor dropped.
+pub fn parse_recipients(field: &str) -> Recipients {
+    let mut recipients = Recipients::default();
+    let mut seen = HashSet::new();
+    for item in field.split([';', ',']).map(str::trim).filter(|item| !item.is_empty()) {
+        match parse_number(item) {
+            Ok(recipient) => {
+                if seen.insert(recipient.0.clone()) {
+                    recipients.valid.push(recipient);
+                }
+            }
+            Err(reason) => recipients.dropped.push(DroppedNumber { input: item.to_owned(), reason }),
+        }
+    }
+    recipients
+}
+
+/// Reads one number, in any of the accepted forms.
+fn parse_number(item: &str) -> Result<Recipient, DropReason> {
+    let written: String = item.chars().filter(|c| !(c.is_whitespace() || matches!(c, '.' | '-' | '(' | ')'))).collect();
+    let (plus, digits) = match written.strip_prefix('+') {
+        Some(digits) => (true, digits),
+        None => (false, written.as_str()),
+    };
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(DropReason::Malformed);
+    }
+    let international = if plus {
+        digits.to_owned()
+    } else if let Some(international) = digits.strip_prefix("00") {
+        international.to_owned()
+    } else if let Some(national) = digits.strip_prefix('0') {
+        if digits.len() != 10 {
+            return Err(DropReason::Invalid);
+        }
+        format!("{FRANCE}{national}")
+    } else {
+        digits.to_owned()
+    };
+    classify(&international)
+}
+
+/// Checks an international number given as its digits (country code first).
+fn classify(digits: &str) -> Result<Recipient, DropReason> {
+    if digits.is_empty() || digits.len() > E164_MAX_DIGITS || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(DropReason::Invalid);
+    }
+    let number = phonenumber::parse(None, format!("+{digits}")).map_err(|_| DropReason::Invalid)?;
+    if !number.is_valid() {
+        return Err(DropReason::Invalid);
+    }
+    if !receives_sms(&number) {
+        return Err(DropReason::NotMobile);
+    }
+    Ok(Recipient(number.format().mode(Mode::E164).to_string()))
+}
+
+/// Whether a valid number is of a kind that can receive SMS.
+fn receives_sms(number: &PhoneNumber) -> bool {
+    match number.number_type(&DATABASE) {
+        Type::Mobile | Type::FixedLineOrMobile | Type::Voip | Type::PersonalNumber | Type::Pager | Type::Unknown => {
+            true
+        }
+        Type::FixedLine
+        | Type::TollFree
+        | Type::PremiumRate
+        | Type::SharedCost
+        | Type::Voicemail
+        | Type::Uan
+        | Type::Emergency
+        | Type::ShortCode
+        | Type::StandardRate
+        | Type::Carrier
+        | Type::NoInternational => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn valid(field: &str) -> Vec<String> {
+        parse_recipients(field).valid.iter().map(|r| r.e164().to_owned()).collect()
+    }
+
+    fn dropped(field: &str) -> Vec<(String, DropReason)> {
+        parse_recipients(field).dropped.into_iter().map(|d| (d.input, d.reason)).collect()
+    }
+
+    fn single(item: &str) -> Result<String, DropReason> {
+        parse_number(item).map(|r| r.0)
+    }
+
+    #[test]
+    fn international_with_plus() {
+        assert_eq!(single("+33612345678"), Ok("+33612345678".into()));
+        assert_eq!(single("+33 6 12 34 56 78"), Ok("+33612345678".into()));
+    }
+
+    #[test]
+    fn international_with_double_zero() {
+        assert_eq!(single("0033612345678"), Ok("+33612345678".into()));
+        assert_eq!(single("00 33 6 12 34 56 78"), Ok("+33612345678".into()));
+    }
+
+    #[test]
+    fn international_without_plus_as_in_the_manual() {
+        assert_eq!(single("33612121515"), Ok("+33612121515".into()));
+        assert_eq!(valid("33612121515;33614141515"), ["+33612121515", "+33614141515"]);
+    }
+
+    #[test]
+    fn french_national_form() {
+        assert_eq!(single("0612345678"), Ok("+33612345678".into()));
+        assert_eq!(single("06 12 34 56 78"), Ok("+33612345678".into()));
+        assert_eq!(single("0751234567"), Ok("+33751234567".into()));
+    }
+
+    #[test]
+    fn separators_inside_a_number_are_ignored() {
+        assert_eq!(single("06.12.34.56.78"), Ok("+33612345678".into()));
+        assert_eq!(single("(06) 12-34-56-78"), Ok("+33612345678".into()));
+        assert_eq!(single("+33 (0)6 12 34 56 78"), Ok("+33612345678".into()));
+        assert_eq!(single("06\u{a0}12\t34 56 78"), Ok("+33612345678".into()));
+    }
+
+    #[test]
+    fn foreign_mobiles_are_kept() {
+        assert_eq!(single("+1 650 253 0000"), Ok("+16502530000".into()), "USA: fixed line or mobile");
+        assert_eq!(single("+44 7400 123456"), Ok("+447400123456".into()));
+        assert_eq!(single("+32 470 12 34 56"), Ok("+32470123456".into()));
+        assert_eq!(single("0032470123456"), Ok("+32470123456".into()));
+        assert_eq!(single("447400123456"), Ok("+447400123456".into()));
+    }
+
+    #[test]
+    fn voip_numbers_are_kept() {
+        assert_eq!(single("09 87 65 43 21"), Ok("+33987654321".into()));
+    }
+
+    #[test]
+    fn numbers_that_cannot_receive_sms_are_not_mobile() {
+        assert_eq!(single("01 23 45 67 89"), Err(DropReason::NotMobile), "landline");
+        assert_eq!(single("0800 12 34 56"), Err(DropReason::NotMobile), "toll-free");
+        assert_eq!(single("0891 12 34 56"), Err(DropReason::NotMobile), "premium rate");
+        assert_eq!(single("+800 1234 5678"), Err(DropReason::NotMobile), "international freephone");
+    }
+
+    #[test]
+    fn wrong_lengths_are_invalid() {
+        assert_eq!(single("061234567"), Err(DropReason::Invalid), "9 digits");
+        assert_eq!(single("06123456789"), Err(DropReason::Invalid), "11 digits");
+        assert_eq!(single("+3361234567"), Err(DropReason::Invalid));
+        assert_eq!(single("+336123456789"), Err(DropReason::Invalid));
+        assert_eq!(single("+33"), Err(DropReason::Invalid));
+        assert_eq!(single("12"), Err(DropReason::Invalid));
+        assert_eq!(single("0"), Err(DropReason::Invalid));
+        assert_eq!(single("00"), Err(DropReason::Invalid));
+        assert_eq!(single("+1234567890123456"), Err(DropReason::Invalid), "16 digits");
+        assert_eq!(single(&"6".repeat(10_000)), Err(DropReason::Invalid));
+    }
+
+    #[test]
+    fn unallocated_ranges_and_codes_are_invalid() {
+        assert_eq!(single("+33712345678"), Err(DropReason::Invalid), "07 0x is not allocated");
+        assert_eq!(single("+999999999999"), Err(DropReason::Invalid), "no country 999");
+        assert_eq!(single("+000000"), Err(DropReason::Invalid));
+    }
+
+    #[test]
+    fn garbage_is_malformed() {
+        for item in [
+            "hello",
+            "06 12 34 56 7a",
+            "+",
+            "++33612345678",
+            "33+612345678",
+            "0612345678x",
+            "-",
+            "()",
+            "٠٦١٢٣٤٥٦٧٨",
+            "06１2345678",
+            "\u{0}",
+        ] {
+            assert_eq!(single(item), Err(DropReason::Malformed), "{item:?}");
+        }
+    }
+
+    #[test]
+    fn dropped_numbers_keep_their_input_and_reason() {
+        assert_eq!(
+            dropped(" 0123456789 ; abc;061234567;0612345678"),
+            [
+                ("0123456789".to_owned(), DropReason::NotMobile),
+                ("abc".to_owned(), DropReason::Malformed),
+                ("061234567".to_owned(), DropReason::Invalid),
+            ]
+        );
+    }
+
+    #[test]
+    fn semicolons_and_commas_both_separate() {
+        assert_eq!(valid("0612345678,0698765432;0611111111"), ["+33612345678", "+33698765432", "+33611111111"]);
+    }
+
+    #[test]
+    fn empty_items_are_ignored() {
+        let recipients = parse_recipients(" ;0612345678;; ;,0698765432; ");
+        assert_eq!(recipients.dropped, []);
+        assert_eq!(recipients.valid.len(), 2);
+        assert_eq!(parse_recipients(""), Recipients::default());
+        assert_eq!(parse_recipients(";;;"), Recipients::default());
+    }
+
+    #[test]
+    fn duplicates_in_any_form_are_kept_once_in_first_seen_order() {
+        let recipients = parse_recipients("0698765432;0612345678;+33612345678;0033 6 12 34 56 78;33698765432");
+        assert_eq!(valid_of(&recipients), ["+33698765432", "+33612345678"]);
+        assert_eq!(recipients.dropped, [], "a duplicate is not dropped");
+    }
+
+    fn valid_of(recipients: &Recipients) -> Vec<&str> {
+        recipients.valid.iter().map(Recipient::e164).collect()
+    }
+
+    #[test]
+    fn a_thousand_numbers() {
+        let numbers: Vec<String> = (0..1000).map(|i| format!("06 12 34 {:02} {:02}", i / 100, i % 100)).collect();
+        let recipients = parse_recipients(&numbers.join(";"));
+        assert_eq!(recipients.valid.len(), 1000);
+        assert_eq!(recipients.valid[0].e164(), "+33612340000");
+        assert_eq!(recipients.valid[999].e164(), "+33612340999");
+        let twice = parse_recipients(&format!("{};{}", numbers.join(";"), numbers.join(",")));
+        assert_eq!(twice.valid, recipients.valid);
+    }
+
+    #[test]
+    fn french_means_country_code_33() {
+        assert!(single_recipient("0612345678").is_french());
+        assert!(!single_recipient("+32470123456").is_french());
+        assert!(!single_recipient("+447400123456").is_french());
+        assert!(!single_recipient("+16502530000").is_french());
+        assert!(!single_recipient("+34612345678").is_french(), "Spain");
+        assert!(!single_recipient("+393123456789").is_french(), "Italy");
+    }
+
+    fn single_recipient(item: &str) -> Recipient {
+        parse_number(item).unwrap_or_else(|reason| panic!("{item}: {reason:?}"))
+    }
+
+    #[test]
+    fn masking_keeps_the_plus_and_the_last_two_digits() {
+        assert_eq!(single_recipient("0612345678").masked(), "+*********78");
+        assert_eq!(mask_number("+33612345678"), "+*********78");
+        assert_eq!(mask_number("06 12 34 56 78"), "** ** ** ** 78");
+        assert_eq!(mask_number("(06) 12.34-56"), "(**) **.**-56");
+        assert_eq!(mask_number("0612x"), "**12*");
+        assert_eq!(mask_number("7"), "7");
+        assert_eq!(mask_number(""), "");
+    }
+
+    #[test]
+    fn masking_hides_letters_and_control_characters() {
+        assert_eq!(mask_number("jean@example.com"), "************.***");
+        assert_eq!(mask_number("a\nb\u{1b}é"), "*****");
+    }
+
+    #[test]
+    fn display_and_e164_are_the_e164_form() {
+        let recipient = single_recipient("06 12 34 56 78");
+        assert_eq!(recipient.e164(), "+33612345678");
+        assert_eq!(recipient.to_string(), "+33612345678");
+    }
+
+    #[test]
+    fn parse_e164_reads_back_only_canonical_sendable_numbers() {
+        assert_eq!(Recipient::parse_e164("+33612345678"), Some(single_recipient("0612345678")));
+        assert_eq!(Recipient::parse_e164("+16502530000").map(String::from), Some("+16502530000".into()));
+        for value in [
+            "33612345678",
+            "0612345678",
+            "+33 6 12 34 56 78",
+            "+330612345678",
+            "+33123456789",
+            "+33712345678",
+            "",
+            "+",
+            " +33612345678",
+        ] {
+            assert_eq!(Recipient::parse_e164(value), None, "{value:?}");
+        }
+    }
+
+    #[test]
+    fn serialises_as_the_e164_string() {
+        let recipient = single_recipient("0612345678");
+        assert_eq!(serde_json::to_string(&recipient).unwrap(), "\"+33612345678\"");
+        assert_eq!(serde_json::from_str::<Recipient>("\"+33612345678\"").unwrap(), recipient);
+        assert!(serde_json::from_str::<Recipient>("\"0612345678\"").is_err());
+        assert!(serde_json::from_str::<Recipient>("\"+33123456789\"").is_err());
+    }
+
+    #[test]
+    fn drop_reasons_serialise_in_snake_case() {
+        assert_eq!(serde_json::to_string(&DropReason::NotMobile).unwrap(), "\"not_mobile\"");
+        assert_eq!(serde_json::to_string(&DropReason::Malformed).unwrap(), "\"malformed\"");
+        assert_eq!(serde_json::from_str::<DropReason>("\"invalid\"").unwrap(), DropReason::Invalid);
+    }
+
+    proptest! {
+        #[test]
+        fn parsing_never_panics(field in any::<String>()) {
+            let _ = parse_recipients(&field);
+        }
+
+        #[test]
+        fn any_digits_never_panic_libphonenumber(plus in proptest::bool::ANY, digits in "[0-9]{0,17}") {
+            let item = if plus { format!("+{digits}") } else { digits };
+            let _ = parse_recipients(&item);
+        }
+
+        #[test]
+        fn valid_numbers_are_unique_canonical_and_read_back(field in "([+0]?[0-9 .()-]{8,14}[;,]){0,20}") {
+            let recipients = parse_recipients(&field);
+            let unique: HashSet<_> = recipients.valid.iter().collect();
+            prop_assert_eq!(unique.len(), recipients.valid.len());
+            for recipient in &recipients.valid {
+                prop_assert_eq!(Recipient::parse_e164(recipient.e164()), Some(recipient.clone()));
+            }
+        }
+
+        #[test]
+        fn dedup_keeps_the_first_seen_order(indices in proptest::collection::vec(0usize..20, 0..60)) {
+            let field: Vec<String> = indices.iter().map(|i| format!("06123456{i:02}")).collect();
+            let mut expected: Vec<String> = Vec::new();
+            for i in &indices {
+                let e164 = format!("+336123456{i:02}");
+                if !expected.contains(&e164) {
+                    expected.push(e164);
+                }
+            }
+            prop_assert_eq!(valid(&field.join(";")), expected);
+        }
+
+        #[test]
+        fn every_item_is_either_kept_or_dropped(items in proptest::collection::vec("[0-9a-z+ ]{1,14}", 0..20)) {
+            let recipients = parse_recipients(&items.join(";"));
+            let non_empty = items.iter().filter(|item| !item.trim().is_empty()).count();
+            prop_assert!(recipients.valid.len() + recipients.dropped.len() <= non_empty);
+            prop_assert!(recipients.dropped.iter().all(|d| !d.input.is_empty() && d.input.trim() == d.input));
+        }
+
+        #[test]
+        fn masking_keeps_the_length_and_at_most_two_digits(raw in any::<String>()) {
+            let masked = mask_number(&raw);
+            prop_assert_eq!(masked.chars().count(), raw.chars().count());
+            prop_assert!(masked.chars().filter(char::is_ascii_digit).count() <= 2);
+            prop_assert!(masked.chars().all(|c| c.is_ascii_digit() || "+*().- ".contains(c)));
+        }
+    }
+}

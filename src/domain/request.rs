@@ -1,0 +1,504 @@
+//! The email's subject: `login@apiKey|numbers|option=value|option=value` (manual 2.1), read
+//! into who asks, to whom, from which sender and when — or the status saying why not.
+
+use std::fmt;
+
+use chrono::NaiveDateTime;
+use sha2::{Digest, Sha256};
+
+use crate::domain::date::parse_date;
+use crate::domain::recipient::{Recipients, parse_recipients};
+use crate::domain::sender::SenderId;
+use crate::domain::status::{Rejection, StatusCode};
+
+/// An account's API key, as given in the subject. It is a secret: `Debug` redacts it, and it
+/// has neither `Display` nor `Serialize`; accounts store only its [`sha256_hex`](Self::sha256_hex).
+#[derive(Clone, PartialEq, Eq)]
+pub struct ApiKey(String);
+
+impl ApiKey {
+    pub fn new(key: impl Into<String>) -> ApiKey {
+        ApiKey(key.into())
+    }
+
+    /// The key itself, for the few places that must have it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    /// The lowercase hexadecimal SHA-256 of the key's UTF-8 bytes: what accounts store.
+    pub fn sha256_hex(&self) -> String {
+        hex::encode(Sha256::digest(self.0.as_bytes()))
+    }
+}
+
+impl fmt::Debug for ApiKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ApiKey(…redacted…)")
+    }
+}
+
+/// Who asks: the subject's `login@apiKey`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Credentials {
+    pub login: String,
+    pub api_key: ApiKey,
+}
+
+/// What the subject asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Request {
+    pub credentials: Credentials,
+    pub recipients: Recipients,
+    /// `from=`, when given and not empty.
+    pub sender: Option<SenderId>,
+    /// `date=`, when given and not empty: a local time, in the account's time zone.
+    pub date: Option<NaiveDateTime>,
+}
+
+/// The longest piece of the subject a StatusText quotes back.
+const QUOTE_LIMIT: usize = 40;
+
+/// Reads a subject, checking in this order (the first rule broken is the one reported):
+///
+/// 1. A run of whitespace holding a line break (a folding leftover) counts as one space.
+/// 2. An empty or blank subject is 105.
+/// 3. Fields are separated by `|`, their surrounding whitespace ignored.
+/// 4. The first field is `login@apiKey`, split at the last `@` (a login may be an email
+///    address); no `@`, an empty login or an empty key is 102.
+/// 5. Fields from the third on are options `name=value`: `from` or `date`, names in any case,
+///    each at most once, an empty value meaning absent, empty fields ignored. A field without
+///    `=`, an unknown or repeated option is 109, naming the field; an invalid `from=` is 109
+///    and an invalid `date=` 115. The first faulty option, in field order, is the one reported.
+/// 6. The second field is the numbers; missing, empty, or without one valid number is 114.
+pub fn parse_subject(subject: &str) -> Result<Request, Rejection> {
+    let subject = unfolded(subject);
+    let credentials = credentials_of(&subject)?;
+    let mut fields = subject.split('|').map(str::trim).skip(1);
+    let numbers = fields.next().unwrap_or_default();
+    let options = parse_options(fields)?;
+    if numbers.is_empty() {
+        return Err(Rejection::new(StatusCode::NoValidRecipient));
+    }
+    let recipients = parse_recipients(numbers);
+    if recipients.valid.is_empty() {
+        return Err(Rejection::new(StatusCode::NoValidRecipient));
+    }
+    Ok(Request { credentials, recipients, sender: options.sender, date: options.date })
+}
+
+/// Reads only who asks: rules 1 to 4 of [`parse_subject`] (105, then 102), the rest of the
+/// subject unread, so that an account can be opened before its request is judged.
+pub fn parse_credentials(subject: &str) -> Result<Credentials, Rejection> {
+    credentials_of(&unfolded(subject))
+}
+
+/// The credentials of an unfolded subject.
+fn credentials_of(subject: &str) -> Result<Credentials, Rejection> {
+    if subject.trim().is_empty() {
+        return Err(Rejection::new(StatusCode::EmptyRequest));
+    }
+    let field = subject.split('|').next().unwrap_or_default();
+    let (login, key) = field.rsplit_once('@').map(|(login, key)| (login.trim(), key.trim())).unwrap_or_default();
+    if login.is_empty() || key.is_empty() {
+        return Err(Rejection::new(StatusCode::AuthenticationFailed));
+    }
+    Ok(Credentials { login: login.to_owned(), api_key: ApiKey::new(key) })
+}
+
+/// The subject with every run of whitespace holding a CR or LF replaced by one space.
+fn unfolded(subject: &str) -> String {
+    let mut unfolded = String::with_capacity(subject.len());
+    let mut pending_space = String::new();
+    let mut has_line_break = false;
+    for character in subject.chars() {
+        if character.is_whitespace() {
+            pending_space.push(character);
+            has_line_break |= matches!(character, '\r' | '\n');
+            continue;
+        }
+        unfolded.push_str(if has_line_break { " " } else { &pending_space });
+        pending_space.clear();
+        has_line_break = false;
+        unfolded.push(character);
+    }
+    unfolded.push_str(if has_line_break { " " } else { &pending_space });
+    unfolded
+}
+
+/// The options of a subject.
+#[derive(Default)]
+struct Options {
+    sender: Option<SenderId>,
+    date: Option<NaiveDateTime>,
+}
+
+/// Reads the option fields, in order, stopping at the first faulty one.
+fn parse_options<'a>(fields: impl Iterator<Item = &'a str>) -> Result<Options, Rejection> {
+    let mut options = Options::default();
+    let (mut from_seen, mut date_seen) = (false, false);
+    for field in fields.filter(|field| !field.is_empty()) {
+        let Some((typed_name, value)) = field.split_once('=') else {
+            return Err(invalid(format!("champ « {} » invalide, attendu nom=valeur", quoted(field))));
+        };
+        let name = typed_name.trim().to_ascii_lowercase();
+        let value = Some(value.trim()).filter(|value| !value.is_empty());
+        match name.as_str() {
+            "from" => {
+                first_occurrence(&mut from_seen, &name)?;
+                options.sender = value.map(SenderId::parse).transpose()?;
+            }
+            "date" => {
+                first_occurrence(&mut date_seen, &name)?;
+                options.date = value.map(parse_date).transpose()?;
+            }
+            _ => return Err(invalid(format!("option inconnue « {} »", quoted(typed_name.trim())))),
+        }
+    }
+    Ok(options)
+}
+
+/// Marks an option as seen, refusing it if it already was.
+fn first_occurrence(seen: &mut bool, name: &str) -> Result<(), Rejection> {
+    if std::mem::replace(seen, true) { Err(invalid(format!("option « {name} » répétée"))) } else { Ok(()) }
+}
+
+fn invalid(detail: String) -> Rejection {
+    Rejection::with_detail(StatusCode::InvalidRequest, detail)
+}
+
+/// A piece of the subject fit to quote in a StatusText: control characters removed, cut at
+/// [`QUOTE_LIMIT`] characters.
+fn quoted(piece: &str) -> String {
+    let mut characters = piece.chars().filter(|c| !c.is_control());
+    let mut quote: String = characters.by_ref().take(QUOTE_LIMIT).collect();
+    if characters.next().is_some() {
+        quote.push('…');
+    }
+    quote
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::recipient::DropReason;
+    use proptest::prelude::*;
+
+    fn accepted(subject: &str) -> Request {
+        parse_subject(subject).unwrap_or_else(|rejection| panic!("{subject:?}: {rejection}"))
+    }
+
+    fn status(subject: &str) -> StatusCode {
+        parse_subject(subject).expect_err(subject).status
+    }
+
+    fn rejection(subject: &str) -> Rejection {
+        parse_subject(subject).expect_err(subject)
+    }
+
+    fn numbers(request: &Request) -> Vec<&str> {
+        request.recipients.valid.iter().map(|r| r.e164()).collect()
+    }
+
+    fn date(value: &str) -> Option<NaiveDateTime> {
+        Some(parse_date(value).unwrap())
+    }
+
+    #[test]
+    fn the_manuals_example() {
+        let request = accepted("arthur45@de135f8d2a091e4|33612121515;33614141515|from=|date=");
+        assert_eq!(request.credentials.login, "arthur45");
+        assert_eq!(request.credentials.api_key.expose(), "de135f8d2a091e4");
+        assert_eq!(numbers(&request), ["+33612121515", "+33614141515"]);
+        assert_eq!(request.sender, None);
+        assert_eq!(request.date, None);
+    }
+
+    #[test]
+    fn the_guides_example() {
+        let request = accepted("login@apiKey|0612345678;33698765432|from=MAGASIN|date=2026-12-01 09:30:00");
+        assert_eq!(request.credentials.login, "login");
+        assert_eq!(request.credentials.api_key.expose(), "apiKey");
+        assert_eq!(numbers(&request), ["+33612345678", "+33698765432"]);
+        assert_eq!(request.sender.as_ref().map(SenderId::as_str), Some("MAGASIN"));
+        assert_eq!(request.date, date("2026-12-01 09:30:00"));
+    }
+
+    #[test]
+    fn options_are_optional() {
+        let request = accepted("a@k|0612345678");
+        assert_eq!((request.sender, request.date), (None, None));
+        assert_eq!(request.recipients.valid.len(), 1);
+    }
+
+    #[test]
+    fn spaces_around_everything_are_ignored() {
+        let request = accepted(
+            "  shop @ KEY1  |  06 12 34 56 78 ; 0698765432  |  from = MAGASIN  |  date = 2026-12-01 09:30:00  ",
+        );
+        assert_eq!(request.credentials.login, "shop");
+        assert_eq!(request.credentials.api_key.expose(), "KEY1");
+        assert_eq!(numbers(&request), ["+33612345678", "+33698765432"]);
+        assert_eq!(request.sender.unwrap().as_str(), "MAGASIN");
+        assert_eq!(request.date, date("2026-12-01 09:30:00"));
+    }
+
+    #[test]
+    fn option_names_are_in_any_case_in_any_order() {
+        let request = accepted("a@k|0612345678|DATE=2026-12-01 09:30:00|From=Shop");
+        assert_eq!(request.sender.unwrap().as_str(), "Shop");
+        assert_eq!(request.date, date("2026-12-01 09:30:00"));
+    }
+
+    #[test]
+    fn a_login_may_be_an_email_address() {
+        let request = accepted("shop@example.com@KEY|0612345678");
+        assert_eq!(request.credentials.login, "shop@example.com");
+        assert_eq!(request.credentials.api_key.expose(), "KEY");
+    }
+
+    #[test]
+    fn a_key_may_hold_equals_signs_and_semicolons() {
+        let request = accepted("a@k=y;1|0612345678|from=SHOP");
+        assert_eq!(request.credentials.api_key.expose(), "k=y;1");
+        assert_eq!(numbers(&request), ["+33612345678"]);
+    }
+
+    #[test]
+    fn folding_leftovers_are_one_space() {
+        let request = accepted("a@k|0612345678;\r\n 0698765432|from=MA\r\n\tGASIN|date=2026-12-01\r\n 09:30:00");
+        assert_eq!(numbers(&request), ["+33612345678", "+33698765432"]);
+        assert_eq!(request.sender.unwrap().as_str(), "MA GASIN");
+        assert_eq!(request.date, date("2026-12-01 09:30:00"));
+        assert_eq!(accepted("a@k|0612345678|date=2026-12-01 \r\n  09:30:00").date, date("2026-12-01 09:30:00"));
+        assert_eq!(accepted("a@k|0612345678|date=2026-12-01\n09:30:00").date, date("2026-12-01 09:30:00"));
+    }
+
+    #[test]
+    fn whitespace_without_a_line_break_is_kept_as_is() {
+        assert_eq!(accepted("a@k|0612345678|from=MA  GASIN").sender.unwrap().as_str(), "MA  GASIN");
+        assert_eq!(status("a@k|0612345678|date=2026-12-01  09:30:00"), StatusCode::InvalidDate);
+    }
+
+    #[test]
+    fn an_empty_subject_is_105() {
+        for subject in ["", "   ", "\t", "\r\n ", " \n\r\n\t "] {
+            assert_eq!(rejection(subject), Rejection::new(StatusCode::EmptyRequest), "{subject:?}");
+        }
+    }
+
+    #[test]
+    fn credentials_without_an_at_sign_or_a_side_are_102() {
+        for subject in [
+            "|0612345678",
+            "login|0612345678",
+            "loginKEY|0612345678|from=SHOP",
+            "@KEY|0612345678",
+            "login@|0612345678",
+            " @ |0612345678",
+            "@|0612345678",
+            "|||",
+            "0612345678",
+            "login@\r\n |0612345678",
+        ] {
+            assert_eq!(rejection(subject), Rejection::new(StatusCode::AuthenticationFailed), "{subject:?}");
+        }
+    }
+
+    #[test]
+    fn credentials_alone_are_read_whatever_follows() {
+        let credentials = parse_credentials("shop@example.com@KEY|garbage|dat=x|from=1").unwrap();
+        assert_eq!(credentials.login, "shop@example.com");
+        assert_eq!(credentials.api_key.expose(), "KEY");
+        assert_eq!(parse_credentials(" a\r\n @ k ").unwrap().login, "a");
+        assert_eq!(parse_credentials(" \r\n "), Err(Rejection::new(StatusCode::EmptyRequest)));
+        assert_eq!(parse_credentials("login|0612345678"), Err(Rejection::new(StatusCode::AuthenticationFailed)));
+        assert_eq!(parse_credentials("@k|0612345678"), Err(Rejection::new(StatusCode::AuthenticationFailed)));
+    }
+
+    #[test]
+    fn credentials_are_checked_before_options_and_numbers() {
+        assert_eq!(status("login|garbage|dat=x"), StatusCode::AuthenticationFailed);
+    }
+
+    #[test]
+    fn an_unknown_option_is_109_naming_it() {
+        let refused = rejection("a@k|0612345678|dat=2026-12-01 09:30:00");
+        assert_eq!(refused.status, StatusCode::InvalidRequest);
+        assert!(refused.status_text.contains("option inconnue « dat »"), "{}", refused.status_text);
+        assert!(rejection("a@k|0612345678|sender=SHOP").status_text.contains("« sender »"));
+        assert_eq!(status("a@k|0612345678|=SHOP"), StatusCode::InvalidRequest);
+        assert_eq!(status("a@k|0612345678|fromm=SHOP"), StatusCode::InvalidRequest);
+    }
+
+    #[test]
+    fn an_option_without_equals_sign_is_109_naming_it() {
+        let refused = rejection("a@k|0612345678|MAGASIN");
+        assert_eq!(refused.status, StatusCode::InvalidRequest);
+        assert!(refused.status_text.contains("« MAGASIN »"), "{}", refused.status_text);
+        assert_eq!(status("a@k|0612345678|from"), StatusCode::InvalidRequest);
+        assert_eq!(status("a@k||0612345678"), StatusCode::InvalidRequest, "the numbers in third place");
+    }
+
+    #[test]
+    fn a_repeated_option_is_109_even_when_empty() {
+        for subject in [
+            "a@k|0612345678|from=A1B|from=C2D",
+            "a@k|0612345678|from=|FROM=",
+            "a@k|0612345678|date=|date=2026-12-01 09:30:00",
+        ] {
+            let refused = rejection(subject);
+            assert_eq!(refused.status, StatusCode::InvalidRequest, "{subject}");
+            assert!(refused.status_text.contains("répétée"), "{subject}: {}", refused.status_text);
+        }
+    }
+
+    #[test]
+    fn empty_values_mean_absent() {
+        let request = accepted("a@k|0612345678|from=  |date=\t");
+        assert_eq!((request.sender, request.date), (None, None));
+    }
+
+    #[test]
+    fn empty_fields_between_pipes_are_ignored() {
+        let request = accepted("a@k|0612345678||from=SHOP| |");
+        assert_eq!(request.sender.unwrap().as_str(), "SHOP");
+    }
+
+    #[test]
+    fn the_sender_rule_applies_to_from() {
+        for (value, accepted) in [
+            ("AB", false),
+            ("ABC", true),
+            ("ABCDEFGHIJK", true),
+            ("ABCDEFGHIJKL", false),
+            ("1SHOP", false),
+            ("MAGASÏN", false),
+            ("SHOP_1", false),
+            ("Shop 2", true),
+        ] {
+            let subject = format!("a@k|0612345678|from={value}");
+            match parse_subject(&subject) {
+                Ok(request) => assert!(accepted && request.sender.unwrap().as_str() == value, "{value}"),
+                Err(refused) => {
+                    assert!(!accepted, "{value}");
+                    assert_eq!(refused, SenderId::parse(value).unwrap_err());
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn an_invalid_date_is_115() {
+        for value in ["2026-02-30 09:30:00", "2026-12-01", "demain", "2026-12-01 25:00:00"] {
+            assert_eq!(status(&format!("a@k|0612345678|date={value}")), StatusCode::InvalidDate, "{value}");
+        }
+    }
+
+    #[test]
+    fn option_errors_come_in_field_order_before_numbers() {
+        assert_eq!(status("a@k|garbage|from=1X|date=nope"), StatusCode::InvalidRequest);
+        assert_eq!(status("a@k|garbage|date=nope|from=1X"), StatusCode::InvalidDate);
+        assert_eq!(status("a@k||date=nope"), StatusCode::InvalidDate);
+        assert_eq!(status("a@k|0612345678|dat=x|date=nope"), StatusCode::InvalidRequest);
+    }
+
+    #[test]
+    fn missing_or_invalid_numbers_are_114() {
+        for subject in
+            ["a@k", "a@k|", "a@k| ", "a@k| ; ;", "a@k|garbage", "a@k|0123456789", "a@k|061234567|from=SHOP", "a@k||"]
+        {
+            assert_eq!(rejection(subject), Rejection::new(StatusCode::NoValidRecipient), "{subject:?}");
+        }
+    }
+
+    #[test]
+    fn dropped_numbers_travel_with_the_valid_ones() {
+        let request = accepted("a@k|0612345678;0123456789;abc");
+        assert_eq!(numbers(&request), ["+33612345678"]);
+        let reasons: Vec<DropReason> = request.recipients.dropped.iter().map(|d| d.reason).collect();
+        assert_eq!(reasons, [DropReason::NotMobile, DropReason::Malformed]);
+    }
+
+    #[test]
+    fn a_thousand_numbers() {
+        let list: Vec<String> = (0..1000).map(|i| format!("0612345{i:03}")).collect();
+        let request = accepted(&format!("a@k|{}|from=SHOP", list.join(";")));
+        assert_eq!(request.recipients.valid.len(), 1000);
+    }
+
+    #[test]
+    fn status_texts_never_quote_the_credentials() {
+        let subjects = [
+            "secretlogin@SECRETKEY|0612345678|bogus",
+            "secretlogin@SECRETKEY|0612345678|x=1",
+            "secretlogin@SECRETKEY|0612345678|from=1|from=2",
+        ];
+        for subject in subjects {
+            let refused = rejection(subject);
+            assert!(
+                !refused.status_text.contains("SECRET") && !refused.status_text.contains("secret"),
+                "{}",
+                refused.status_text
+            );
+        }
+    }
+
+    #[test]
+    fn quoted_fields_are_cut_and_cleaned() {
+        let refused = rejection(&format!("a@k|0612345678|{}\u{7}=1", "x".repeat(100)));
+        assert!(refused.status_text.contains(&format!("« {}… »", "x".repeat(40))), "{}", refused.status_text);
+        assert!(!rejection("a@k|0612345678|a\u{1b}b=1").status_text.contains('\u{1b}'));
+    }
+
+    #[test]
+    fn the_api_key_is_hashed_and_never_printed() {
+        let key = ApiKey::new("de135f8d2a091e4");
+        assert_eq!(key.sha256_hex(), "461685a499e34779e9b6395c84dba2725b45a009cce1abea67996bec125b9d62");
+        assert_eq!(ApiKey::new("").sha256_hex(), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+        assert_eq!(format!("{key:?}"), "ApiKey(…redacted…)");
+        let request = accepted("arthur45@de135f8d2a091e4|33612121515");
+        assert!(!format!("{request:?}").contains("de135f8d2a091e4"));
+        assert!(!format!("{request:#?}").contains("de135f8d2a091e4"));
+    }
+
+    proptest! {
+        #[test]
+        fn parsing_never_panics(subject in any::<String>()) {
+            let _ = parse_subject(&subject);
+        }
+
+        #[test]
+        fn credentials_agree_with_the_whole_subject(subject in "[a-z@| \r\n]{0,12}@?[a-z]{0,3}\\|[0-9|=]{0,12}") {
+            match (parse_credentials(&subject), parse_subject(&subject)) {
+                (Ok(credentials), Ok(request)) => prop_assert_eq!(credentials, request.credentials),
+                (Ok(_), Err(later)) => prop_assert!(
+                    ![StatusCode::EmptyRequest, StatusCode::AuthenticationFailed].contains(&later.status)
+                ),
+                (Err(alone), whole) => prop_assert_eq!(Err(alone), whole.map(|request| request.credentials)),
+            }
+        }
+
+        #[test]
+        fn parsing_subject_shaped_strings_never_panics(subject in "[a-z@|;=0-9 +\r\n]{0,60}(from|date|FROM)?=?[A-Za-z0-9 :-]{0,20}") {
+            let _ = parse_subject(&subject);
+        }
+
+        #[test]
+        fn debug_never_shows_the_key(login in "[a-z0-9.]{1,12}", key in "[A-Za-z0-9]{16,32}") {
+            let request = accepted(&format!("{login}@{key}|0612345678|from=SHOP|date=2026-12-01 09:30:00"));
+            prop_assert_eq!(request.credentials.api_key.expose(), key.as_str());
+            let printed = format!("{request:?}");
+            let printed_result = format!("{:?}", parse_subject(&format!("{login}@{key}|0612345678")));
+            prop_assert!(!printed.contains(&key));
+            prop_assert!(!printed_result.contains(&key));
+        }
+
+        #[test]
+        fn folding_anywhere_between_words_changes_nothing(fold in "[ \t]*(\r\n|\n|\r)[ \t]+") {
+            let plain = parse_subject("a@k|0612345678|from=MA GASIN|date=2026-12-01 09:30:00");
+            let folded = parse_subject(&format!("a@k|0612345678|from=MA{fold}GASIN|date=2026-12-01{fold}09:30:00"));
+            prop_assert_eq!(folded, plain);
+        }
+    }
+}

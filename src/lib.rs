@@ -1,0 +1,14 @@
+//! Mail2SMS: an email becomes SMS.
+//!
+//! [`pipeline`] is the whole journey of an email; [`domain`] holds the rules it applies;
+//! [`ports`] are what it needs from the outside world and [`aws`] provides them.
+
+pub mod aws;
+pub mod config;
+pub mod domain;
+pub mod event;
+pub mod mail;
+pub mod pipeline;
+pub mod ports;
+pub mod reply;
+pub mod tables;

@@ -1,0 +1,509 @@
+//! The whole pipeline, top to bottom, in the order an email travels:
+//! event → raw mail → request → account and credits → send or schedule → record → reply.
+//!
+//! Every email is recorded under its SES message id before anything leaves the gateway, and the
+//! record is written in the same atomic step as the debit: a second delivery of the same email
+//! finds the record and only finishes what the first left undone, so nothing is debited, sent
+//! or answered twice.
+
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use futures::future::join_all;
+use serde::Serialize;
+use serde_json::Value;
+use thiserror::Error;
+use tracing::{info, warn};
+
+use crate::domain::date::{Timing, resolve_local, timing};
+use crate::domain::message::{Delivery, Discard, MessageRecord, MessageState, RecipientRecord, ReplyOutcome};
+use crate::domain::request::{Request, parse_credentials, parse_subject};
+use crate::domain::segments::{self, MAX_PARTS};
+use crate::domain::sender::{has_stop_mention, sender_for};
+use crate::domain::text::clean_body;
+use crate::domain::{Rejection, StatusCode};
+use crate::event::{EventError, InboundEmail, Trigger, decode};
+use crate::mail::{InboundMail, Verdict, Verdicts, parse_mail};
+use crate::ports::{
+    Debit, Lease, Ledger, Opening, OutgoingSms, PortError, RawMailStore, ReplyMailer, ScheduledSend, SendScheduler,
+    SmsGateway,
+};
+use crate::reply::{error_reply, reply_to};
+
+/// What the pipeline is told by its configuration.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub inbound_bucket: String,
+    pub inbound_prefix: String,
+    pub reply_from: String,
+    pub reply_require_auth: bool,
+    pub reply_limit_per_hour: u32,
+    pub default_timezone: Tz,
+    /// How many SMS are handed to the provider at once.
+    pub send_concurrency: usize,
+}
+
+/// The largest email read (SES accepts up to 40 MB); a larger one is dropped.
+pub const MAX_RAW_EMAIL_BYTES: usize = 40 * 1024 * 1024;
+
+/// The invocation being served: who is working, until when, as which function.
+#[derive(Debug, Clone)]
+pub struct Invocation {
+    pub request_id: String,
+    pub deadline: DateTime<Utc>,
+    pub function_arn: String,
+}
+
+/// What became of one email (or one scheduled send): the function's answer.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum Outcome {
+    Sent { message_id: String, state: MessageState, sent: usize, failed: usize, unknown: usize, cost: u64, refunded: u64 },
+    Scheduled { message_id: String, due_at: DateTime<Utc> },
+    Rejected { message_id: String, status: StatusCode, reply: ReplyOutcome },
+    Dropped { message_id: String, reason: Discard },
+    /// Seen before: nothing was done again.
+    Duplicate { message_id: String, state: MessageState },
+    /// Another invocation holds the message and is working on it.
+    InProgress { message_id: String },
+    /// A scheduled send for a message that is no longer scheduled (sent, cancelled) or unknown.
+    NothingDue { message_id: String },
+}
+
+#[derive(Debug, Error)]
+pub enum PipelineError {
+    #[error(transparent)]
+    Event(#[from] EventError),
+    #[error(transparent)]
+    Port(#[from] PortError),
+    #[error("no raw email at {key}: is the receipt rule's S3 action before its Lambda action?")]
+    MissingEmail { key: String },
+    #[error("message {message_id}: {pending} recipient(s) left for a retry")]
+    Incomplete { message_id: String, pending: usize },
+}
+
+impl PipelineError {
+    /// Whether running the same event again may succeed.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            PipelineError::Event(_) => false,
+            PipelineError::Port(error) => error.is_retryable(),
+            PipelineError::MissingEmail { .. } | PipelineError::Incomplete { .. } => true,
+        }
+    }
+}
+
+/// The gateway: the pipeline and the services it runs on.
+pub struct Gateway<S, L, G, M, C> {
+    pub settings: Settings,
+    pub inbox: S,
+    pub ledger: L,
+    pub sms: G,
+    pub mailer: M,
+    pub scheduler: C,
+    pub clock: fn() -> DateTime<Utc>,
+}
+
+/// An email that passed every check: who pays, what is sent to whom, and when.
+struct Order {
+    login: String,
+    key_sha256: String,
+    record: MessageRecord,
+}
+
+impl<S, L, G, M, C> Gateway<S, L, G, M, C>
+where
+    S: RawMailStore,
+    L: Ledger,
+    G: SmsGateway,
+    M: ReplyMailer,
+    C: SendScheduler,
+{
+    /// Serves one invocation.
+    pub async fn handle(&self, event: Value, invocation: &Invocation) -> Result<Vec<Outcome>, PipelineError> {
+        match decode(event, &self.settings.inbound_bucket, &self.settings.inbound_prefix)? {
+            Trigger::Inbound(emails) => {
+                let mut outcomes = Vec::with_capacity(emails.len());
+                for email in &emails {
+                    outcomes.push(self.receive(email, invocation).await?);
+                }
+                Ok(outcomes)
+            }
+            Trigger::ScheduledSend(due) => Ok(vec![self.send_when_due(&due.scheduled_send, invocation).await?]),
+        }
+    }
+
+    /// An email SES received.
+    #[tracing::instrument(skip_all, fields(message_id = %email.message_id))]
+    async fn receive(&self, email: &InboundEmail, invocation: &Invocation) -> Result<Outcome, PipelineError> {
+        let received_at = (self.clock)();
+        let id = email.message_id.as_str();
+        let Some(raw) = self.inbox.fetch(&email.key).await? else {
+            return Err(PipelineError::MissingEmail { key: email.key.clone() });
+        };
+        if raw.len() > MAX_RAW_EMAIL_BYTES {
+            return self.drop(MessageRecord::dropped(id, received_at, Discard::TooLarge)).await;
+        }
+        let Some(mail) = parse_mail(&raw) else {
+            return self.drop(MessageRecord::dropped(id, received_at, Discard::NotAnEmail)).await;
+        };
+        drop(raw);
+        let verdicts = email.verdicts.or(mail.verdicts);
+        if verdicts.virus == Some(Verdict::Fail) {
+            return self.drop(MessageRecord::dropped(id, received_at, Discard::Virus)).await;
+        }
+        if verdicts.spam == Some(Verdict::Fail) {
+            return self.drop(MessageRecord::dropped(id, received_at, Discard::Spam)).await;
+        }
+
+        let order = match self.take_order(id, &mail, received_at).await? {
+            Ok(order) => order,
+            Err((rejection, login)) => return self.reject(id, &mail, &verdicts, rejection, login, received_at).await,
+        };
+        self.accept(order, &mail, &verdicts, invocation).await
+    }
+
+    /// Reads the request and checks it, in the order the customer is told about problems:
+    /// the subject's presence (105) and credentials (102), then the rest of the subject (109,
+    /// 115, 114), the text (110, 111), the date's range (115) and finally the credits (104, at
+    /// the debit). A refused request comes back with the login when the account was opened.
+    async fn take_order(
+        &self,
+        message_id: &str,
+        mail: &InboundMail,
+        received_at: DateTime<Utc>,
+    ) -> Result<Result<Order, (Rejection, Option<String>)>, PipelineError> {
+        let subject = mail.subject.as_deref().unwrap_or_default();
+        let credentials = match parse_credentials(subject) {
+            Ok(credentials) => credentials,
+            Err(rejection) => return Ok(Err((rejection, None))),
+        };
+        let account = match self.ledger.account(&credentials.login).await? {
+            Some(account) if account.admits(&credentials) => account,
+            _ => return Ok(Err((Rejection::new(StatusCode::AuthenticationFailed), None))),
+        };
+        let login = Some(account.login.clone());
+        let refuse = |rejection: Rejection| Ok(Err((rejection, login.clone())));
+
+        let Request { recipients, sender, date, .. } = match parse_subject(subject) {
+            Ok(request) => request,
+            Err(rejection) => return refuse(rejection),
+        };
+        let text = clean_body(mail.body.as_deref().unwrap_or_default());
+        if text.is_empty() {
+            return refuse(Rejection::new(StatusCode::EmptyMessage));
+        }
+        let segments = segments::count(&text);
+        if segments.parts > MAX_PARTS {
+            return refuse(Rejection::with_detail(
+                StatusCode::MessageTooLong,
+                format!("{} SMS nécessaires, {MAX_PARTS} au maximum", segments.parts),
+            ));
+        }
+        let timezone = account.timezone_or(self.settings.default_timezone);
+        let due_at = date.map(|local| resolve_local(local, timezone));
+        let timing = match timing(due_at, received_at) {
+            Ok(timing) => timing,
+            Err(rejection) => return refuse(rejection),
+        };
+
+        let stop_mention = has_stop_mention(&text);
+        let mut record = MessageRecord::new(message_id, received_at);
+        record.login = Some(account.login.clone());
+        record.recipients = recipients
+            .valid
+            .into_iter()
+            .map(|number| RecipientRecord {
+                sender: sender_for(&number, sender.as_ref(), stop_mention, account.sender.as_ref()),
+                number,
+                delivery: Delivery::Pending,
+                provider_id: None,
+                error: None,
+            })
+            .collect();
+        record.dropped = recipients.dropped;
+        record.parts = segments.parts;
+        record.encoding = Some(segments.encoding);
+        record.cost = u64::from(segments.parts) * record.recipients.len() as u64;
+        record.text = Some(text);
+        if let (Timing::At(due), Some(local)) = (timing, date) {
+            record.state = MessageState::Scheduled;
+            record.due_at = Some(due);
+            record.local_date = Some(local.format("%Y-%m-%d %H:%M:%S").to_string());
+            record.timezone = Some(timezone.name().to_owned());
+            record.schedule_name = Some(schedule_name(message_id));
+        }
+        Ok(Ok(Order { login: account.login, key_sha256: account.key_sha256, record }))
+    }
+
+    /// Debits and records the order in one step, then sends it or schedules it.
+    async fn accept(
+        &self,
+        mut order: Order,
+        mail: &InboundMail,
+        verdicts: &Verdicts,
+        invocation: &Invocation,
+    ) -> Result<Outcome, PipelineError> {
+        let record = &mut order.record;
+        let lease = self.lease(invocation);
+        let sends_now = record.state == MessageState::Accepted;
+        if sends_now {
+            record.lease_owner = Some(lease.owner.clone());
+            record.lease_until = Some(lease.until.timestamp());
+            self.claim_next(record);
+        }
+        let debit = Debit { login: order.login.clone(), key_sha256: order.key_sha256, credits: record.cost };
+        match self.ledger.open(record, Some(&debit)).await? {
+            Opening::Opened => {
+                info!(login = %order.login, recipients = record.recipients.len(), parts = record.parts, cost = record.cost, "accepted");
+                if sends_now { self.deliver(order.record, &lease, true).await } else { self.schedule(&order.record, invocation).await }
+            }
+            Opening::Exists(existing) => self.resume(*existing, invocation).await,
+            Opening::UnknownAccount => {
+                let rejection = Rejection::new(StatusCode::AuthenticationFailed);
+                self.reject(&record.message_id, mail, verdicts, rejection, None, record.received_at).await
+            }
+            Opening::InsufficientCredits { available } => {
+                let rejection = Rejection::insufficient_credits(record.cost, available);
+                let login = record.login.clone();
+                self.reject(&record.message_id, mail, verdicts, rejection, login, record.received_at).await
+            }
+        }
+    }
+
+    /// Hands the claimed recipients to the provider, a batch at a time, and records each
+    /// batch's outcome together with the claim of the next one: one write per batch.
+    /// `fresh` says the record was just opened by this invocation; otherwise recipients left
+    /// `Sending` by an earlier invocation are in doubt and are not sent again.
+    async fn deliver(&self, mut record: MessageRecord, lease: &Lease, fresh: bool) -> Result<Outcome, PipelineError> {
+        let mut changed: Vec<usize> = Vec::new();
+        let mut refund = 0u64;
+        let mut batch: Vec<usize> = Vec::new();
+        for (index, recipient) in record.recipients.iter_mut().enumerate() {
+            if recipient.delivery == Delivery::Sending {
+                if fresh {
+                    batch.push(index);
+                } else {
+                    recipient.delivery = Delivery::Unknown;
+                    changed.push(index);
+                }
+            }
+        }
+        let mut interrupted = false;
+        loop {
+            if batch.is_empty() {
+                if !interrupted {
+                    batch = self.claim_next(&mut record);
+                }
+                record.state = record.settled_state();
+                let written: Vec<usize> = changed.iter().chain(&batch).copied().collect();
+                if !written.is_empty() || record.state.is_final() {
+                    self.ledger.checkpoint(&record, &written, refund, lease).await?;
+                }
+                changed.clear();
+                refund = 0;
+                if batch.is_empty() {
+                    break;
+                }
+            }
+            let text = record.text.as_deref().unwrap_or_default();
+            let message_id = record.message_id.as_str();
+            let sends = batch.iter().map(|&index| {
+                let recipient = &record.recipients[index];
+                self.sms.send(OutgoingSms { message_id, to: &recipient.number, sender: recipient.sender.as_ref(), text })
+            });
+            let results = join_all(sends).await;
+            for (index, result) in batch.drain(..).zip(results) {
+                let recipient = &mut record.recipients[index];
+                match result {
+                    Ok(provider_id) => {
+                        recipient.delivery = Delivery::Sent;
+                        recipient.provider_id = Some(provider_id);
+                    }
+                    Err(PortError::Refused { message, .. }) => {
+                        warn!(to = %recipient.number.masked(), reason = %message, "SMS refused for good; refunded");
+                        recipient.delivery = Delivery::Failed;
+                        recipient.error = Some(message);
+                        refund += u64::from(record.parts);
+                    }
+                    Err(error) => {
+                        warn!(to = %recipient.number.masked(), %error, "SMS not sent; left for a retry");
+                        recipient.delivery = Delivery::Pending;
+                        interrupted = true;
+                    }
+                }
+                changed.push(index);
+            }
+        }
+        let pending = record.count(Delivery::Pending);
+        if pending > 0 {
+            return Err(PipelineError::Incomplete { message_id: record.message_id, pending });
+        }
+        let outcome = Outcome::Sent {
+            sent: record.count(Delivery::Sent),
+            failed: record.count(Delivery::Failed),
+            unknown: record.count(Delivery::Unknown),
+            state: record.state,
+            cost: record.cost,
+            refunded: record.refunded,
+            message_id: record.message_id,
+        };
+        info!(?outcome, "settled");
+        Ok(outcome)
+    }
+
+    /// Claims the next batch of pending recipients: they become `Sending`.
+    fn claim_next(&self, record: &mut MessageRecord) -> Vec<usize> {
+        let mut claimed = Vec::new();
+        for (index, recipient) in record.recipients.iter_mut().enumerate() {
+            if claimed.len() == self.settings.send_concurrency.max(1) {
+                break;
+            }
+            if recipient.delivery == Delivery::Pending {
+                recipient.delivery = Delivery::Sending;
+                claimed.push(index);
+            }
+        }
+        claimed
+    }
+
+    /// Creates the one-time schedule that sends the message when it is due.
+    async fn schedule(&self, record: &MessageRecord, invocation: &Invocation) -> Result<Outcome, PipelineError> {
+        let (Some(name), Some(due_at)) = (record.schedule_name.clone(), record.due_at) else {
+            return Ok(Outcome::Duplicate { message_id: record.message_id.clone(), state: record.state });
+        };
+        let input = serde_json::json!({ "scheduled_send": record.message_id }).to_string();
+        let send = ScheduledSend { name, at: due_at, input, target_arn: invocation.function_arn.clone() };
+        self.scheduler.schedule(&send).await?;
+        info!(due_at = %due_at, "scheduled");
+        Ok(Outcome::Scheduled { message_id: record.message_id.clone(), due_at })
+    }
+
+    /// An email seen before: finish what is unfinished, and nothing else.
+    async fn resume(&self, record: MessageRecord, invocation: &Invocation) -> Result<Outcome, PipelineError> {
+        info!(state = ?record.state, "seen before");
+        match record.state {
+            MessageState::Scheduled => self.schedule(&record, invocation).await,
+            MessageState::Accepted => self.take_over(record, invocation).await,
+            state => Ok(Outcome::Duplicate { message_id: record.message_id, state }),
+        }
+    }
+
+    /// The schedule fired (or someone invoked its event): send the message once.
+    #[tracing::instrument(skip_all, fields(message_id = %message_id))]
+    async fn send_when_due(&self, message_id: &str, invocation: &Invocation) -> Result<Outcome, PipelineError> {
+        match self.ledger.load(message_id).await? {
+            Some(record) if !record.state.is_final() => self.take_over(record, invocation).await,
+            _ => Ok(Outcome::NothingDue { message_id: message_id.to_owned() }),
+        }
+    }
+
+    /// Takes the message's lease and delivers what is left, unless another invocation is at it.
+    async fn take_over(&self, mut record: MessageRecord, invocation: &Invocation) -> Result<Outcome, PipelineError> {
+        let lease = self.lease(invocation);
+        if !self.ledger.take_lease(&record, &lease, (self.clock)()).await? {
+            return Ok(Outcome::InProgress { message_id: record.message_id });
+        }
+        record.state = MessageState::Accepted;
+        self.deliver(record, &lease, false).await
+    }
+
+    /// Records the refusal and, when the sender may be answered, answers once.
+    async fn reject(
+        &self,
+        message_id: &str,
+        mail: &InboundMail,
+        verdicts: &Verdicts,
+        rejection: Rejection,
+        login: Option<String>,
+        received_at: DateTime<Utc>,
+    ) -> Result<Outcome, PipelineError> {
+        info!(status = rejection.status.code(), "rejected");
+        let mut record = MessageRecord::rejected(message_id, received_at, &rejection);
+        record.login = login;
+        let recipient = reply_to(mail, verdicts, self.settings.reply_require_auth);
+        record.reply = Some(if recipient.is_ok() { ReplyOutcome::Sent } else { ReplyOutcome::Skipped });
+        if let Err(reason) = &recipient {
+            record.reply_skipped = serde_json::to_value(reason).ok().and_then(|v| v.as_str().map(str::to_owned));
+        }
+        match self.ledger.open(&record, None).await? {
+            Opening::Opened => {}
+            Opening::Exists(existing) => {
+                return Ok(Outcome::Duplicate { message_id: message_id.to_owned(), state: existing.state });
+            }
+            Opening::UnknownAccount | Opening::InsufficientCredits { .. } => unreachable!("no debit was asked"),
+        }
+        let Ok(to) = recipient else {
+            return Ok(Outcome::Rejected { message_id: message_id.to_owned(), status: rejection.status, reply: ReplyOutcome::Skipped });
+        };
+        let reply = if !self.ledger.count_reply(&to, received_at, self.settings.reply_limit_per_hour).await? {
+            ReplyOutcome::RateLimited
+        } else {
+            let secrets: Vec<&str> = api_key_in(mail.subject.as_deref()).into_iter().collect();
+            let answer = error_reply(&to, mail.message_id.as_deref(), &rejection, &secrets);
+            match self.mailer.send_raw(&to, answer.to_mime(&self.settings.reply_from, (self.clock)())).await {
+                Ok(()) => ReplyOutcome::Sent,
+                Err(error) => {
+                    warn!(%error, "error reply not sent");
+                    ReplyOutcome::Failed
+                }
+            }
+        };
+        if reply != ReplyOutcome::Sent {
+            record.reply = Some(reply);
+            self.ledger.note_reply(&record).await?;
+        }
+        Ok(Outcome::Rejected { message_id: message_id.to_owned(), status: rejection.status, reply })
+    }
+
+    async fn drop(&self, record: MessageRecord) -> Result<Outcome, PipelineError> {
+        let reason = record.discard.unwrap_or(Discard::NotAnEmail);
+        info!(?reason, "dropped");
+        Ok(match self.ledger.open(&record, None).await? {
+            Opening::Exists(existing) => Outcome::Duplicate { message_id: record.message_id, state: existing.state },
+            _ => Outcome::Dropped { message_id: record.message_id, reason },
+        })
+    }
+
+    fn lease(&self, invocation: &Invocation) -> Lease {
+        Lease { owner: invocation.request_id.clone(), until: invocation.deadline }
+    }
+}
+
+/// The schedule of a message: named after its SES message id, so a second delivery of the
+/// email finds it already there. At most 64 characters of `[0-9A-Za-z-_.]`.
+pub fn schedule_name(message_id: &str) -> String {
+    let clean: String = message_id
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        .take(64 - "mail2sms-".len())
+        .collect();
+    format!("mail2sms-{clean}")
+}
+
+/// The API key as the subject gives it, to keep it out of replies even when the subject is
+/// malformed: what follows the last `@` of the first field.
+fn api_key_in(subject: Option<&str>) -> Option<&str> {
+    let first = subject?.split('|').next()?;
+    let (_, key) = first.rsplit_once('@')?;
+    Some(key.trim()).filter(|key| !key.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn schedule_names_are_valid_and_stable() {
+        let name = schedule_name("k8u6ra1lbn0ipa3hbpmqv39kcbb7s55ujl3ajpo1");
+        assert_eq!(name, "mail2sms-k8u6ra1lbn0ipa3hbpmqv39kcbb7s55ujl3ajpo1");
+        let long = schedule_name(&"x/".repeat(100));
+        assert!(long.len() <= 64 && long.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)));
+    }
+
+    #[test]
+    fn the_key_is_found_even_in_a_broken_subject() {
+        assert_eq!(api_key_in(Some("a@b.c@SECRET|06|dat=x")), Some("SECRET"));
+        assert_eq!(api_key_in(Some("nokey|06")), None);
+        assert_eq!(api_key_in(None), None);
+    }
+}

@@ -1,0 +1,305 @@
+//! The pipeline end to end, with real SDK clients against the emulator: what reached SNS, SES
+//! and DynamoDB after an email went through.
+
+mod common;
+
+use common::{World, email};
+use futures::future::join_all;
+use mail2sms::domain::StatusCode;
+use mail2sms::domain::message::{Delivery, Discard, MessageState, ReplyOutcome};
+use mail2sms::pipeline::Outcome;
+
+fn only(outcomes: Vec<Outcome>) -> Outcome {
+    assert_eq!(outcomes.len(), 1, "{outcomes:?}");
+    outcomes.into_iter().next().unwrap()
+}
+
+#[tokio::test]
+async fn an_email_becomes_sms_with_the_custom_sender_and_is_debited_once() {
+    let world = World::new().await;
+    let key = world.account("shop", 10).await;
+    let body = format!("Votre commande {} est prête. STOP au 36180", world.token);
+    let raw = world.email(&format!("shop@{key}|06 12 34 56 78;+32 470 12 34 56|from=MAGASIN"), &body);
+    let id = world.receive(&raw).await;
+
+    let outcome = only(world.gateway().handle(world.ses_event(&id), &world.invocation()).await.unwrap());
+
+    assert!(matches!(outcome, Outcome::Sent { sent: 2, failed: 0, cost: 2, .. }), "{outcome:?}");
+    let mut sms = world.sms();
+    sms.sort_by(|a, b| a.phone_number.cmp(&b.phone_number));
+    assert_eq!(sms.len(), 2);
+    assert_eq!(sms[0].phone_number, "+32470123456");
+    assert_eq!(sms[1].phone_number, "+33612345678");
+    assert!(sms.iter().all(|s| s.sender_id.as_deref() == Some("MAGASIN")), "{sms:?}");
+    assert!(sms.iter().all(|s| s.sms_type.as_deref() == Some("Transactional")));
+    assert_eq!(sms[0].message, body);
+    assert_eq!(world.credits("shop").await, 8);
+    let record = world.record(&id).await;
+    assert_eq!(record.state, MessageState::Sent);
+    assert!(record.recipients.iter().all(|r| r.delivery == Delivery::Sent && r.provider_id.is_some()));
+    assert_eq!(record.text, None, "the text is forgotten once settled");
+    assert!(world.replies().is_empty(), "no reply when all is well");
+}
+
+#[tokio::test]
+async fn french_recipients_get_the_custom_sender_only_with_the_stop_mention() {
+    let world = World::new().await;
+    let key = world.account_with("shop", 10, Some("DEFAUT"), None).await;
+    let raw = world.email(&format!("shop@{key}|0612345678;+447700900123|from=MAGASIN"), &format!("Soldes {}", world.token));
+    let id = world.receive(&raw).await;
+
+    world.gateway().handle(world.ses_event(&id), &world.invocation()).await.unwrap();
+
+    let sms = world.sms();
+    let to = |number: &str| sms.iter().find(|s| s.phone_number == number).unwrap().sender_id.clone();
+    assert_eq!(to("+33612345678").as_deref(), Some("DEFAUT"), "France without STOP: the account's sender");
+    assert_eq!(to("+447700900123").as_deref(), Some("MAGASIN"), "outside France: the custom sender");
+}
+
+#[tokio::test]
+async fn without_any_sender_no_sender_id_is_sent() {
+    let world = World::new().await;
+    let key = world.account("shop", 10).await;
+    let id = world.receive(&world.email(&format!("shop@{key}|0612345678"), &format!("Bonjour {}", world.token))).await;
+    world.gateway().handle(world.ses_event(&id), &world.invocation()).await.unwrap();
+    let sms = world.sms();
+    assert_eq!(sms.len(), 1);
+    assert_eq!(sms[0].sender_id, None);
+}
+
+#[tokio::test]
+async fn the_s3_notification_path_works_the_same() {
+    let world = World::new().await;
+    let key = world.account("shop", 10).await;
+    let id = world.receive(&world.email(&format!("shop@{key}|0612345678"), &format!("Hello {}", world.token))).await;
+    let outcome = only(world.gateway().handle(world.s3_event(&id), &world.invocation()).await.unwrap());
+    assert!(matches!(outcome, Outcome::Sent { sent: 1, .. }), "{outcome:?}");
+    assert_eq!(world.credits("shop").await, 9);
+}
+
+#[tokio::test]
+async fn a_second_delivery_of_the_same_email_sends_and_debits_nothing_more() {
+    let world = World::new().await;
+    let key = world.account("shop", 10).await;
+    let raw = world.email(&format!("shop@{key}|0612345678;0698765432"), &format!("Rappel {}", world.token));
+    let id = world.receive(&raw).await;
+    let gateway = world.gateway();
+
+    gateway.handle(world.ses_event(&id), &world.invocation()).await.unwrap();
+    let again = only(gateway.handle(world.ses_event(&id), &world.invocation()).await.unwrap());
+
+    assert_eq!(again, Outcome::Duplicate { message_id: id.clone(), state: MessageState::Sent });
+    assert_eq!(world.sms().len(), 2);
+    assert_eq!(world.credits("shop").await, 8);
+}
+
+#[tokio::test]
+async fn concurrent_deliveries_of_the_same_email_send_and_debit_once() {
+    let world = World::new().await;
+    let key = world.account("shop", 100).await;
+    let raw = world.email(&format!("shop@{key}|0612345678;0698765432;0611223344"), &format!("Alerte {}", world.token));
+    let id = world.receive(&raw).await;
+    let gateway = world.gateway();
+
+    let invocations: Vec<_> = (0..8).map(|_| world.invocation()).collect();
+    let deliveries = invocations.iter().map(|invocation| gateway.handle(world.ses_event(&id), invocation));
+    let outcomes: Vec<Outcome> = join_all(deliveries).await.into_iter().map(|r| only(r.unwrap())).collect();
+
+    let sent = outcomes.iter().filter(|o| matches!(o, Outcome::Sent { .. })).count();
+    assert_eq!(sent, 1, "{outcomes:?}");
+    assert_eq!(world.sms().len(), 3);
+    assert_eq!(world.credits("shop").await, 97);
+}
+
+#[tokio::test]
+async fn concurrent_emails_racing_for_too_few_credits_never_overdraw() {
+    let world = World::new().await;
+    let key = world.account("shop", 5).await;
+    let gateway = world.gateway();
+    let mut ids = Vec::new();
+    for n in 0..12 {
+        let raw = world.email(&format!("shop@{key}|0612345678"), &format!("Message {n} {}", world.token));
+        ids.push(world.receive(&raw).await);
+    }
+
+    let invocation = world.invocation();
+    let runs = ids.iter().map(|id| gateway.handle(world.ses_event(id), &invocation));
+    let outcomes: Vec<Outcome> = join_all(runs).await.into_iter().map(|r| only(r.unwrap())).collect();
+
+    let sent = outcomes.iter().filter(|o| matches!(o, Outcome::Sent { .. })).count();
+    let refused = outcomes
+        .iter()
+        .filter(|o| matches!(o, Outcome::Rejected { status: StatusCode::InsufficientCredits, .. }))
+        .count();
+    assert_eq!((sent, refused), (5, 7), "{outcomes:?}");
+    assert_eq!(world.credits("shop").await, 0);
+    assert_eq!(world.sms().len(), 5);
+}
+
+#[tokio::test]
+async fn insufficient_credits_is_answered_with_the_manuals_text_and_nothing_is_sent() {
+    let world = World::new().await;
+    let key = world.account("shop", 2).await;
+    let raw = world.email(&format!("shop@{key}|0612345678;0698765432;0611223344"), &format!("Promo {}", world.token));
+    let id = world.receive(&raw).await;
+
+    let outcome = only(world.gateway().handle(world.ses_event(&id), &world.invocation()).await.unwrap());
+
+    assert_eq!(outcome, Outcome::Rejected { message_id: id.clone(), status: StatusCode::InsufficientCredits, reply: ReplyOutcome::Sent });
+    assert!(world.sms().is_empty());
+    assert_eq!(world.credits("shop").await, 2);
+    let replies = world.replies();
+    assert_eq!(replies.len(), 1);
+    assert!(replies[0].contains("Status: 104"), "{}", replies[0]);
+    assert!(replies[0].contains("A utiliser: 3 Cr"), "{}", replies[0]);
+    assert!(!replies[0].contains(&key), "the key never appears in a reply");
+    assert_eq!(world.record(&id).await.status, Some(StatusCode::InsufficientCredits));
+}
+
+#[tokio::test]
+async fn a_wrong_key_a_wrong_login_or_a_suspended_account_is_102() {
+    let world = World::new().await;
+    let key = world.account("shop", 10).await;
+    let gateway = world.gateway();
+    let wrong_key = world.receive(&world.email("shop@not-the-key|0612345678", &world.token)).await;
+    let wrong_login = world.receive(&world.email(&format!("other@{key}|0612345678"), &world.token)).await;
+    for id in [&wrong_key, &wrong_login] {
+        let outcome = only(gateway.handle(world.ses_event(id), &world.invocation()).await.unwrap());
+        assert!(matches!(outcome, Outcome::Rejected { status: StatusCode::AuthenticationFailed, .. }), "{outcome:?}");
+    }
+    world
+        .ledger
+        .update_account("shop", "SET suspended = :s", vec![(":s", aws_sdk_dynamodb::types::AttributeValue::Bool(true))])
+        .await
+        .unwrap();
+    let suspended = world.receive(&world.email(&format!("shop@{key}|0612345678"), &world.token)).await;
+    let outcome = only(gateway.handle(world.ses_event(&suspended), &world.invocation()).await.unwrap());
+    assert!(matches!(outcome, Outcome::Rejected { status: StatusCode::AuthenticationFailed, .. }), "{outcome:?}");
+    assert!(world.sms().is_empty());
+    assert_eq!(world.credits("shop").await, 10);
+    assert!(world.replies().iter().all(|r| r.contains("Status: 102") && !r.contains(&key)));
+}
+
+#[tokio::test]
+async fn each_malformed_request_gets_its_status_and_the_key_is_never_echoed() {
+    let world = World::new().await;
+    let key = world.account("shop", 10).await;
+    let gateway = world.gateway();
+    let long = "x".repeat(1300);
+    let cases = [
+        ("", "texte".to_owned(), StatusCode::EmptyRequest),
+        ("shop-without-key|0612345678", "texte".to_owned(), StatusCode::AuthenticationFailed),
+        (&*format!("shop@{key}|0612345678|dat=2026-12-01 09:30:00"), "texte".to_owned(), StatusCode::InvalidRequest),
+        (&*format!("shop@{key}|0612345678|from=A"), "texte".to_owned(), StatusCode::InvalidRequest),
+        (&*format!("shop@{key}|0612345678|{key}"), "texte".to_owned(), StatusCode::InvalidRequest),
+        (&*format!("shop@{key}|0612345678"), "\r\n-- \r\nJean".to_owned(), StatusCode::EmptyMessage),
+        (&*format!("shop@{key}|0612345678"), long, StatusCode::MessageTooLong),
+        (&*format!("shop@{key}|123;abc"), "texte".to_owned(), StatusCode::NoValidRecipient),
+        (&*format!("shop@{key}|0612345678|date=2026-13-01 09:30:00"), "texte".to_owned(), StatusCode::InvalidDate),
+        (&*format!("shop@{key}|0612345678|date=2030-01-01 09:30:00"), "texte".to_owned(), StatusCode::InvalidDate),
+    ];
+    for (subject, body, status) in cases {
+        let id = world.receive(&world.email(subject, &body)).await;
+        let outcome = only(gateway.handle(world.ses_event(&id), &world.invocation()).await.unwrap());
+        assert!(matches!(outcome, Outcome::Rejected { status: s, reply: ReplyOutcome::Sent, .. } if s == status), "{subject:?}: {outcome:?}");
+    }
+    let replies = world.replies();
+    assert_eq!(replies.len(), 10);
+    for reply in &replies {
+        assert!(!reply.contains(&key), "{reply}");
+        assert!(reply.contains("Auto-Submitted: auto-replied"), "{reply}");
+    }
+    assert!(world.sms().is_empty());
+    assert_eq!(world.credits("shop").await, 10);
+}
+
+#[tokio::test]
+async fn garbage_a_huge_email_and_a_non_utf8_subject_never_panic() {
+    let world = World::new().await;
+    let key = world.account("shop", 10).await;
+    let gateway = world.gateway();
+
+    let garbage = world.receive(b"\x00\xff\xfe not an email at all \x00").await;
+    let outcome = only(gateway.handle(world.ses_event(&garbage), &world.invocation()).await.unwrap());
+    assert!(matches!(outcome, Outcome::Dropped { reason: Discard::NotAnEmail, .. } | Outcome::Rejected { .. }), "{outcome:?}");
+
+    let mut subject = format!("shop@{key}|0612345678|from=").into_bytes();
+    subject.extend_from_slice(b"MAGAS\xc9N");
+    let mut raw = format!("From: {}\r\nSubject: ", world.customer()).into_bytes();
+    raw.extend_from_slice(&subject);
+    raw.extend_from_slice(format!("\r\n\r\nBonjour {}\r\n", world.token).as_bytes());
+    let latin1 = world.receive(&raw).await;
+    let outcome = only(gateway.handle(world.ses_event(&latin1), &world.invocation()).await.unwrap());
+    assert!(matches!(outcome, Outcome::Rejected { status: StatusCode::InvalidRequest, .. }), "{outcome:?}");
+
+    let attachment = "QUJD".repeat(8 * 1024 * 1024);
+    let huge = format!(
+        "From: {}\r\nSubject: shop@{key}|0612345678\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n\
+         --b\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nGros {}\r\n--b\r\nContent-Type: application/octet-stream\r\n\
+         Content-Transfer-Encoding: base64\r\nContent-Disposition: attachment; filename=big.bin\r\n\r\n{}\r\n--b--\r\n",
+        world.customer(),
+        world.token,
+        attachment.as_bytes().chunks(76).map(|c| std::str::from_utf8(c).unwrap()).collect::<Vec<_>>().join("\r\n")
+    );
+    assert!(huge.len() > 30 * 1024 * 1024);
+    let big = world.receive(huge.as_bytes()).await;
+    let outcome = only(gateway.handle(world.ses_event(&big), &world.invocation()).await.unwrap());
+    assert!(matches!(outcome, Outcome::Sent { sent: 1, .. }), "{outcome:?}");
+    assert_eq!(world.sms().len(), 1);
+    assert_eq!(world.sms()[0].message, format!("Gros {}", world.token));
+}
+
+#[tokio::test]
+async fn spam_or_virus_is_dropped_without_sms_debit_or_reply() {
+    let world = World::new().await;
+    let key = world.account("shop", 10).await;
+    let id = world.receive(&world.email(&format!("shop@{key}|0612345678"), &world.token)).await;
+    let mut event = world.ses_event(&id);
+    event["Records"][0]["ses"]["receipt"]["virusVerdict"]["status"] = "FAIL".into();
+
+    let outcome = only(world.gateway().handle(event, &world.invocation()).await.unwrap());
+
+    assert_eq!(outcome, Outcome::Dropped { message_id: id.clone(), reason: Discard::Virus });
+    assert!(world.sms().is_empty() && world.replies().is_empty());
+    assert_eq!(world.credits("shop").await, 10);
+    assert_eq!(world.record(&id).await.state, MessageState::Dropped);
+}
+
+#[tokio::test]
+async fn robots_lists_and_unauthenticated_senders_get_no_reply() {
+    let world = World::new().await;
+    let gateway = world.gateway();
+    let auto = String::from_utf8(world.email("", "x")).unwrap().replacen("\r\n", "\r\nAuto-Submitted: auto-replied\r\n", 1);
+    let list = String::from_utf8(world.email("", "x")).unwrap().replacen("\r\n", "\r\nList-Id: <news.example.com>\r\n", 1);
+    let daemon = String::from_utf8(email(&format!("MAILER-DAEMON@{}.example.com", world.token), "", "x")).unwrap();
+    for raw in [auto, list, daemon] {
+        let id = world.receive(raw.as_bytes()).await;
+        let outcome = only(gateway.handle(world.ses_event(&id), &world.invocation()).await.unwrap());
+        assert!(matches!(outcome, Outcome::Rejected { reply: ReplyOutcome::Skipped, .. }), "{outcome:?}");
+    }
+    let id = world.receive(&world.email("", "x")).await;
+    let mut unauthenticated = world.ses_event(&id);
+    for verdict in ["spfVerdict", "dkimVerdict", "dmarcVerdict"] {
+        unauthenticated["Records"][0]["ses"]["receipt"][verdict]["status"] = "FAIL".into();
+    }
+    let outcome = only(gateway.handle(unauthenticated, &world.invocation()).await.unwrap());
+    assert!(matches!(outcome, Outcome::Rejected { reply: ReplyOutcome::Skipped, .. }), "{outcome:?}");
+    assert!(world.replies().is_empty());
+}
+
+#[tokio::test]
+async fn replies_to_one_address_are_capped_per_hour() {
+    let world = World::with(|config| config.reply_limit_per_hour = 3).await;
+    let gateway = world.gateway();
+    let mut replies = Vec::new();
+    for _ in 0..5 {
+        let id = world.receive(&world.email("", "x")).await;
+        match only(gateway.handle(world.ses_event(&id), &world.invocation()).await.unwrap()) {
+            Outcome::Rejected { reply, .. } => replies.push(reply),
+            other => panic!("{other:?}"),
+        }
+    }
+    use ReplyOutcome::*;
+    assert_eq!(replies, [Sent, Sent, Sent, RateLimited, RateLimited]);
+    assert_eq!(world.replies().len(), 3);
+}
