@@ -171,8 +171,8 @@ impl World {
             .collect()
     }
 
-    /// Every reply SES v2 was asked to send to this world's addresses, as raw MIME text.
-    pub fn replies(&self) -> Vec<String> {
+    /// Every reply SES v2 was asked to send to this world's addresses.
+    pub fn replies(&self) -> Vec<Reply> {
         recorded(&self.endpoint)
             .into_iter()
             .filter(|entry| entry["url"].as_str().unwrap_or_default().contains("/v2/email/outbound-emails"))
@@ -180,10 +180,33 @@ impl World {
             .filter(|body| body["Destination"].to_string().contains(&self.token))
             .map(|body| {
                 let data = body["Content"]["Raw"]["Data"].as_str().unwrap_or_default();
-                String::from_utf8_lossy(&base64::engine::general_purpose::STANDARD.decode(data).unwrap_or_default())
-                    .into_owned()
+                Reply::read(&base64::engine::general_purpose::STANDARD.decode(data).unwrap_or_default())
             })
             .collect()
+    }
+}
+
+/// An error reply as its reader sees it: the raw message, and its subject and text decoded.
+#[derive(Debug, Clone)]
+pub struct Reply {
+    pub raw: String,
+    pub subject: String,
+    pub text: String,
+}
+
+impl Reply {
+    fn read(raw: &[u8]) -> Reply {
+        let message = mail_parser::MessageParser::default().parse(raw).expect("a reply is an email");
+        Reply {
+            raw: String::from_utf8_lossy(raw).into_owned(),
+            subject: message.subject().unwrap_or_default().to_owned(),
+            text: message.body_text(0).unwrap_or_default().into_owned(),
+        }
+    }
+
+    /// Whether `needle` shows anywhere, raw or decoded.
+    pub fn contains(&self, needle: &str) -> bool {
+        self.raw.contains(needle) || self.subject.contains(needle) || self.text.contains(needle)
     }
 }
 
