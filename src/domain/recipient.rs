@@ -10,7 +10,9 @@ use phonenumber::metadata::DATABASE;
 use phonenumber::{Mode, PhoneNumber, Type};
 use serde::{Deserialize, Serialize};
 
-/// A number an SMS can be sent to, in E.164 (`+` then country code and national number).
+/// A number SMS are sent to, in E.164 (`+` then country code and national number): checked
+/// by libphonenumber when read from a subject ([`parse_recipients`]), by its shape when read
+/// back from storage ([`Recipient::parse_e164`], serde).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct Recipient(String);
@@ -18,18 +20,17 @@ pub struct Recipient(String);
 /// The country code of France.
 const FRANCE: &str = "33";
 
-/// E.164 numbers have at most 15 digits; longer inputs are refused before libphonenumber.
+/// E.164 numbers have at most 15 digits.
 const E164_MAX_DIGITS: usize = 15;
 
 impl Recipient {
-    /// Reads back a recipient stored in E.164: `Some` only for exactly what
-    /// [`parse_recipients`] keeps (canonical E.164 of a valid number able to receive SMS).
+    /// Reads back a recipient stored in E.164: `+` then 1 to 15 digits, the first not `0`.
+    ///
+    /// Only the E.164 shape is checked, not libphonenumber's metadata: a number accepted when
+    /// it was stored still reads back after a metadata update reclassifies its range. Numbers
+    /// typed by customers go through [`parse_recipients`].
     pub fn parse_e164(value: &str) -> Option<Recipient> {
-        let digits = value.strip_prefix('+')?;
-        match classify(digits) {
-            Ok(recipient) if recipient.0 == value => Some(recipient),
-            _ => None,
-        }
+        value.strip_prefix('+').filter(|digits| is_e164_digits(digits)).map(|_| Recipient(value.to_owned()))
     }
 
     pub fn e164(&self) -> &str {
@@ -64,7 +65,7 @@ impl TryFrom<String> for Recipient {
     type Error = String;
 
     fn try_from(value: String) -> Result<Self, Self::Error> {
-        Recipient::parse_e164(&value).ok_or_else(|| format!("not an E.164 mobile number: {}", mask_number(&value)))
+        Recipient::parse_e164(&value).ok_or_else(|| format!("not an E.164 number: {}", mask_number(&value)))
     }
 }
 
@@ -174,9 +175,18 @@ fn parse_number(item: &str) -> Result<Recipient, DropReason> {
     classify(&international)
 }
 
-/// Checks an international number given as its digits (country code first).
+/// Whether digits have the shape of an E.164 number after its `+`: 1 to 15 digits, the first
+/// not `0` (no country code starts with 0).
+fn is_e164_digits(digits: &str) -> bool {
+    (1..=E164_MAX_DIGITS).contains(&digits.len())
+        && digits.bytes().all(|b| b.is_ascii_digit())
+        && !digits.starts_with('0')
+}
+
+/// Checks an international number given as its digits (country code first). Digits not of
+/// the E.164 shape are refused before libphonenumber sees them.
 fn classify(digits: &str) -> Result<Recipient, DropReason> {
-    if digits.is_empty() || digits.len() > E164_MAX_DIGITS || !digits.bytes().all(|b| b.is_ascii_digit()) {
+    if !is_e164_digits(digits) {
         return Err(DropReason::Invalid);
     }
     let number = phonenumber::parse(None, format!("+{digits}")).map_err(|_| DropReason::Invalid)?;
@@ -408,19 +418,23 @@ mod tests {
     }
 
     #[test]
-    fn parse_e164_reads_back_only_canonical_sendable_numbers() {
+    fn parse_e164_reads_back_the_e164_shape() {
         assert_eq!(Recipient::parse_e164("+33612345678"), Some(single_recipient("0612345678")));
         assert_eq!(Recipient::parse_e164("+16502530000").map(String::from), Some("+16502530000".into()));
+        assert!(Recipient::parse_e164("+33712345678").is_some(), "stored numbers read back whatever the metadata");
+        assert!(Recipient::parse_e164("+123456789012345").is_some(), "15 digits");
         for value in [
             "33612345678",
             "0612345678",
             "+33 6 12 34 56 78",
-            "+330612345678",
-            "+33123456789",
-            "+33712345678",
-            "",
             "+",
+            "++33612345678",
+            "+0612345678",
+            "+1234567890123456",
             " +33612345678",
+            "+33612345678 ",
+            "+٣٣٦١٢٣٤٥٦٧٨",
+            "",
         ] {
             assert_eq!(Recipient::parse_e164(value), None, "{value:?}");
         }
@@ -432,7 +446,7 @@ mod tests {
         assert_eq!(serde_json::to_string(&recipient).unwrap(), "\"+33612345678\"");
         assert_eq!(serde_json::from_str::<Recipient>("\"+33612345678\"").unwrap(), recipient);
         assert!(serde_json::from_str::<Recipient>("\"0612345678\"").is_err());
-        assert!(serde_json::from_str::<Recipient>("\"+33123456789\"").is_err());
+        assert!(serde_json::from_str::<Recipient>("\"+33 6 12 34 56 78\"").is_err());
     }
 
     #[test]
@@ -483,6 +497,12 @@ mod tests {
             let non_empty = items.iter().filter(|item| !item.trim().is_empty()).count();
             prop_assert!(recipients.valid.len() + recipients.dropped.len() <= non_empty);
             prop_assert!(recipients.dropped.iter().all(|d| !d.input.is_empty() && d.input.trim() == d.input));
+        }
+
+        #[test]
+        fn parse_e164_accepts_exactly_the_shape(value in "\\+?[0-9]{0,17}") {
+            let shaped = value.len() >= 2 && value.len() <= 16 && value.starts_with('+') && !value.starts_with("+0");
+            prop_assert_eq!(Recipient::parse_e164(&value).is_some(), shaped);
         }
 
         #[test]
