@@ -298,6 +298,7 @@ where
                 let written: Vec<usize> = changed.iter().chain(&batch).copied().collect();
                 if !written.is_empty() || record.state.is_final() {
                     self.ledger.checkpoint(&record, &written, refund, lease).await?;
+                    record.refunded += refund;
                 }
                 changed.clear();
                 refund = 0;
