@@ -35,8 +35,11 @@ if [ -f "$root/scripts/moto_server.py" ]; then
 else
     server=("$venv_bin/moto_server" -H 127.0.0.1 -p "$port")
 fi
+# Each emulator records to a file of its own, removed when it stops: readers download the
+# whole recording, so it must hold this run's requests only.
+recording="$root/target/moto-recording.$port"
 MOTO_ENABLE_RECORDING=True \
-MOTO_RECORDER_FILEPATH="$root/target/moto-recording" \
+MOTO_RECORDER_FILEPATH="$recording" \
     "${server[@]}" >"$log" 2>&1 &
 moto_pid=$!
 
@@ -45,6 +48,7 @@ stop_moto() {
         kill "$moto_pid" 2>/dev/null || true
         wait "$moto_pid" 2>/dev/null || true
     fi
+    rm -f "$recording"
 }
 trap stop_moto EXIT
 trap 'exit 130' INT

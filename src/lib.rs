@@ -8,6 +8,7 @@ pub mod config;
 pub mod domain;
 pub mod event;
 pub mod mail;
+pub mod memory;
 pub mod pipeline;
 pub mod ports;
 pub mod reply;

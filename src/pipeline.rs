@@ -339,17 +339,18 @@ where
         if pending > 0 {
             return Err(PipelineError::Incomplete { message_id: record.message_id, pending });
         }
-        let outcome = Outcome::Sent {
-            sent: record.count(Delivery::Sent),
-            failed: record.count(Delivery::Failed),
-            unknown: record.count(Delivery::Unknown),
+        let (sent, failed, unknown) =
+            (record.count(Delivery::Sent), record.count(Delivery::Failed), record.count(Delivery::Unknown));
+        info!(state = ?record.state, sent, failed, unknown, refunded = record.refunded, "settled");
+        Ok(Outcome::Sent {
+            sent,
+            failed,
+            unknown,
             state: record.state,
             cost: record.cost,
             refunded: record.refunded,
             message_id: record.message_id,
-        };
-        info!(?outcome, "settled");
-        Ok(outcome)
+        })
     }
 
     /// Claims the next batch of pending recipients: they become `Sending`.
@@ -394,7 +395,10 @@ where
     async fn send_when_due(&self, message_id: &str, invocation: &Invocation) -> Result<Outcome, PipelineError> {
         match self.ledger.load(message_id).await? {
             Some(record) if !record.state.is_final() => self.take_over(record, invocation).await,
-            _ => Ok(Outcome::NothingDue { message_id: message_id.to_owned() }),
+            record => {
+                info!(state = ?record.map(|r| r.state), "nothing due");
+                Ok(Outcome::NothingDue { message_id: message_id.to_owned() })
+            }
         }
     }
 

@@ -1,0 +1,996 @@
+"""Mail2SMS demo: the real function on the sample emails, against a local AWS emulator.
+
+`make demo` builds the binaries, then runs this script under scripts/with-moto.sh, which starts
+a moto server and points the AWS SDKs at it (AWS_ENDPOINT_URL, AWS_REGION, dummy credentials).
+The script:
+
+1. bootstraps the tables, bucket, reply identity and schedule group with `mail2sms-admin`, and
+   creates two accounts: "demo" (20 credits, sender BOUTIQUE) and "petit" (2 credits);
+2. starts the function binary, target/debug/mail2sms, once, as a warm Lambda container runs it:
+   it polls a minimal Lambda Runtime API served here, and is fed one event at a time;
+3. for each sample email in events/emails/*.eml: fills in its placeholders ({{KEY}},
+   {{PETIT_KEY}}, {{DUE}}), stores it in S3 under inbound/<SES message id> as the receipt rule's
+   S3 action would, invokes the function with events/ses-event.json for that message id, and
+   reads back from the emulator what went out: SMS published to SNS and error replies sent
+   through SES v2 (from the emulator's request recorder), schedules (from EventBridge Scheduler);
+4. delivers some emails a second time, fires the scheduled sample's schedule (twice), and
+   checks that nothing is sent, debited or answered twice;
+5. prints a report, and exits non-zero if a step failed or an expectation (EXPECTED, below) was
+   broken: the demo doubles as a smoke test.
+
+API keys never appear in the report (but masked, once, when an account is created). SMS texts
+do: it is the demo. The function's own log goes to target/demo-function.log and is checked to
+hold neither keys, SMS texts nor full phone numbers.
+
+Python 3.11 standard library and boto3 only.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import email
+import email.policy
+import json
+import os
+import queue
+import re
+import secrets
+import string
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+import urllib.parse
+import urllib.request
+import uuid
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import boto3
+from botocore.config import Config as BotoConfig
+from botocore.exceptions import BotoCoreError, ClientError
+
+# ---------------------------------------------------------------------------------------------
+# What each sample must give. One row per events/emails/<name>.eml.
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Expect:
+    """What the function must make of one sample email."""
+
+    outcome: str  # the function's outcome: sent, rejected, scheduled
+    status: int | None = None  # for a rejection: the status code of the error reply expected
+    sms: dict[str, str | None] = field(default_factory=dict)  # E.164 number -> sender (None: none)
+    parts: int | None = None
+    encoding: str | None = None  # gsm7 or ucs2
+    dropped: int = 0  # numbers of the subject dropped as invalid
+    text: str | None = None  # the exact SMS text
+
+    @property
+    def cost(self) -> int:
+        return (self.parts or 0) * len(self.sms)
+
+
+EXPECTED: dict[str, Expect] = {
+    "01-outlook-stop-magasin": Expect(
+        "sent",
+        sms={"+33612345678": "MAGASIN"},
+        parts=1,
+        encoding="gsm7",
+        text="Bonjour,\n\nVotre commande 4521 est arrivée : retrait à l'accueil du magasin dès 14h.\n\nSTOP au 36180",
+    ),
+    "02-gmail-no-stop": Expect(
+        "sent",
+        sms={"+33612345678": "BOUTIQUE", "+447911123456": "MAGASIN"},
+        parts=1,
+        encoding="gsm7",
+        text="Rappel : votre rendez-vous est confirmé demain à 10h30.\nMerci de nous prévenir en cas d'absence.",
+    ),
+    "03-iphone-mixed-numbers": Expect(
+        "sent",
+        sms={"+33612345679": "BOUTIQUE", "+33612345680": "BOUTIQUE", "+32470123456": "BOUTIQUE", "+447911123457": "BOUTIQUE"},
+        parts=1,
+        encoding="gsm7",
+        dropped=1,
+        text="Livraison décalée à jeudi 8h, merci de confirmer par retour.",
+    ),
+    "04-thunderbird-long-euro": Expect(
+        "sent",
+        sms={"+33612345678": "SOLDES"},
+        parts=3,
+        encoding="gsm7",
+        text=(
+            "Soldes d'hiver chez Boutique Exemple : -30 % sur tout le rayon chaussures et -50 % sur la deuxième "
+            "paire, du 8 au 15 janvier, dans nos magasins de Lyon et de Villeurbanne comme sur le site. Exemple : "
+            "une paire à 80 € revient à 56 €, la seconde à 28 €. Avec la carte fidélité, 10 € offerts dès 100 € "
+            "d'achat, cumulables avec les soldes. Retours gratuits sous 30 jours. STOP au 36180"
+        ),
+    ),
+    "05-gmail-android-emoji": Expect(
+        "sent",
+        sms={"+32470123456": "BOUTIQUE"},
+        parts=1,
+        encoding="ucs2",
+        text="Joyeux anniversaire Léa ! 🎂🎉 On t'attend samedi à 19h.",
+    ),
+    "06-html-only": Expect(
+        "sent",
+        sms={"+33612345681": "CABINET"},
+        parts=1,
+        encoding="gsm7",
+        text=(
+            "Rappel : rendez-vous le mardi 1er décembre à 9h15 avec le Dr Martin.\n"
+            "Pour annuler, appelez le 01 23 45 67 89.\nSTOP au 36180"
+        ),
+    ),
+    "07-petit-insufficient-credits": Expect("rejected", status=104),
+    "08-wrong-key": Expect("rejected", status=102),
+    "09-unknown-option": Expect("rejected", status=109),
+    "10-signature-only": Expect("rejected", status=110),
+    "11-no-valid-number": Expect("rejected", status=114),
+    "12-bad-date": Expect("rejected", status=115),
+    # The SMS of a scheduled sample are those sent when its schedule fires.
+    "13-scheduled": Expect("scheduled", sms={"+33612345678": "BOUTIQUE"}, parts=1, encoding="gsm7"),
+}
+
+# Delivered a second time, as SES and Lambda may: nothing more may be sent, debited or answered.
+REDELIVERED = ("03-iphone-mixed-numbers", "07-petit-insufficient-credits")
+
+# The accounts: login -> (credits, default sender, the placeholder its key fills in).
+ACCOUNTS = {"demo": (20, "BOUTIQUE", "{{KEY}}"), "petit": (2, None, "{{PETIT_KEY}}")}
+
+# ---------------------------------------------------------------------------------------------
+# Configuration
+# ---------------------------------------------------------------------------------------------
+
+ROOT = Path(__file__).resolve().parent.parent
+FUNCTION_BIN = ROOT / "target" / "debug" / "mail2sms"
+ADMIN_BIN = ROOT / "target" / "debug" / "mail2sms-admin"
+EMAILS_DIR = ROOT / "events" / "emails"
+SES_EVENT = ROOT / "events" / "ses-event.json"
+FUNCTION_LOG = ROOT / "target" / "demo-function.log"
+
+CONFIG = {
+    "ACCOUNTS_TABLE": "mail2sms-demo-accounts",
+    "MESSAGES_TABLE": "mail2sms-demo-messages",
+    "INBOUND_BUCKET": "mail2sms-demo-inbound",
+    "INBOUND_PREFIX": "inbound/",
+    "REPLY_FROM": "mail2sms@sms.example.com",
+    "SCHEDULE_GROUP": "mail2sms-demo",
+    "SCHEDULER_ROLE_ARN": "arn:aws:iam::123456789012:role/mail2sms-scheduler",
+    "DEFAULT_TIMEZONE": "Europe/Paris",
+    "RUST_LOG": "info",
+}
+FUNCTION_NAME = "mail2sms"
+FUNCTION_ARN = f"arn:aws:lambda:eu-west-1:123456789012:function:{FUNCTION_NAME}"
+
+# The AWS SDK variables scripts/with-moto.sh exports, passed on to the function.
+SDK_VARIABLES = (
+    "AWS_ENDPOINT_URL",
+    "AWS_REGION",
+    "AWS_DEFAULT_REGION",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_EC2_METADATA_DISABLED",
+)
+
+INVOCATION_SECONDS = 60  # the deadline given to each invocation
+WAIT_SLACK_SECONDS = 15  # how much longer than the deadline we wait for an answer
+COMMAND_SECONDS = 60  # mail2sms-admin and HTTP calls
+
+PLACEHOLDER = re.compile(r"\{\{[A-Z_]+\}\}")
+
+
+class DemoError(Exception):
+    """A step of the demo failed: the demo stops."""
+
+
+# ---------------------------------------------------------------------------------------------
+# Expectations: each check is counted; a broken one fails the demo at the end
+# ---------------------------------------------------------------------------------------------
+
+
+class Checks:
+    """The expectations met and broken so far."""
+
+    def __init__(self) -> None:
+        self.passed = 0
+        self.failures: list[str] = []
+
+    def expect(self, condition: bool, what: str) -> bool:
+        if condition:
+            self.passed += 1
+        else:
+            self.failures.append(what)
+            say(f"    !! expectation broken: {what}")
+        return condition
+
+
+CHECKS = Checks()
+REPORT: list[str] = []  # every line printed, to check that no API key got into the report
+
+
+def say(line: str = "") -> None:
+    REPORT.append(line)
+    print(line, flush=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# Masking: what the report may show
+# ---------------------------------------------------------------------------------------------
+
+
+def mask_number(raw: str) -> str:
+    """Every digit but the last two becomes '*'; '+' and separators stay (as the function logs)."""
+    digits = sum(c.isdigit() for c in raw)
+    seen = 0
+    masked = []
+    for c in raw:
+        if c.isdigit():
+            seen += 1
+            masked.append(c if seen + 2 > digits else "*")
+        else:
+            masked.append(c if c in "+().- " else "*")
+    return "".join(masked)
+
+
+def mask_key(key: str) -> str:
+    """An API key as the report shows it, once: its first 4 characters."""
+    return key[:4] + "…"
+
+
+def subject_without_key(subject: str) -> str:
+    """The subject with the API key (after the first field's last '@') hidden."""
+    first, sep, rest = subject.partition("|")
+    login, at, _key = first.rpartition("@")
+    return f"{login}{at}‹key›{sep}{rest}" if at else subject
+
+
+# ---------------------------------------------------------------------------------------------
+# The operator CLI
+# ---------------------------------------------------------------------------------------------
+
+
+def admin(env: dict[str, str], *args: str) -> str:
+    """Runs mail2sms-admin; its stdout, or DemoError with its stderr."""
+    try:
+        done = subprocess.run(
+            [str(ADMIN_BIN), *args], env=env, capture_output=True, text=True, timeout=COMMAND_SECONDS
+        )
+    except subprocess.TimeoutExpired as error:
+        raise DemoError(f"mail2sms-admin {args[0]} did not finish within {COMMAND_SECONDS}s") from error
+    if done.returncode != 0:
+        raise DemoError(f"mail2sms-admin {' '.join(args[:2])} failed ({done.returncode}): {done.stderr.strip()}")
+    return done.stdout
+
+
+def account_show(env: dict[str, str], login: str) -> dict:
+    return json.loads(admin(env, "account", "show", login))
+
+
+def messages_of(env: dict[str, str], login: str, limit: int = 20) -> list[dict]:
+    out = admin(env, "messages", login, "--limit", str(limit))
+    return [json.loads(line) for line in out.splitlines() if line.strip()]
+
+
+def record_of(env: dict[str, str], login: str, message_id: str) -> dict | None:
+    return next((r for r in messages_of(env, login, 50) if r.get("message_id") == message_id), None)
+
+
+# ---------------------------------------------------------------------------------------------
+# A minimal Lambda Runtime API (what the Lambda service serves a custom runtime's bootstrap)
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Invocation:
+    request_id: str
+    event: dict
+    done: threading.Event = field(default_factory=threading.Event)
+    response: object = None  # the function's answer, parsed
+    error: dict | None = None  # or the error it reported: errorType, errorMessage
+
+
+class RuntimeApi:
+    """Serves /2018-06-01/runtime/... on 127.0.0.1 at a free port, one invocation at a time.
+
+    GET .../invocation/next blocks until an event is queued, as in Lambda; the answer and
+    errors the function posts are recorded on the invocation they belong to.
+    """
+
+    def __init__(self) -> None:
+        self._pending: queue.Queue[Invocation] = queue.Queue()
+        self._invocations: dict[str, Invocation] = {}
+        self._stopping = threading.Event()
+        self.init_error: dict | None = None
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, name="runtime-api", daemon=True)
+
+    @property
+    def address(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"{host}:{port}"
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._server.shutdown()
+        self._server.server_close()
+
+    def submit(self, event: dict) -> Invocation:
+        invocation = Invocation(request_id=str(uuid.uuid4()), event=event)
+        self._invocations[invocation.request_id] = invocation
+        self._pending.put(invocation)
+        return invocation
+
+    def next_invocation(self) -> Invocation | None:
+        while not self._stopping.is_set():
+            try:
+                return self._pending.get(timeout=0.5)
+            except queue.Empty:
+                continue
+        return None
+
+    def complete(self, request_id: str, response: object = None, error: dict | None = None) -> bool:
+        invocation = self._invocations.get(request_id)
+        if invocation is None or invocation.done.is_set():
+            return False
+        invocation.response, invocation.error = response, error
+        invocation.done.set()
+        return True
+
+    def _handler_class(self) -> type[BaseHTTPRequestHandler]:
+        api = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"  # keep-alive, as the runtime client expects
+
+            def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - quiet
+                pass
+
+            def do_GET(self) -> None:
+                if self.path != "/2018-06-01/runtime/invocation/next":
+                    return self._reply(404, {"errorMessage": f"unknown path {self.path}"})
+                invocation = api.next_invocation()
+                if invocation is None:  # shutting down: the container is going away
+                    self.close_connection = True
+                    return None
+                deadline_ms = int((time.time() + INVOCATION_SECONDS) * 1000)
+                self._reply(
+                    200,
+                    invocation.event,
+                    {
+                        "Lambda-Runtime-Aws-Request-Id": invocation.request_id,
+                        "Lambda-Runtime-Deadline-Ms": str(deadline_ms),
+                        "Lambda-Runtime-Invoked-Function-Arn": FUNCTION_ARN,
+                        "Lambda-Runtime-Trace-Id": trace_id(),
+                    },
+                )
+
+            def do_POST(self) -> None:
+                body = self._read_body()
+                if self.path == "/2018-06-01/runtime/init/error":
+                    api.init_error = parse_json(body)
+                    api._stopping.set()
+                    return self._reply(202, {"status": "OK"})
+                match = re.fullmatch(r"/2018-06-01/runtime/invocation/([^/]+)/(response|error)", self.path)
+                if not match:
+                    return self._reply(404, {"errorMessage": f"unknown path {self.path}"})
+                request_id, kind = match.groups()
+                answer = parse_json(body)
+                known = api.complete(request_id, response=answer if kind == "response" else None,
+                                     error=answer if kind == "error" else None)
+                if not known:
+                    return self._reply(400, {"errorMessage": f"unknown or finished request {request_id}"})
+                self._reply(202, {"status": "OK"})
+
+            def _read_body(self) -> bytes:
+                if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+                    chunks = []
+                    while size := int(self.rfile.readline().split(b";")[0].strip() or b"0", 16):
+                        chunks.append(self.rfile.read(size))
+                        self.rfile.readline()
+                    while self.rfile.readline().strip():  # trailers
+                        pass
+                    return b"".join(chunks)
+                return self.rfile.read(int(self.headers.get("Content-Length") or 0))
+
+            def _reply(self, status: int, payload: object, headers: dict[str, str] | None = None) -> None:
+                data = json.dumps(payload).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                for name, value in (headers or {}).items():
+                    self.send_header(name, value)
+                self.end_headers()
+                try:
+                    self.wfile.write(data)
+                except OSError:  # the function went away meanwhile
+                    self.close_connection = True
+
+        return Handler
+
+
+def trace_id() -> str:
+    return f"Root=1-{int(time.time()):08x}-{secrets.token_hex(12)};Parent={secrets.token_hex(8)};Sampled=0"
+
+
+def parse_json(body: bytes) -> object:
+    try:
+        return json.loads(body or b"null")
+    except json.JSONDecodeError:
+        return {"raw": body.decode("utf-8", "replace")}
+
+
+class Function:
+    """The function binary in a warm container: started once, fed events one at a time."""
+
+    def __init__(self, env: dict[str, str]) -> None:
+        self.api = RuntimeApi()
+        self._env = env
+        self._process: subprocess.Popen | None = None
+        self._log = None
+
+    def __enter__(self) -> Function:
+        self.api.start()
+        env = {
+            **self._env,
+            "AWS_LAMBDA_RUNTIME_API": self.api.address,
+            "AWS_LAMBDA_FUNCTION_NAME": FUNCTION_NAME,
+            "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "256",
+            "AWS_LAMBDA_LOG_FORMAT": "JSON",  # as the template's LoggingConfig sets it
+            "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{FUNCTION_NAME}",
+            "AWS_LAMBDA_LOG_STREAM_NAME": f"{dt.date.today():%Y/%m/%d}/[$LATEST]{secrets.token_hex(16)}",
+            "TZ": ":UTC",
+        }
+        self._log = open(FUNCTION_LOG, "wb")
+        self._process = subprocess.Popen([str(FUNCTION_BIN)], env=env, stdout=self._log, stderr=subprocess.STDOUT)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._process is not None and self._process.poll() is None:
+            self._process.terminate()
+            try:
+                self._process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.wait(timeout=10)
+        self.api.stop()
+        if self._log:
+            self._log.close()
+
+    def invoke(self, event: dict) -> Invocation:
+        """Queues the event and waits for the function's answer (or error), within bounds."""
+        invocation = self.api.submit(event)
+        limit = time.monotonic() + INVOCATION_SECONDS + WAIT_SLACK_SECONDS
+        while not invocation.done.wait(timeout=0.1):
+            if self.api.init_error is not None:
+                raise DemoError(f"the function failed to start: {self.api.init_error}")
+            code = self._process.poll()
+            if code is not None:
+                raise DemoError(f"the function exited with status {code}; its log:\n{log_tail()}")
+            if time.monotonic() > limit:
+                raise DemoError(f"the function did not answer within {INVOCATION_SECONDS + WAIT_SLACK_SECONDS}s")
+        return invocation
+
+    def outcome(self, event: dict) -> dict:
+        """Invokes the function on one event and returns its one outcome (Outcome in src/pipeline.rs)."""
+        invocation = self.invoke(event)
+        if invocation.error is not None:
+            raise DemoError(f"the function failed: {invocation.error.get('errorType')}: {invocation.error.get('errorMessage')}")
+        outcomes = (invocation.response or {}).get("outcomes") or [{}]
+        if len(outcomes) != 1:
+            raise DemoError(f"one outcome expected, got {outcomes}")
+        return outcomes[0]
+
+
+def log_tail(lines: int = 20) -> str:
+    try:
+        return "\n".join(FUNCTION_LOG.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no log)"
+
+
+# ---------------------------------------------------------------------------------------------
+# The emulator: what reached it
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Sms:
+    number: str
+    text: str
+    sender: str | None
+    sms_type: str | None
+
+
+@dataclass
+class Reply:
+    to: str
+    subject: str
+    in_reply_to: str | None
+    auto_submitted: str | None
+    body: str
+    raw: bytes
+
+    def line(self, name: str) -> str | None:
+        return next((l.split(":", 1)[1].strip() for l in self.body.splitlines() if l.startswith(f"{name}:")), None)
+
+
+@dataclass
+class Traffic:
+    sms: list[Sms]
+    replies: list[Reply]
+
+    @property
+    def quiet(self) -> bool:
+        return not self.sms and not self.replies
+
+
+class Emulator:
+    """Reads what the emulator served from its request recorder, in the order served.
+
+    The recording file may be shared with other emulators (it is per checkout): only requests
+    to this emulator (their Host) count, from the demo's start on.
+    """
+
+    def __init__(self, endpoint: str) -> None:
+        self.endpoint = endpoint.rstrip("/")
+        self.host = urllib.parse.urlsplit(self.endpoint).netloc
+        self._seen = len(self._requests())
+
+    def _requests(self) -> list[dict]:
+        url = f"{self.endpoint}/moto-api/recorder/download-recording"
+        try:
+            with urllib.request.urlopen(url, timeout=COMMAND_SECONDS) as response:
+                text = response.read().decode("utf-8", "replace")
+        except OSError as error:
+            raise DemoError(f"cannot read the emulator's recording at {url}: {error}") from error
+        entries = []
+        for line in text.splitlines():
+            if self.host not in line:  # another emulator's request: skip it unparsed
+                continue
+            try:
+                entry = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            headers = {k.lower(): v for k, v in (entry.get("headers") or {}).items()}
+            if headers.get("host") == self.host:
+                entries.append(entry)
+        return entries
+
+    def new_traffic(self) -> Traffic:
+        """The SMS and replies sent since the last call."""
+        entries = self._requests()
+        fresh, self._seen = entries[self._seen :], len(entries)
+        sms = [s for s in map(sms_of, fresh) if s]
+        replies = [r for r in map(reply_of, fresh) if r]
+        return Traffic(sms, replies)
+
+
+def body_of(entry: dict) -> bytes:
+    body = entry.get("body") or ""
+    return base64.b64decode(body) if entry.get("body_encoded") else body.encode()
+
+
+def sms_of(entry: dict) -> Sms | None:
+    """An SNS Publish to a phone number (form-encoded query API)."""
+    if entry.get("method") != "POST":
+        return None
+    fields = dict(urllib.parse.parse_qsl(body_of(entry).decode("utf-8", "replace"), keep_blank_values=True))
+    if fields.get("Action") != "Publish" or "PhoneNumber" not in fields:
+        return None
+    attributes = {}
+    for name, value in fields.items():
+        if m := re.fullmatch(r"MessageAttributes\.entry\.(\d+)\.Name", name):
+            attributes[value] = fields.get(f"MessageAttributes.entry.{m.group(1)}.Value.StringValue")
+    return Sms(fields["PhoneNumber"], fields.get("Message", ""), attributes.get("AWS.SNS.SMS.SenderID"),
+               attributes.get("AWS.SNS.SMS.SMSType"))
+
+
+def reply_of(entry: dict) -> Reply | None:
+    """An email sent through SES v2 SendEmail with raw content."""
+    if "/v2/email/outbound-emails" not in (entry.get("url") or ""):
+        return None
+    request = json.loads(body_of(entry))
+    raw = base64.b64decode(request["Content"]["Raw"]["Data"])
+    message = email.message_from_bytes(raw, policy=email.policy.default)
+    part = message.get_body(("plain",))
+    return Reply(
+        to=str(message["To"]),
+        subject=str(message["Subject"]),
+        in_reply_to=message["In-Reply-To"],
+        auto_submitted=message["Auto-Submitted"],
+        body=part.get_content() if part else "",
+        raw=raw,
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Samples
+# ---------------------------------------------------------------------------------------------
+
+
+def ses_message_id() -> str:
+    """A fresh id shaped like SES's: 40 lowercase letters and digits."""
+    alphabet = string.ascii_lowercase + string.digits
+    return "".join(secrets.choice(alphabet) for _ in range(40))
+
+
+@dataclass
+class Sample:
+    """One sample email, ready to be received."""
+
+    name: str
+    note: str
+    raw: bytes  # as stored: placeholders filled in, CRLF line endings
+    login: str  # the login its subject names
+    expect: Expect
+    message_id: str = field(default_factory=ses_message_id)
+
+    @property
+    def headers(self) -> email.message.EmailMessage:
+        return email.message_from_bytes(self.raw, policy=email.policy.default)
+
+
+def split_note(text: str) -> tuple[str, str]:
+    """The X-Demo-Note header lines at the top of a sample (folded lines included), and the rest."""
+    lines = text.splitlines(keepends=True)
+    note: list[str] = []
+    while lines and (lines[0].startswith("X-Demo-Note:") or (note and lines[0][:1] in (" ", "\t"))):
+        note.append(lines.pop(0).removeprefix("X-Demo-Note:").strip())
+    return " ".join(note), "".join(lines)
+
+
+def load_samples(values: dict[str, str]) -> list[Sample]:
+    """events/emails/*.eml in name order, with `values` filling in their placeholders."""
+    files = sorted(EMAILS_DIR.glob("*.eml"))
+    names = [f.stem for f in files]
+    if sorted(EXPECTED) != names:
+        raise DemoError(f"events/emails/*.eml and EXPECTED disagree: files {names}, expected {sorted(EXPECTED)}")
+    samples = []
+    for path in files:
+        note, text = split_note(path.read_text(encoding="utf-8"))
+        for placeholder, value in values.items():
+            text = text.replace(placeholder, value)
+        if leftover := PLACEHOLDER.search(text):
+            raise DemoError(f"{path.name}: unknown placeholder {leftover.group()}")
+        raw = text.replace("\r\n", "\n").replace("\n", "\r\n").encode("utf-8")
+        subject = str(email.message_from_bytes(raw, policy=email.policy.default)["Subject"] or "")
+        login = subject.split("|")[0].rpartition("@")[0].strip()
+        samples.append(Sample(path.stem, note, raw, login, EXPECTED[path.stem]))
+    return samples
+
+
+def ses_event(message_id: str) -> dict:
+    """The SES receipt-rule event of events/ses-event.json, for this message id."""
+    event = json.loads(SES_EVENT.read_text())
+    event["Records"][0]["ses"]["mail"]["messageId"] = message_id
+    return event
+
+
+# ---------------------------------------------------------------------------------------------
+# The demo
+# ---------------------------------------------------------------------------------------------
+
+
+class Demo:
+    def __init__(self, env: dict[str, str]) -> None:
+        self.env = env
+        self.emulator = Emulator(env["AWS_ENDPOINT_URL"])
+        boto = BotoConfig(connect_timeout=5, read_timeout=COMMAND_SECONDS, retries={"max_attempts": 2},
+                          s3={"addressing_style": "path"})
+        self.s3 = boto3.client("s3", config=boto)
+        self.scheduler = boto3.client("scheduler", config=boto)
+        self.keys: dict[str, str] = {}
+        self.credits_before: dict[str, int] = {}
+        self.samples: list[Sample] = []
+        self.sent_texts: list[str] = []
+        self.due = f"{dt.date.today() + dt.timedelta(days=2):%Y-%m-%d} 09:30:00"  # {{DUE}}
+
+    # -- setup --------------------------------------------------------------------------------
+
+    def setup(self) -> None:
+        say("Setup")
+        say(f"  AWS emulator (moto) at {self.env['AWS_ENDPOINT_URL']}, region {self.env.get('AWS_REGION')}")
+        for line in admin(self.env, "bootstrap").splitlines():
+            say(f"  {line}")
+        for login, (credits, sender, _) in ACCOUNTS.items():
+            args = ["account", "create", login, "--credits", str(credits)] + (["--sender", sender] if sender else [])
+            key = admin(self.env, *args).strip()
+            if not re.fullmatch(r"[0-9a-f]{32,}", key):
+                raise DemoError(f"account create {login} did not print a key")
+            self.keys[login] = key
+            say(f"  account {login} created, API key {mask_key(key)} ({credits} credits, sender {sender or '(none)'})")
+        for login in ACCOUNTS:
+            account = account_show(self.env, login)
+            self.credits_before[login] = account["credits"]
+            say(f"  account show {login}: {json.dumps({k: account[k] for k in ('login', 'credits', 'sender', 'timezone', 'suspended')})}")
+        values = {ph: self.keys[login] for login, (_, _, ph) in ACCOUNTS.items()}
+        values["{{DUE}}"] = self.due
+        self.samples = load_samples(values)
+        say()
+
+    # -- one sample ---------------------------------------------------------------------------
+
+    def store(self, sample: Sample) -> None:
+        key = CONFIG["INBOUND_PREFIX"] + sample.message_id
+        self.s3.put_object(Bucket=CONFIG["INBOUND_BUCKET"], Key=key, Body=sample.raw)
+
+    def run_sample(self, function: Function, sample: Sample) -> None:
+        headers = sample.headers
+        say(f"── {sample.name}.eml " + "─" * max(0, 76 - len(sample.name)))
+        if sample.note:
+            say(textwrap.fill(sample.note, WIDTH, initial_indent="  ", subsequent_indent="  "))
+        say(f"  From: {headers['From']}")
+        say(f"  Subject: {subject_without_key(str(headers['Subject']))}")
+        self.store(sample)
+        outcome = function.outcome(ses_event(sample.message_id))
+        traffic = self.emulator.new_traffic()
+        expect = sample.expect
+        CHECKS.expect(outcome.get("outcome") == expect.outcome,
+                      f"{sample.name}: outcome {outcome.get('outcome')!r}, expected {expect.outcome!r}")
+        if expect.outcome == "scheduled":
+            self.show_scheduled(function, sample, outcome, traffic)
+        elif expect.outcome == "rejected":
+            self.show_rejected(sample, outcome, traffic)
+        else:
+            self.show_sent(sample, outcome, traffic)
+        say()
+
+    def show_sent(self, sample: Sample, outcome: dict, traffic: Traffic, record: dict | None = None) -> None:
+        expect = sample.expect
+        record = record or record_of(self.env, sample.login, sample.message_id) or {}
+        cost = outcome.get("cost", 0)
+        failed = f", {outcome['failed']} failed" if outcome.get("failed") else ""
+        say(f"  → {outcome.get('outcome')}: {outcome.get('sent', 0)} SMS{failed}, cost {plural(cost, 'credit')}")
+        parts, encoding = record.get("parts"), record.get("encoding")
+        order = [r.get("number") for r in record.get("recipients", [])]
+        for sms in sorted(traffic.sms, key=lambda sms: order.index(sms.number) if sms.number in order else len(order)):
+            say(f"    SMS to {mask_number(sms.number):<16} sender {sms.sender or '(none)':<9} "
+                f"{plural(parts, 'part')}, {ENCODING_NAMES.get(encoding, encoding)}")
+        for dropped in record.get("dropped", []):
+            say(f"    dropped {mask_number(dropped.get('input', ''))} ({dropped.get('reason')})")
+        texts = {sms.text for sms in traffic.sms}
+        for text in texts:
+            self.sent_texts.append(text)
+            say(show_text(text))
+        sent = {sms.number: sms.sender for sms in traffic.sms}
+        CHECKS.expect(len(traffic.sms) == len(sent), f"{sample.name}: a number got more than one SMS")
+        CHECKS.expect(sent == expect.sms, f"{sample.name}: SMS (number -> sender) {sent}, expected {expect.sms}")
+        CHECKS.expect(not traffic.replies, f"{sample.name}: an error reply was sent for a sent message")
+        CHECKS.expect(all(sms.sms_type == "Transactional" for sms in traffic.sms), f"{sample.name}: SMS type not Transactional")
+        CHECKS.expect(parts == expect.parts, f"{sample.name}: {parts} parts, expected {expect.parts}")
+        CHECKS.expect(encoding == expect.encoding, f"{sample.name}: encoding {encoding}, expected {expect.encoding}")
+        CHECKS.expect(len(record.get("dropped", [])) == expect.dropped,
+                      f"{sample.name}: {len(record.get('dropped', []))} numbers dropped, expected {expect.dropped}")
+        CHECKS.expect(cost == expect.cost, f"{sample.name}: cost {cost}, expected {expect.cost}")
+        if expect.text is not None:
+            CHECKS.expect(texts == {expect.text}, f"{sample.name}: SMS text {texts}, expected {expect.text!r}")
+
+    def show_rejected(self, sample: Sample, outcome: dict, traffic: Traffic) -> None:
+        expect = sample.expect
+        say(f"  → rejected with status {outcome.get('status')}, error reply {outcome.get('reply')}")
+        for reply in traffic.replies:
+            say(f"    reply to {reply.to}: {reply.subject}")
+            say(f"      Status: {reply.line('Status')}")
+            say(textwrap.fill(f"StatusText: {reply.line('StatusText')}", WIDTH, initial_indent="      ",
+                              subsequent_indent="                  "))
+        CHECKS.expect(outcome.get("status") == expect.status, f"{sample.name}: status {outcome.get('status')}, expected {expect.status}")
+        CHECKS.expect(not traffic.sms, f"{sample.name}: SMS went out for a rejected email")
+        if not CHECKS.expect(len(traffic.replies) == 1, f"{sample.name}: {len(traffic.replies)} error replies, expected 1"):
+            return
+        reply, headers = traffic.replies[0], sample.headers
+        CHECKS.expect(reply.line("Status") == str(expect.status), f"{sample.name}: reply says Status {reply.line('Status')}")
+        CHECKS.expect(bool(reply.line("StatusText")), f"{sample.name}: reply has no StatusText")
+        CHECKS.expect(reply.to == headers["From"].addresses[0].addr_spec, f"{sample.name}: reply sent to {reply.to}")
+        CHECKS.expect(reply.in_reply_to == headers["Message-ID"], f"{sample.name}: reply In-Reply-To {reply.in_reply_to}")
+        CHECKS.expect(reply.auto_submitted == "auto-replied", f"{sample.name}: reply Auto-Submitted {reply.auto_submitted}")
+        subject_key = str(headers["Subject"]).split("|")[0].rpartition("@")[2]
+        secrets_seen = [k for k in (*self.keys.values(), subject_key) if k and k.encode() in reply.raw]
+        CHECKS.expect(not secrets_seen, f"{sample.name}: the reply contains an API key")
+        if expect.status == 104:  # the sample's numbers, one part each
+            cost = len(str(headers["Subject"]).split("|")[1].split(";"))
+            available = self.credits_before[sample.login]
+            wanted = f"A utiliser: {cost} Crédits, Disponibles: {available} Crédits"
+            CHECKS.expect(wanted in (reply.line("StatusText") or ""), f"{sample.name}: StatusText lacks {wanted!r}")
+
+    def show_scheduled(self, function: Function, sample: Sample, outcome: dict, traffic: Traffic) -> None:
+        record = record_of(self.env, sample.login, sample.message_id) or {}
+        name = record.get("schedule_name") or f"mail2sms-{sample.message_id}"
+        say(f"  → scheduled, due {outcome.get('due_at')}; {plural(record.get('cost', 0), 'credit')} debited now")
+        say(f"    record: state {record.get('state')}, local time {record.get('local_date')} {record.get('timezone')}, "
+            f"due {record.get('due_at')}")
+        schedule = self.scheduler.get_schedule(Name=name, GroupName=CONFIG["SCHEDULE_GROUP"])
+        target = schedule.get("Target", {})
+        say(f"    schedule {name} in group {CONFIG['SCHEDULE_GROUP']}:")
+        say(f"      {schedule.get('ScheduleExpression')} ({schedule.get('ScheduleExpressionTimezone')}), "
+            f"then {schedule.get('ActionAfterCompletion')}, target {target.get('Arn', '').rsplit(':', 1)[-1]}, "
+            f"input {target.get('Input')}")
+        say(f"    sent so far: {len(traffic.sms)} SMS")
+        CHECKS.expect(record.get("state") == "scheduled", f"{sample.name}: record state {record.get('state')}")
+        CHECKS.expect(traffic.quiet, f"{sample.name}: something was sent before the due time")
+        CHECKS.expect(json.loads(target.get("Input") or "{}") == {"scheduled_send": sample.message_id},
+                      f"{sample.name}: schedule input {target.get('Input')}")
+        CHECKS.expect(target.get("Arn") == FUNCTION_ARN and target.get("RoleArn") == CONFIG["SCHEDULER_ROLE_ARN"],
+                      f"{sample.name}: schedule target {target.get('Arn')} / role {target.get('RoleArn')}")
+        due = dt.datetime.fromisoformat(record.get("due_at", "1970-01-01T00:00:00Z").replace("Z", "+00:00"))
+        CHECKS.expect(schedule.get("ScheduleExpression") == f"at({due:%Y-%m-%dT%H:%M:%S})"
+                      and schedule.get("ScheduleExpressionTimezone") == "UTC",
+                      f"{sample.name}: schedule expression {schedule.get('ScheduleExpression')}")
+        CHECKS.expect(record.get("local_date") == self.due, f"{sample.name}: local date {record.get('local_date')}")
+
+        say("  The schedule fires: the function is invoked with the schedule's own Input")
+        fired = function.outcome(json.loads(target["Input"]))
+        self.show_sent(sample, fired, self.emulator.new_traffic(), record_of(self.env, sample.login, sample.message_id))
+        say("  It fires again (EventBridge delivers at least once)")
+        again = function.outcome(json.loads(target["Input"]))
+        traffic = self.emulator.new_traffic()
+        say(f"  → {again.get('outcome')}: {'nothing sent' if traffic.quiet else f'{len(traffic.sms)} SMS sent'}")
+        CHECKS.expect(again.get("outcome") == "nothing_due", f"{sample.name}: second firing gave {again.get('outcome')}")
+        CHECKS.expect(traffic.quiet, f"{sample.name}: the second firing sent something")
+        say("  (In AWS, EventBridge Scheduler invokes the function with this Input at the due time, then deletes the schedule.)")
+
+    # -- idempotency ---------------------------------------------------------------------------
+
+    def redeliver(self, function: Function) -> None:
+        say("Second deliveries (SES and Lambda deliver at least once)")
+        by_name = {s.name: s for s in self.samples}
+        for name in REDELIVERED:
+            sample = by_name[name]
+            credits = {login: account_show(self.env, login)["credits"] for login in ACCOUNTS}
+            outcome = function.outcome(ses_event(sample.message_id))
+            traffic = self.emulator.new_traffic()
+            after = {login: account_show(self.env, login)["credits"] for login in ACCOUNTS}
+            sent = "nothing sent" if traffic.quiet else f"{len(traffic.sms)} SMS and {len(traffic.replies)} replies sent"
+            say(f"  {name}.eml again → {outcome.get('outcome')} (state {outcome.get('state')}): {sent}, "
+                f"credits {'unchanged' if after == credits else f'{credits} → {after}'}")
+            CHECKS.expect(outcome.get("outcome") == "duplicate", f"{name} again: outcome {outcome.get('outcome')}")
+            CHECKS.expect(traffic.quiet, f"{name} again: something was sent again")
+            CHECKS.expect(after == credits, f"{name} again: credits went from {credits} to {after}")
+        say()
+
+    # -- summary -------------------------------------------------------------------------------
+
+    def summary(self) -> None:
+        self.show_credits()
+        self.show_messages("demo")
+
+    def show_credits(self) -> None:
+        say("Credits")
+        say(f"  {'account':<8} {'before':>6} {'after':>6} {'spent':>6}")
+        spent_expected = {login: 0 for login in ACCOUNTS}
+        for sample in self.samples:
+            spent_expected[sample.login] += sample.expect.cost
+        for login in ACCOUNTS:
+            before, after = self.credits_before[login], account_show(self.env, login)["credits"]
+            say(f"  {login:<8} {before:>6} {after:>6} {before - after:>6}")
+            CHECKS.expect(before - after == spent_expected[login],
+                          f"{login}: {before - after} credits spent, expected {spent_expected[login]}")
+        say()
+
+    def show_messages(self, login: str) -> None:
+        say(f"Messages of {login} (mail2sms-admin messages {login} --limit 20)")
+        records = messages_of(self.env, login, 20)
+        names = {s.message_id: s.name for s in self.samples}
+        say(f"  {'sample':<26} {'message id':<12} {'state':<11} {'status':>6}  {'recipients':<22} {'cost':>4}")
+        for record in records:
+            say(f"  {names.get(record['message_id'], '?'):<26} {record['message_id'][:8] + '…':<12} "
+                f"{record.get('state', ''):<11} {record.get('status') or '-':>6}  "
+                f"{describe_recipients(record):<22} {record.get('cost', 0):>4}")
+        listed = {record["message_id"] for record in records}
+        elsewhere = [f"{s.name} ({'no account matched' if s.expect.status == 102 else 'account ' + s.login})"
+                     for s in self.samples if s.message_id not in listed]
+        if elsewhere:
+            say(f"  not listed: {', '.join(elsewhere)}")
+        CHECKS.expect(all(r.get("state") != "scheduled" for r in records), f"{login}: a message is still scheduled")
+        say()
+
+    def check_log(self) -> None:
+        log = FUNCTION_LOG.read_text(encoding="utf-8", errors="replace")
+        leaks = [f"the {login} account's API key" for login, key in self.keys.items() if key in log]
+        leaks += [f"a full number ({mask_number(n)})" for s in self.samples for n in s.expect.sms if n in log]
+        leaks += [f"an SMS text ({t[:20]}…)" for t in set(self.sent_texts) if t in log]
+        say(f"Function log: {shown(FUNCTION_LOG)} ({len(log.splitlines())} lines), "
+            f"{'with ' + ', '.join(sorted(set(leaks))) if leaks else 'free of API keys, SMS texts and full numbers'}")
+        CHECKS.expect(not leaks, f"the function's log shows {', '.join(sorted(set(leaks)))}")
+
+
+ENCODING_NAMES = {"gsm7": "GSM-7", "ucs2": "UCS-2"}
+WIDTH = 100  # the report's line width, for notes and SMS texts
+
+
+def describe_recipients(record: dict) -> str:
+    """How a message's recipients fared, e.g. "4 sent, 1 dropped"."""
+    counts: dict[str, int] = {}
+    for recipient in record.get("recipients", []):
+        counts[recipient.get("delivery")] = counts.get(recipient.get("delivery"), 0) + 1
+    described = [f"{n} {delivery}" for delivery, n in counts.items()]
+    if record.get("dropped"):
+        described.append(f"{len(record['dropped'])} dropped")
+    return ", ".join(described) or "-"
+
+
+def shown(path: Path) -> str:
+    """A path as the report shows it: relative to the project when inside it."""
+    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
+
+
+def plural(n: int | None, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def show_text(text: str) -> str:
+    """An SMS text for the report: its lines kept, long ones wrapped, under a "text:" label."""
+    shown = []
+    for line in text.split("\n"):
+        shown += textwrap.wrap(line, WIDTH - 10, drop_whitespace=True) or [""]
+    return "\n".join(("    text: " if i == 0 else "          " if line else "") + line for i, line in enumerate(shown))
+
+
+def demo_env() -> dict[str, str]:
+    """The environment the function and the CLI run with: the SDK's variables and CONFIG."""
+    if not os.environ.get("AWS_ENDPOINT_URL"):
+        raise DemoError("AWS_ENDPOINT_URL is not set: run the demo with `make demo` (it starts the local emulator)")
+    env = {name: os.environ[name] for name in SDK_VARIABLES if name in os.environ}
+    env.update(CONFIG)
+    env["PATH"] = os.environ.get("PATH", "/usr/bin:/bin")
+    return env
+
+
+def run() -> int:
+    for binary in (FUNCTION_BIN, ADMIN_BIN):
+        if not binary.is_file():
+            raise DemoError(f"{shown(binary)} is missing: run `cargo build --bins` (make demo does)")
+    env = demo_env()
+    demo = Demo(env)
+    title = "Mail2SMS demo: the real function on the sample emails, against a local AWS emulator"
+    say(title)
+    say("=" * len(title))
+    say()
+    demo.setup()
+    with Function(env) as function:
+        say(f"Function: {shown(FUNCTION_BIN)}, one warm container, "
+            f"behind a local Lambda Runtime API at {function.api.address}")
+        say(f"Each email is stored at s3://{CONFIG['INBOUND_BUCKET']}/{CONFIG['INBOUND_PREFIX']}<SES message id>, "
+            f"then the function gets {shown(SES_EVENT)} for it.")
+        say()
+        for sample in demo.samples:
+            demo.run_sample(function, sample)
+        demo.redeliver(function)
+    demo.summary()
+    demo.check_log()
+    keys_shown = [login for login, key in demo.keys.items() if any(key in line for line in REPORT)]
+    CHECKS.expect(not keys_shown, f"the report shows the API key of {keys_shown}")
+    say()
+    if CHECKS.failures:
+        say(f"DEMO FAILED: {len(CHECKS.failures)} of {CHECKS.passed + len(CHECKS.failures)} expectations broken:")
+        for failure in CHECKS.failures:
+            say(f"  - {failure}")
+        return 1
+    say(f"Demo passed: {CHECKS.passed} expectations met.")
+    return 0
+
+
+def main() -> int:
+    try:
+        return run()
+    except DemoError as error:
+        print(f"\ndemo: {error}", file=sys.stderr, flush=True)
+        return 1
+    except (BotoCoreError, ClientError) as error:
+        print(f"\ndemo: an AWS call to the emulator failed: {error}", file=sys.stderr, flush=True)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,172 @@
+//! In-memory adapters that keep the ports' promises, for benchmarks and for tests that want the
+//! pipeline without an emulator (fault injection, fuzzing). Each is one lock around plain data,
+//! so every call is atomic, as the DynamoDB conditions make the real ones.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use chrono::{DateTime, Utc};
+
+use crate::domain::account::Account;
+use crate::domain::message::{MessageRecord, MessageState};
+use crate::ports::{
+    Debit, Lease, Ledger, Opening, OutgoingSms, PortError, RawMailStore, ReplyMailer, ScheduledSend, SendScheduler,
+    SmsGateway,
+};
+
+/// Raw emails by key.
+#[derive(Default)]
+pub struct MemoryInbox {
+    pub emails: Mutex<HashMap<String, Vec<u8>>>,
+}
+
+impl RawMailStore for MemoryInbox {
+    async fn fetch(&self, key: &str) -> Result<Option<Vec<u8>>, PortError> {
+        Ok(self.emails.lock().unwrap().get(key).cloned())
+    }
+}
+
+#[derive(Default)]
+pub struct MemoryLedger {
+    pub accounts: Mutex<HashMap<String, Account>>,
+    pub messages: Mutex<HashMap<String, MessageRecord>>,
+    pub reply_counts: Mutex<HashMap<(String, String), u32>>,
+}
+
+impl Ledger for MemoryLedger {
+    async fn account(&self, login: &str) -> Result<Option<Account>, PortError> {
+        Ok(self.accounts.lock().unwrap().get(login).cloned())
+    }
+
+    async fn open(&self, record: &MessageRecord, debit: Option<&Debit>) -> Result<Opening, PortError> {
+        let mut accounts = self.accounts.lock().unwrap();
+        let mut messages = self.messages.lock().unwrap();
+        if let Some(existing) = messages.get(&record.message_id) {
+            return Ok(Opening::Exists(Box::new(existing.clone())));
+        }
+        if let Some(debit) = debit {
+            match accounts.get_mut(&debit.login) {
+                Some(account) if account.key_sha256 == debit.key_sha256 && !account.suspended => {
+                    if account.credits < debit.credits {
+                        return Ok(Opening::InsufficientCredits { available: account.credits });
+                    }
+                    account.credits -= debit.credits;
+                }
+                _ => return Ok(Opening::UnknownAccount),
+            }
+        }
+        messages.insert(record.message_id.clone(), record.clone());
+        Ok(Opening::Opened)
+    }
+
+    async fn load(&self, message_id: &str) -> Result<Option<MessageRecord>, PortError> {
+        Ok(self.messages.lock().unwrap().get(message_id).cloned())
+    }
+
+    async fn take_lease(&self, record: &MessageRecord, lease: &Lease, now: DateTime<Utc>) -> Result<bool, PortError> {
+        let mut messages = self.messages.lock().unwrap();
+        let Some(stored) = messages.get_mut(&record.message_id) else { return Ok(false) };
+        let free = stored.lease_until.is_none_or(|until| until < now.timestamp())
+            || stored.lease_owner.as_deref() == Some(lease.owner.as_str());
+        if stored.state != record.state || !free {
+            return Ok(false);
+        }
+        stored.state = MessageState::Accepted;
+        stored.lease_owner = Some(lease.owner.clone());
+        stored.lease_until = Some(lease.until.timestamp());
+        Ok(true)
+    }
+
+    async fn checkpoint(&self, record: &MessageRecord, changed: &[usize], refund: u64, lease: &Lease) -> Result<(), PortError> {
+        let mut accounts = self.accounts.lock().unwrap();
+        let mut messages = self.messages.lock().unwrap();
+        let Some(stored) = messages.get_mut(&record.message_id) else {
+            return Err(PortError::Refused { service: "memory", message: "no such message".into() });
+        };
+        if stored.lease_owner.as_deref() != Some(lease.owner.as_str()) {
+            return Err(PortError::Unavailable { service: "memory", message: "lost the lease".into() });
+        }
+        for &index in changed {
+            stored.recipients[index] = record.recipients[index].clone();
+        }
+        stored.state = record.state;
+        stored.refunded += refund;
+        if record.state.is_final() {
+            stored.text = None;
+            stored.lease_owner = None;
+            stored.lease_until = None;
+        }
+        if let (Some(login), true) = (&record.login, refund > 0) {
+            if let Some(account) = accounts.get_mut(login) {
+                account.credits += refund;
+            }
+        }
+        Ok(())
+    }
+
+    async fn note_reply(&self, record: &MessageRecord) -> Result<(), PortError> {
+        if let Some(stored) = self.messages.lock().unwrap().get_mut(&record.message_id) {
+            stored.reply = record.reply;
+        }
+        Ok(())
+    }
+
+    async fn count_reply(&self, address: &str, now: DateTime<Utc>, limit: u32) -> Result<bool, PortError> {
+        let mut counts = self.reply_counts.lock().unwrap();
+        let count = counts.entry((address.to_lowercase(), now.format("%Y%m%d%H").to_string())).or_default();
+        if *count >= limit {
+            return Ok(false);
+        }
+        *count += 1;
+        Ok(true)
+    }
+}
+
+/// An SMS as the in-memory provider received it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SentSms {
+    pub to: String,
+    pub sender: Option<String>,
+    pub text: String,
+}
+
+#[derive(Default)]
+pub struct MemorySms {
+    pub sent: Mutex<Vec<SentSms>>,
+}
+
+impl SmsGateway for MemorySms {
+    async fn send(&self, sms: OutgoingSms<'_>) -> Result<String, PortError> {
+        let mut sent = self.sent.lock().unwrap();
+        sent.push(SentSms {
+            to: sms.to.e164().to_owned(),
+            sender: sms.sender.map(|s| s.as_str().to_owned()),
+            text: sms.text.to_owned(),
+        });
+        Ok(format!("memory-{}", sent.len()))
+    }
+}
+
+#[derive(Default)]
+pub struct MemoryMailer {
+    pub sent: Mutex<Vec<(String, Vec<u8>)>>,
+}
+
+impl ReplyMailer for MemoryMailer {
+    async fn send_raw(&self, to: &str, mime: Vec<u8>) -> Result<(), PortError> {
+        self.sent.lock().unwrap().push((to.to_owned(), mime));
+        Ok(())
+    }
+}
+
+#[derive(Default)]
+pub struct MemoryScheduler {
+    pub schedules: Mutex<HashMap<String, ScheduledSend>>,
+}
+
+impl SendScheduler for MemoryScheduler {
+    async fn schedule(&self, send: &ScheduledSend) -> Result<(), PortError> {
+        self.schedules.lock().unwrap().entry(send.name.clone()).or_insert_with(|| send.clone());
+        Ok(())
+    }
+}
