@@ -101,9 +101,7 @@ lint-template: $(VENV_STAMP) ## cfn-lint and `sam validate --lint` on template.y
 	$(LINT_ENV) cfn-lint template.yaml
 	$(LINT_ENV) sam validate --lint --template-file template.yaml
 
-# TODO(lead): benches/ does not exist yet; until it does, `cargo bench` only builds the crate
-# with the bench profile and runs no benchmark.
-bench: ## cargo bench
+bench: ## cargo bench (benches/)
 	cargo bench
 
 # Docker-free local invocation: `sam local invoke` needs Docker. This runs the function under

@@ -107,7 +107,9 @@ fn main() {
     measure("MIME: 32 MiB email (text + attachment)", budget, || parse_mail(huge.as_bytes()).unwrap());
 
     let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
-    for (label, subject) in [("pipeline: 2 recipients, sent", &subject_2), ("pipeline: 1000 recipients, sent", &subject_1000)] {
+    for (label, subject) in
+        [("pipeline: 2 recipients, sent", &subject_2), ("pipeline: 1000 recipients, sent", &subject_1000)]
+    {
         let gateway = gateway();
         gateway.inbox.emails.lock().unwrap().insert("inbound/m".into(), email(subject, body));
         let mut n = 0u64;

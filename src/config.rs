@@ -112,7 +112,8 @@ impl Config {
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
         let get = |name: &'static str| lookup(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
         let required = |name: &'static str| get(name).ok_or(ConfigError::Missing(name));
-        let invalid = |name: &'static str, value: String, expected: &'static str| ConfigError::Invalid { name, value, expected };
+        let invalid =
+            |name: &'static str, value: String, expected: &'static str| ConfigError::Invalid { name, value, expected };
 
         let sms_provider = match get(vars::SMS_PROVIDER).as_deref() {
             None | Some("sns") => SmsProvider::Sns,

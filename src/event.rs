@@ -130,7 +130,9 @@ fn decode_s3(event: Value, bucket: &str, prefix: &str) -> Result<Trigger, EventE
 /// SES message ids are short runs of letters, digits and dashes; anything else is not one
 /// (and must not become part of a key or a schedule name).
 fn is_message_id(id: &str) -> bool {
-    !id.is_empty() && id.len() <= 128 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
+    !id.is_empty()
+        && id.len() <= 128
+        && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
 }
 
 #[cfg(test)]
@@ -165,7 +167,8 @@ mod tests {
 
     #[test]
     fn s3_notification_keys_are_url_decoded_and_the_id_is_the_last_segment() {
-        let Trigger::Inbound(emails) = decode(s3_event("inbox", "inbound/sub%2Fdir/abc%2D1"), "inbox", "inbound/").unwrap()
+        let Trigger::Inbound(emails) =
+            decode(s3_event("inbox", "inbound/sub%2Fdir/abc%2D1"), "inbox", "inbound/").unwrap()
         else {
             panic!("not inbound")
         };
@@ -173,7 +176,10 @@ mod tests {
         assert_eq!(emails[0].message_id, "abc-1");
         assert_eq!(emails[0].verdicts, Verdicts::default());
         // '+' is a space, and a space is no part of an SES message id
-        assert!(matches!(decode(s3_event("inbox", "inbound/a+b"), "inbox", "inbound/"), Err(EventError::Malformed { .. })));
+        assert!(matches!(
+            decode(s3_event("inbox", "inbound/a+b"), "inbox", "inbound/"),
+            Err(EventError::Malformed { .. })
+        ));
     }
 
     #[test]
@@ -198,7 +204,8 @@ mod tests {
 
     #[test]
     fn anything_else_is_refused_not_a_panic() {
-        for event in [json!({}), json!(null), json!([1, 2]), json!({"Records": []}), json!({"Records": [{"sns": {}}]})] {
+        for event in [json!({}), json!(null), json!([1, 2]), json!({"Records": []}), json!({"Records": [{"sns": {}}]})]
+        {
             assert_eq!(decode(event, "inbox", "inbound/"), Err(EventError::Unrecognised));
         }
         assert!(matches!(

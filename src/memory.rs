@@ -77,7 +77,13 @@ impl Ledger for MemoryLedger {
         Ok(true)
     }
 
-    async fn checkpoint(&self, record: &MessageRecord, changed: &[usize], refund: u64, lease: &Lease) -> Result<(), PortError> {
+    async fn checkpoint(
+        &self,
+        record: &MessageRecord,
+        changed: &[usize],
+        refund: u64,
+        lease: &Lease,
+    ) -> Result<(), PortError> {
         let mut accounts = self.accounts.lock().unwrap();
         let mut messages = self.messages.lock().unwrap();
         let Some(stored) = messages.get_mut(&record.message_id) else {
@@ -96,10 +102,8 @@ impl Ledger for MemoryLedger {
             stored.lease_owner = None;
             stored.lease_until = None;
         }
-        if let (Some(login), true) = (&record.login, refund > 0) {
-            if let Some(account) = accounts.get_mut(login) {
-                account.credits += refund;
-            }
+        if let Some(account) = record.login.as_ref().filter(|_| refund > 0).and_then(|login| accounts.get_mut(login)) {
+            account.credits += refund;
         }
         Ok(())
     }

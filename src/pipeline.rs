@@ -57,16 +57,41 @@ pub struct Invocation {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "outcome", rename_all = "snake_case")]
 pub enum Outcome {
-    Sent { message_id: String, state: MessageState, sent: usize, failed: usize, unknown: usize, cost: u64, refunded: u64 },
-    Scheduled { message_id: String, due_at: DateTime<Utc> },
-    Rejected { message_id: String, status: StatusCode, reply: ReplyOutcome },
-    Dropped { message_id: String, reason: Discard },
+    Sent {
+        message_id: String,
+        state: MessageState,
+        sent: usize,
+        failed: usize,
+        unknown: usize,
+        cost: u64,
+        refunded: u64,
+    },
+    Scheduled {
+        message_id: String,
+        due_at: DateTime<Utc>,
+    },
+    Rejected {
+        message_id: String,
+        status: StatusCode,
+        reply: ReplyOutcome,
+    },
+    Dropped {
+        message_id: String,
+        reason: Discard,
+    },
     /// Seen before: nothing was done again.
-    Duplicate { message_id: String, state: MessageState },
+    Duplicate {
+        message_id: String,
+        state: MessageState,
+    },
     /// Another invocation holds the message and is working on it.
-    InProgress { message_id: String },
+    InProgress {
+        message_id: String,
+    },
     /// A scheduled send for a message that is no longer scheduled (sent, cancelled) or unknown.
-    NothingDue { message_id: String },
+    NothingDue {
+        message_id: String,
+    },
 }
 
 #[derive(Debug, Error)]
@@ -255,7 +280,11 @@ where
         match self.ledger.open(record, Some(&debit)).await? {
             Opening::Opened => {
                 info!(login = %order.login, recipients = record.recipients.len(), parts = record.parts, cost = record.cost, "accepted");
-                if sends_now { self.deliver(order.record, &lease, true).await } else { self.schedule(&order.record, invocation).await }
+                if sends_now {
+                    self.deliver(order.record, &lease, true).await
+                } else {
+                    self.schedule(&order.record, invocation).await
+                }
             }
             Opening::Exists(existing) => self.resume(*existing, invocation).await,
             Opening::UnknownAccount => {
@@ -310,7 +339,12 @@ where
             let message_id = record.message_id.as_str();
             let sends = batch.iter().map(|&index| {
                 let recipient = &record.recipients[index];
-                self.sms.send(OutgoingSms { message_id, to: &recipient.number, sender: recipient.sender.as_ref(), text })
+                self.sms.send(OutgoingSms {
+                    message_id,
+                    to: &recipient.number,
+                    sender: recipient.sender.as_ref(),
+                    text,
+                })
             });
             let results = join_all(sends).await;
             for (index, result) in batch.drain(..).zip(results) {
@@ -438,7 +472,11 @@ where
             Opening::UnknownAccount | Opening::InsufficientCredits { .. } => unreachable!("no debit was asked"),
         }
         let Ok(to) = recipient else {
-            return Ok(Outcome::Rejected { message_id: message_id.to_owned(), status: rejection.status, reply: ReplyOutcome::Skipped });
+            return Ok(Outcome::Rejected {
+                message_id: message_id.to_owned(),
+                status: rejection.status,
+                reply: ReplyOutcome::Skipped,
+            });
         };
         let reply = if !self.ledger.count_reply(&to, received_at, self.settings.reply_limit_per_hour).await? {
             ReplyOutcome::RateLimited

@@ -61,7 +61,8 @@ async fn the_sender_becomes_the_origination_identity_and_the_message_id_travels_
                 && request.origination_identity() == Some("MAGASIN")
                 && request.message_type() == Some(&MessageType::Transactional)
                 && request.configuration_set_name() == Some("tracking")
-                && request.context().and_then(|c| c.get(CONTEXT_MESSAGE_ID)).map(String::as_str) == Some("ses-message-1")
+                && request.context().and_then(|c| c.get(CONTEXT_MESSAGE_ID)).map(String::as_str)
+                    == Some("ses-message-1")
         })
         .then_output(|| SendTextMessageOutput::builder().message_id("eum-42").build());
     let eum = EumSms::new(client(&rule), &config(&[("EUM_CONFIGURATION_SET", "tracking")]));
@@ -76,7 +77,8 @@ async fn the_sender_becomes_the_origination_identity_and_the_message_id_travels_
 async fn without_a_sender_the_configured_origination_identity_is_used() {
     let rule = mock!(Client::send_text_message)
         .match_requests(|request| {
-            request.origination_identity() == Some("+33700000000") && request.message_type() == Some(&MessageType::Promotional)
+            request.origination_identity() == Some("+33700000000")
+                && request.message_type() == Some(&MessageType::Promotional)
         })
         .then_output(|| SendTextMessageOutput::builder().message_id("eum-43").build());
     let config = config(&[("EUM_ORIGINATION_IDENTITY", "+33700000000"), ("SMS_TYPE", "Promotional")]);

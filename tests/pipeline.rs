@@ -45,7 +45,8 @@ async fn an_email_becomes_sms_with_the_custom_sender_and_is_debited_once() {
 async fn french_recipients_get_the_custom_sender_only_with_the_stop_mention() {
     let world = World::new().await;
     let key = world.account_with("shop", 10, Some("DEFAUT"), None).await;
-    let raw = world.email(&format!("shop@{key}|0612345678;+447911123456|from=MAGASIN"), &format!("Soldes {}", world.token));
+    let raw =
+        world.email(&format!("shop@{key}|0612345678;+447911123456|from=MAGASIN"), &format!("Soldes {}", world.token));
     let id = world.receive(&raw).await;
 
     world.gateway().handle(world.ses_event(&id), &world.invocation()).await.unwrap();
@@ -145,7 +146,14 @@ async fn insufficient_credits_is_answered_with_the_manuals_text_and_nothing_is_s
 
     let outcome = only(world.gateway().handle(world.ses_event(&id), &world.invocation()).await.unwrap());
 
-    assert_eq!(outcome, Outcome::Rejected { message_id: id.clone(), status: StatusCode::InsufficientCredits, reply: ReplyOutcome::Sent });
+    assert_eq!(
+        outcome,
+        Outcome::Rejected {
+            message_id: id.clone(),
+            status: StatusCode::InsufficientCredits,
+            reply: ReplyOutcome::Sent
+        }
+    );
     assert!(world.sms().is_empty());
     assert_eq!(world.credits("shop").await, 2);
     let replies = world.replies();
@@ -202,7 +210,10 @@ async fn each_malformed_request_gets_its_status_and_the_key_is_never_echoed() {
     for (subject, body, status) in cases {
         let id = world.receive(&world.email(subject, &body)).await;
         let outcome = only(gateway.handle(world.ses_event(&id), &world.invocation()).await.unwrap());
-        assert!(matches!(outcome, Outcome::Rejected { status: s, reply: ReplyOutcome::Sent, .. } if s == status), "{subject:?}: {outcome:?}");
+        assert!(
+            matches!(outcome, Outcome::Rejected { status: s, reply: ReplyOutcome::Sent, .. } if s == status),
+            "{subject:?}: {outcome:?}"
+        );
     }
     let replies = world.replies();
     assert_eq!(replies.len(), 10);
@@ -222,7 +233,10 @@ async fn garbage_a_huge_email_and_a_non_utf8_subject_never_panic() {
 
     let garbage = world.receive(b"\x00\xff\xfe not an email at all \x00").await;
     let outcome = only(gateway.handle(world.ses_event(&garbage), &world.invocation()).await.unwrap());
-    assert!(matches!(outcome, Outcome::Dropped { reason: Discard::NotAnEmail, .. } | Outcome::Rejected { .. }), "{outcome:?}");
+    assert!(
+        matches!(outcome, Outcome::Dropped { reason: Discard::NotAnEmail, .. } | Outcome::Rejected { .. }),
+        "{outcome:?}"
+    );
 
     let mut subject = format!("shop@{key}|0612345678|from=").into_bytes();
     subject.extend_from_slice(b"MAGAS\xc9N");
@@ -270,8 +284,10 @@ async fn spam_or_virus_is_dropped_without_sms_debit_or_reply() {
 async fn robots_lists_and_unauthenticated_senders_get_no_reply() {
     let world = World::new().await;
     let gateway = world.gateway();
-    let auto = String::from_utf8(world.email("", "x")).unwrap().replacen("\r\n", "\r\nAuto-Submitted: auto-replied\r\n", 1);
-    let list = String::from_utf8(world.email("", "x")).unwrap().replacen("\r\n", "\r\nList-Id: <news.example.com>\r\n", 1);
+    let auto =
+        String::from_utf8(world.email("", "x")).unwrap().replacen("\r\n", "\r\nAuto-Submitted: auto-replied\r\n", 1);
+    let list =
+        String::from_utf8(world.email("", "x")).unwrap().replacen("\r\n", "\r\nList-Id: <news.example.com>\r\n", 1);
     let daemon = String::from_utf8(email(&format!("MAILER-DAEMON@{}.example.com", world.token), "", "x")).unwrap();
     for raw in [auto, list, daemon] {
         let id = world.receive(raw.as_bytes()).await;

@@ -82,7 +82,10 @@ async fn a_number_the_provider_refuses_is_refunded_and_the_others_are_sent() {
     let outcome = gateway.handle(world.ses_event(&id), &world.invocation()).await.unwrap().remove(0);
 
     assert!(
-        matches!(outcome, Outcome::Sent { state: MessageState::PartiallyFailed, sent: 3, failed: 1, cost: 8, refunded: 2, .. }),
+        matches!(
+            outcome,
+            Outcome::Sent { state: MessageState::PartiallyFailed, sent: 3, failed: 1, cost: 8, refunded: 2, .. }
+        ),
         "{outcome:?}"
     );
     assert_eq!(world.credits("shop").await, 10 - 8 + 2);
@@ -132,7 +135,8 @@ async fn after_a_crash_mid_send_the_retry_sends_the_rest_and_never_repeats_the_d
     invocation.deadline = chrono::Utc::now() + chrono::Duration::seconds(1);
 
     // The invocation dies while the first batch is with the provider.
-    let crashed = tokio::time::timeout(Duration::from_millis(1500), hanging.handle(world.ses_event(&id), &invocation)).await;
+    let crashed =
+        tokio::time::timeout(Duration::from_millis(1500), hanging.handle(world.ses_event(&id), &invocation)).await;
     assert!(crashed.is_err(), "the invocation was cut short");
     let record = world.record(&id).await;
     assert_eq!(record.count(Delivery::Sending), 2, "the first batch was claimed");

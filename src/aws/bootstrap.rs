@@ -81,7 +81,9 @@ pub async fn create_bucket(sdk: &aws_config::SdkConfig, bucket: &str) -> Result<
     match create.send().await {
         Ok(_) => Ok(true),
         Err(error)
-            if error.as_service_error().is_some_and(|e| e.is_bucket_already_owned_by_you() || e.is_bucket_already_exists()) =>
+            if error
+                .as_service_error()
+                .is_some_and(|e| e.is_bucket_already_owned_by_you() || e.is_bucket_already_exists()) =>
         {
             Ok(false)
         }

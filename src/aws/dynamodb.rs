@@ -50,7 +50,8 @@ fn to_value<T: Serialize>(value: &T) -> Result<AttributeValue, PortError> {
 }
 
 fn from_item<T: DeserializeOwned>(item: Item) -> Result<T, PortError> {
-    serde_dynamo::from_item(item).map_err(|e| PortError::Refused { service: "dynamodb", message: format!("unreadable item: {e}") })
+    serde_dynamo::from_item(item)
+        .map_err(|e| PortError::Refused { service: "dynamodb", message: format!("unreadable item: {e}") })
 }
 
 fn state(state: MessageState) -> Result<AttributeValue, PortError> {
@@ -131,7 +132,10 @@ impl DynamoLedger {
             .expect("table and item are set"))
     }
 
-    async fn transact(&self, items: Vec<TransactWriteItem>) -> Result<(), aws_sdk_dynamodb::error::SdkError<TransactWriteItemsError>> {
+    async fn transact(
+        &self,
+        items: Vec<TransactWriteItem>,
+    ) -> Result<(), aws_sdk_dynamodb::error::SdkError<TransactWriteItemsError>> {
         self.client.transact_write_items().set_transact_items(Some(items)).send().await.map(|_| ())
     }
 
@@ -149,7 +153,9 @@ impl DynamoLedger {
             .await;
         match put {
             Ok(_) => Ok(true),
-            Err(error) if error.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => Ok(false),
+            Err(error) if error.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => {
+                Ok(false)
+            }
             Err(error) => Err(port_error("dynamodb", error)),
         }
     }
@@ -199,7 +205,11 @@ impl DynamoLedger {
 
     /// Cancels a scheduled message and refunds what it cost, in one step. Returns the record as
     /// it stands: `Cancelled` by this call, or whatever state made the cancel impossible.
-    pub async fn cancel(&self, message_id: &str, now: DateTime<Utc>) -> Result<Option<(MessageRecord, bool)>, PortError> {
+    pub async fn cancel(
+        &self,
+        message_id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<(MessageRecord, bool)>, PortError> {
         let Some(record) = self.load(message_id).await? else { return Ok(None) };
         if record.state != MessageState::Scheduled {
             return Ok(Some((record, false)));
@@ -259,9 +269,9 @@ impl Ledger for DynamoLedger {
             return match put {
                 Ok(_) => Ok(Opening::Opened),
                 Err(error) => match error.as_service_error() {
-                    Some(aws_sdk_dynamodb::operation::put_item::PutItemError::ConditionalCheckFailedException(failed)) => {
-                        self.existing(failed.item.clone(), &record.message_id).await
-                    }
+                    Some(aws_sdk_dynamodb::operation::put_item::PutItemError::ConditionalCheckFailedException(
+                        failed,
+                    )) => self.existing(failed.item.clone(), &record.message_id).await,
                     _ => Err(port_error("dynamodb", error)),
                 },
             };
@@ -335,7 +345,13 @@ impl Ledger for DynamoLedger {
         }
     }
 
-    async fn checkpoint(&self, record: &MessageRecord, changed: &[usize], refund: u64, lease: &Lease) -> Result<(), PortError> {
+    async fn checkpoint(
+        &self,
+        record: &MessageRecord,
+        changed: &[usize],
+        refund: u64,
+        lease: &Lease,
+    ) -> Result<(), PortError> {
         let mut sets = vec!["#state = :state".to_owned()];
         let mut update = Update::builder()
             .table_name(&self.messages)

@@ -37,7 +37,8 @@ impl EumSms {
 
 impl SmsGateway for EumSms {
     async fn send(&self, sms: OutgoingSms<'_>) -> Result<String, PortError> {
-        let origination = sms.sender.map(|sender| sender.as_str().to_owned()).or_else(|| self.origination_identity.clone());
+        let origination =
+            sms.sender.map(|sender| sender.as_str().to_owned()).or_else(|| self.origination_identity.clone());
         let output = self
             .client
             .send_text_message()

@@ -40,16 +40,16 @@ pub const FUNCTION_IAM_ACTIONS: &[&str] = &[
 pub const SEND_CONCURRENCY: usize = 16;
 
 /// The gateway on AWS.
-pub type AwsGateway = Gateway<s3::S3Inbox, dynamodb::DynamoLedger, Sms, sesv2::SesMailer, scheduler::EventBridgeScheduler>;
+pub type AwsGateway =
+    Gateway<s3::S3Inbox, dynamodb::DynamoLedger, Sms, sesv2::SesMailer, scheduler::EventBridgeScheduler>;
 
 /// Builds the gateway's adapters once per container.
 pub fn gateway(config: &Config, sdk: &aws_config::SdkConfig) -> AwsGateway {
     let sms = match config.sms_provider {
         SmsProvider::Sns => Sms::Sns(sns::SnsSms::new(sdk, config.sms_type)),
-        SmsProvider::EndUserMessaging => Sms::EndUserMessaging(end_user_messaging::EumSms::new(
-            aws_sdk_pinpointsmsvoicev2::Client::new(sdk),
-            config,
-        )),
+        SmsProvider::EndUserMessaging => {
+            Sms::EndUserMessaging(end_user_messaging::EumSms::new(aws_sdk_pinpointsmsvoicev2::Client::new(sdk), config))
+        }
     };
     Gateway {
         settings: Settings {

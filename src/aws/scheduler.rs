@@ -47,7 +47,9 @@ impl EventBridgeScheduler {
     pub async fn delete(&self, name: &str) -> Result<(), PortError> {
         match self.client.delete_schedule().group_name(&self.group).name(name).send().await {
             Ok(_) => Ok(()),
-            Err(error) if matches!(error.as_service_error(), Some(DeleteScheduleError::ResourceNotFoundException(_))) => {
+            Err(error)
+                if matches!(error.as_service_error(), Some(DeleteScheduleError::ResourceNotFoundException(_))) =>
+            {
                 Ok(())
             }
             Err(error) => Err(port_error("scheduler", error)),
@@ -73,7 +75,9 @@ impl SendScheduler for EventBridgeScheduler {
                     .maximum_event_age_in_seconds(MAXIMUM_EVENT_AGE_SECONDS)
                     .build(),
             )
-            .set_dead_letter_config(self.dead_letter_arn.as_ref().map(|arn| DeadLetterConfig::builder().arn(arn).build()))
+            .set_dead_letter_config(
+                self.dead_letter_arn.as_ref().map(|arn| DeadLetterConfig::builder().arn(arn).build()),
+            )
             .build()
             .expect("arn and role are set");
         let window = FlexibleTimeWindow::builder().mode(FlexibleTimeWindowMode::Off).build().expect("mode is set");

@@ -73,12 +73,20 @@ enum AccountCommand {
         timezone: Option<String>,
     },
     /// The account as JSON.
-    Show { login: String },
+    Show {
+        login: String,
+    },
     /// Replace the API key; prints the new one. The old one stops working at once.
-    RotateKey { login: String },
+    RotateKey {
+        login: String,
+    },
     /// Refuse the account's emails (102) until resumed.
-    Suspend { login: String },
-    Resume { login: String },
+    Suspend {
+        login: String,
+    },
+    Resume {
+        login: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -103,8 +111,10 @@ type Outcome = Result<(), String>;
 
 async fn run(cli: Cli) -> Outcome {
     let sdk = aws_config::load_from_env().await;
-    let accounts = cli.tables.accounts_table.ok_or_else(|| format!("missing environment variable {}", vars::ACCOUNTS_TABLE))?;
-    let messages = cli.tables.messages_table.ok_or_else(|| format!("missing environment variable {}", vars::MESSAGES_TABLE))?;
+    let accounts =
+        cli.tables.accounts_table.ok_or_else(|| format!("missing environment variable {}", vars::ACCOUNTS_TABLE))?;
+    let messages =
+        cli.tables.messages_table.ok_or_else(|| format!("missing environment variable {}", vars::MESSAGES_TABLE))?;
     let ledger = DynamoLedger::new(&sdk, &accounts, &messages);
     match cli.command {
         Command::Bootstrap => bootstrap_all(&sdk, &ledger, &accounts, &messages).await,

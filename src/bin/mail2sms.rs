@@ -20,7 +20,8 @@ async fn main() -> Result<(), lambda_runtime::Error> {
 async fn handle(gateway: &AwsGateway, event: LambdaEvent<Value>) -> Result<Value, Diagnostic> {
     let invocation = Invocation {
         request_id: event.context.request_id.clone(),
-        deadline: chrono::DateTime::from_timestamp_millis(event.context.deadline as i64).unwrap_or_else(chrono::Utc::now),
+        deadline: chrono::DateTime::from_timestamp_millis(event.context.deadline as i64)
+            .unwrap_or_else(chrono::Utc::now),
         function_arn: event.context.invoked_function_arn.clone(),
     };
     match gateway.handle(event.payload, &invocation).await {

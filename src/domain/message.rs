@@ -185,7 +185,11 @@ impl MessageRecord {
     }
 
     pub fn dropped(message_id: &str, received_at: DateTime<Utc>, discard: Discard) -> MessageRecord {
-        MessageRecord { state: MessageState::Dropped, discard: Some(discard), ..MessageRecord::new(message_id, received_at) }
+        MessageRecord {
+            state: MessageState::Dropped,
+            discard: Some(discard),
+            ..MessageRecord::new(message_id, received_at)
+        }
     }
 
     /// The state the recipients' deliveries add up to: still `Accepted` while any is open.
@@ -299,6 +303,8 @@ mod tests {
     fn only_accepted_and_scheduled_are_open() {
         assert!(!MessageState::Accepted.is_final());
         assert!(!MessageState::Scheduled.is_final());
-        assert!(MessageState::Sent.is_final() && MessageState::Rejected.is_final() && MessageState::Cancelled.is_final());
+        assert!(
+            MessageState::Sent.is_final() && MessageState::Rejected.is_final() && MessageState::Cancelled.is_final()
+        );
     }
 }

@@ -89,7 +89,13 @@ impl World {
         self.account_with(login, credits, None, None).await
     }
 
-    pub async fn account_with(&self, login: &str, credits: u64, sender: Option<&str>, timezone: Option<&str>) -> String {
+    pub async fn account_with(
+        &self,
+        login: &str,
+        credits: u64,
+        sender: Option<&str>,
+        timezone: Option<&str>,
+    ) -> String {
         let key = new_api_key();
         let account = Account {
             login: login.to_owned(),
@@ -125,7 +131,8 @@ impl World {
     }
 
     pub async fn store(&self, message_id: &str, raw: &[u8]) {
-        let s3 = aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&self.sdk).force_path_style(true).build());
+        let s3 =
+            aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&self.sdk).force_path_style(true).build());
         s3.put_object()
             .bucket(&self.config.inbound_bucket)
             .key(format!("{}{message_id}", self.config.inbound_prefix))
@@ -257,7 +264,8 @@ impl PublishedSms {
 fn body_text(entry: &Value) -> String {
     let body = entry["body"].as_str().unwrap_or_default();
     if entry["body_encoded"].as_bool().unwrap_or(false) {
-        String::from_utf8_lossy(&base64::engine::general_purpose::STANDARD.decode(body).unwrap_or_default()).into_owned()
+        String::from_utf8_lossy(&base64::engine::general_purpose::STANDARD.decode(body).unwrap_or_default())
+            .into_owned()
     } else {
         body.to_owned()
     }
