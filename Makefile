@@ -43,7 +43,7 @@ LINT_ENV := AWS_DEFAULT_REGION=$(REGION) AWS_REGION=$(REGION)
 EVENT ?= events/ses-event.json
 RAW ?= $(EVENT:.json=.eml)
 
-.PHONY: help venv build build-Mail2SmsFunction demo test lint lint-template sam-build bench \
+.PHONY: help venv build build-Mail2SmsFunction demo test lint lint-template sam-build bench measure \
         deploy activate stack-env invoke-local clean distclean
 
 help: ## list the targets
@@ -100,6 +100,10 @@ lint: $(VENV_STAMP) ## rustfmt, clippy (warnings are errors) and the template li
 lint-template: $(VENV_STAMP) ## cfn-lint and `sam validate --lint` on template.yaml
 	$(LINT_ENV) cfn-lint template.yaml
 	$(LINT_ENV) sam validate --lint --template-file template.yaml
+
+measure: build ## the demo on the release Lambda artifact: cold-start init time and peak memory
+	cargo build --bins
+	MAIL2SMS_FUNCTION_BIN=$(BOOTSTRAP) scripts/with-moto.sh $(VENV_BIN)/python scripts/demo.py
 
 bench: ## cargo bench (benches/)
 	cargo bench

@@ -148,7 +148,9 @@ ACCOUNTS = {"demo": (20, "BOUTIQUE", "{{KEY}}"), "petit": (2, None, "{{PETIT_KEY
 # ---------------------------------------------------------------------------------------------
 
 ROOT = Path(__file__).resolve().parent.parent
-FUNCTION_BIN = ROOT / "target" / "debug" / "mail2sms"
+# The function's binary: the debug build by default (`make measure` points this at the release
+# Lambda artifact).
+FUNCTION_BIN = Path(os.environ.get("MAIL2SMS_FUNCTION_BIN") or ROOT / "target" / "debug" / "mail2sms")
 ADMIN_BIN = ROOT / "target" / "debug" / "mail2sms-admin"
 EMAILS_DIR = ROOT / "events" / "emails"
 SES_EVENT = ROOT / "events" / "ses-event.json"
@@ -308,6 +310,7 @@ class RuntimeApi:
         self._invocations: dict[str, Invocation] = {}
         self._stopping = threading.Event()
         self.init_error: dict | None = None
+        self.first_poll: float | None = None  # when the function first asked for work: init is over
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, name="runtime-api", daemon=True)
@@ -359,6 +362,8 @@ class RuntimeApi:
             def do_GET(self) -> None:
                 if self.path != "/2018-06-01/runtime/invocation/next":
                     return self._reply(404, {"errorMessage": f"unknown path {self.path}"})
+                if api.first_poll is None:
+                    api.first_poll = time.monotonic()
                 invocation = api.next_invocation()
                 if invocation is None:  # shutting down: the container is going away
                     self.close_connection = True
@@ -438,6 +443,8 @@ class Function:
         self._env = env
         self._process: subprocess.Popen | None = None
         self._log = None
+        self.started: float | None = None
+        self.peak_rss_kib: int | None = None
 
     def __enter__(self) -> Function:
         self.api.start()
@@ -453,11 +460,19 @@ class Function:
             "TZ": ":UTC",
         }
         self._log = open(FUNCTION_LOG, "wb")
+        self.started = time.monotonic()
         self._process = subprocess.Popen([str(FUNCTION_BIN)], env=env, stdout=self._log, stderr=subprocess.STDOUT)
         return self
 
+    def init_ms(self) -> float | None:
+        """From exec to the first request for work: the container's init duration."""
+        if self.started is None or self.api.first_poll is None:
+            return None
+        return (self.api.first_poll - self.started) * 1000
+
     def __exit__(self, *exc: object) -> None:
         if self._process is not None and self._process.poll() is None:
+            self.peak_rss_kib = peak_rss_kib(self._process.pid)
             self._process.terminate()
             try:
                 self._process.wait(timeout=10)
@@ -491,6 +506,17 @@ class Function:
         if len(outcomes) != 1:
             raise DemoError(f"one outcome expected, got {outcomes}")
         return outcomes[0]
+
+
+def peak_rss_kib(pid: int) -> int | None:
+    """The process's peak resident memory (VmHWM), as Lambda's "Max Memory Used" counts it."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
 
 
 def log_tail(lines: int = 20) -> str:
@@ -967,6 +993,12 @@ def run() -> int:
         for sample in demo.samples:
             demo.run_sample(function, sample)
         demo.redeliver(function)
+    init_ms = function.init_ms()
+    peak = function.peak_rss_kib
+    say(f"Function process: init {init_ms:.0f} ms (exec to first poll of the Runtime API), "
+        f"peak memory {peak / 1024:.1f} MiB" if init_ms is not None and peak is not None
+        else "Function process: init time or peak memory not measured")
+    say()
     demo.summary()
     demo.check_log()
     keys_shown = [login for login, key in demo.keys.items() if any(key in line for line in REPORT)]
