@@ -55,11 +55,11 @@ help: ## list the targets
 
 venv: $(VENV_STAMP) ## create .venv with the pinned PyPI tools (again when requirements-dev.txt changes)
 
-$(VENV_STAMP): $(ROOT)/requirements-dev.txt
+$(VENV_STAMP): $(ROOT)/requirements-dev.txt $(ROOT)/constraints.txt
 	@$(PYTHON) -c 'import venv, ensurepip' 2>/dev/null || { \
 	    echo "make: $(PYTHON) cannot create a virtualenv; install python3-venv (apt-get install python3-venv)" >&2; exit 1; }
 	test -x $(VENV_BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(VENV_BIN)/python -m pip install --quiet --disable-pip-version-check -r $(ROOT)/requirements-dev.txt
+	$(VENV_BIN)/python -m pip install --quiet --disable-pip-version-check -r $(ROOT)/requirements-dev.txt -c $(ROOT)/constraints.txt
 	touch $@
 
 # ---------------------------------------------------------------------------------------------
