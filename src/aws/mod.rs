@@ -17,6 +17,7 @@ use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
 use crate::config::{Config, SmsProvider};
+use crate::domain::recipient::mask_numbers_in;
 use crate::pipeline::{Gateway, Settings};
 use crate::ports::{OutgoingSms, PortError, SmsGateway};
 
@@ -117,10 +118,11 @@ where
     E: ProvideErrorMetadata + Error + Send + Sync + 'static,
     R: std::fmt::Debug,
 {
-    let message = match error.code() {
+    // A provider's message may quote the phone number: it goes to logs, so it is masked.
+    let message = mask_numbers_in(&match error.code() {
         Some(code) => format!("{code}: {}", error.message().unwrap_or_default()),
         None => DisplayErrorContext(&error).to_string(),
-    };
+    });
     let transient = match &error {
         SdkError::ServiceError(_) => error.code().is_none_or(|code| TRANSIENT_CODES.contains(&code)),
         _ => true,

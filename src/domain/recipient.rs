@@ -91,6 +91,27 @@ pub fn mask_number(raw: &str) -> String {
         .collect()
 }
 
+/// `text` with every run of 6 digits or more masked as [`mask_number`] does: for messages that
+/// come from elsewhere (a provider's error) and may quote a phone number.
+pub fn mask_numbers_in(text: &str) -> String {
+    let mut masked = String::with_capacity(text.len());
+    let mut digits = String::new();
+    let flush = |digits: &mut String, masked: &mut String| {
+        masked.push_str(&if digits.len() >= 6 { mask_number(digits) } else { digits.clone() });
+        digits.clear();
+    };
+    for character in text.chars() {
+        if character.is_ascii_digit() {
+            digits.push(character);
+        } else {
+            flush(&mut digits, &mut masked);
+            masked.push(character);
+        }
+    }
+    flush(&mut digits, &mut masked);
+    masked
+}
+
 /// A number of the list that will not be sent to, as it was typed (surrounding whitespace
 /// removed). It is personal data: log it through [`mask_number`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -512,5 +533,15 @@ mod tests {
             prop_assert!(masked.chars().filter(char::is_ascii_digit).count() <= 2);
             prop_assert!(masked.chars().all(|c| c.is_ascii_digit() || "+*().- ".contains(c)));
         }
+    }
+
+    #[test]
+    fn numbers_quoted_in_other_texts_are_masked() {
+        assert_eq!(
+            mask_numbers_in("Invalid parameter: PhoneNumber +33612345678 (code 400)"),
+            "Invalid parameter: PhoneNumber +*********78 (code 400)"
+        );
+        assert_eq!(mask_numbers_in("retry in 30 s, request 12345"), "retry in 30 s, request 12345");
+        assert_eq!(mask_numbers_in(""), "");
     }
 }
