@@ -119,13 +119,20 @@ for k, v in json.load(open("events/env.json"))["Mail2SmsFunction"].items():
     if k != "AWS_ENDPOINT_URL":  # with-moto.sh sets the real one
         print(f"export {k}={shlex.quote(v)}")')"
 target/debug/mail2sms-admin bootstrap
+# The sample emails say {{KEY}} where the API key goes: an account is created for them.
+export API_KEY="$$(target/debug/mail2sms-admin account create boutique --credits 10 --sender BOUTIQUE)"
+echo "account boutique created (10 credits)"
 raw="$$RAW"
 if [ -f "$$raw" ]; then
-    python3 -c 'import boto3, json, os, sys
-event = json.load(open(sys.argv[1]))
-message_id = event["Records"][0]["ses"]["mail"]["messageId"]
-bucket, key = os.environ["INBOUND_BUCKET"], os.environ["INBOUND_PREFIX"] + message_id
-boto3.client("s3").upload_file(sys.argv[2], bucket, key)
+    $(VENV_BIN)/python -c 'import boto3, json, os, sys
+record = json.load(open(sys.argv[1]))["Records"][0]
+if "ses" in record:
+    key = os.environ["INBOUND_PREFIX"] + record["ses"]["mail"]["messageId"]
+else:
+    key = record["s3"]["object"]["key"]
+bucket = os.environ["INBOUND_BUCKET"]
+body = open(sys.argv[2], "rb").read().replace(b"{{KEY}}", os.environ["API_KEY"].encode())
+boto3.client("s3").put_object(Bucket=bucket, Key=key, Body=body)
 print(f"stored {sys.argv[2]} as s3://{bucket}/{key}")' "$$EVENT" "$$raw"
 fi
 port="$$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"

@@ -320,3 +320,33 @@ async fn replies_to_one_address_are_capped_per_hour() {
     assert_eq!(replies, [Sent, Sent, Sent, RateLimited, RateLimited]);
     assert_eq!(world.replies().len(), 3);
 }
+
+#[tokio::test]
+async fn the_sample_events_and_their_emails_go_through_as_shipped() {
+    let world = World::new().await;
+    let key = world.account("boutique", 10).await;
+    let gateway = world.gateway();
+    let with_key = |raw: &str| raw.replace("{{KEY}}", &key).into_bytes();
+
+    let ses_event: serde_json::Value = serde_json::from_str(include_str!("../events/ses-event.json")).unwrap();
+    let ses_id = ses_event["Records"][0]["ses"]["mail"]["messageId"].as_str().unwrap().to_owned();
+    world.store(&ses_id, &with_key(include_str!("../events/ses-event.eml"))).await;
+    let outcome = only(gateway.handle(ses_event, &world.invocation()).await.unwrap());
+    assert!(matches!(outcome, Outcome::Sent { sent: 2, .. }), "{outcome:?}");
+    let record = world.record(&ses_id).await;
+    let senders: Vec<_> = record.recipients.iter().map(|r| r.sender.as_ref().map(|s| s.as_str().to_owned())).collect();
+    assert_eq!(
+        senders,
+        [Some("MAGASIN".to_owned()), Some("MAGASIN".to_owned())],
+        "the sample ends with the STOP mention"
+    );
+
+    let mut s3_event: serde_json::Value = serde_json::from_str(include_str!("../events/s3-event.json")).unwrap();
+    s3_event["Records"][0]["s3"]["bucket"]["name"] = world.config.inbound_bucket.clone().into();
+    let s3_key = s3_event["Records"][0]["s3"]["object"]["key"].as_str().unwrap().to_owned();
+    let s3_id = s3_key.trim_start_matches(&world.config.inbound_prefix).to_owned();
+    world.store(&s3_id, &with_key(include_str!("../events/s3-event.eml"))).await;
+    let outcome = only(gateway.handle(s3_event, &world.invocation()).await.unwrap());
+    assert!(matches!(outcome, Outcome::Sent { sent: 1, .. }), "{outcome:?}");
+    assert!(world.record(&s3_id).await.text.is_none());
+}

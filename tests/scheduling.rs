@@ -96,7 +96,9 @@ async fn the_scheduled_event_sends_once_even_when_delivered_twice_or_concurrentl
     let key = world.account("shop", 10).await;
     let gateway = gateway(&world);
     let (id, _) = schedule_email(&world, &gateway, &key, "2026-12-01 09:30:00").await;
-    let due = json!({ "scheduled_send": id });
+    // The schedule's input, as the sample event shows it.
+    let mut due: serde_json::Value = serde_json::from_str(include_str!("../events/scheduled-send.json")).unwrap();
+    due["scheduled_send"] = json!(id);
 
     let invocations: Vec<_> = (0..4).map(|_| world.invocation()).collect();
     let runs = invocations.iter().map(|invocation| gateway.handle(due.clone(), invocation));
