@@ -96,6 +96,7 @@ impl Ledger for MemoryLedger {
             stored.recipients[index] = record.recipients[index].clone();
         }
         stored.state = record.state;
+        stored.settled_at = record.settled_at;
         stored.refunded += refund;
         if record.state.is_final() {
             stored.text = None;

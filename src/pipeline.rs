@@ -324,6 +324,9 @@ where
                     batch = self.claim_next(&mut record);
                 }
                 record.state = record.settled_state();
+                if record.state.is_final() {
+                    record.settled_at = Some((self.clock)());
+                }
                 let written: Vec<usize> = changed.iter().chain(&batch).copied().collect();
                 if !written.is_empty() || record.state.is_final() {
                     self.ledger.checkpoint(&record, &written, refund, lease).await?;

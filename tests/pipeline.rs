@@ -38,6 +38,7 @@ async fn an_email_becomes_sms_with_the_custom_sender_and_is_debited_once() {
     assert_eq!(record.state, MessageState::Sent);
     assert!(record.recipients.iter().all(|r| r.delivery == Delivery::Sent && r.provider_id.is_some()));
     assert_eq!(record.text, None, "the text is forgotten once settled");
+    assert!(record.settled_at.is_some_and(|t| t >= record.received_at));
     assert!(world.replies().is_empty(), "no reply when all is well");
 }
 

@@ -20,7 +20,7 @@ use sha2::{Digest, Sha256};
 
 use super::port_error;
 use crate::domain::account::Account;
-use crate::domain::message::{MessageRecord, MessageState};
+use crate::domain::message::{MessageRecord, MessageState, sortable_time};
 use crate::ports::{Debit, Lease, Ledger, Opening, PortError};
 use crate::tables::{ACCOUNTS, MESSAGES, MESSAGES_BY_LOGIN};
 
@@ -363,6 +363,10 @@ impl Ledger for DynamoLedger {
         for &index in changed {
             sets.push(format!("recipients[{index}] = :r{index}"));
             update = update.expression_attribute_values(format!(":r{index}"), to_value(&record.recipients[index])?);
+        }
+        if let Some(settled_at) = record.settled_at.filter(|_| record.state.is_final()) {
+            sets.push("settled_at = :settled_at".to_owned());
+            update = update.expression_attribute_values(":settled_at", to_value(&sortable_time::format(&settled_at))?);
         }
         let mut expression = format!("SET {}", sets.join(", "));
         if refund > 0 {

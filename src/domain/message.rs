@@ -128,6 +128,9 @@ pub struct MessageRecord {
     pub timezone: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub schedule_name: Option<String>,
+    /// When the last recipient was settled.
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "sortable_time::option")]
+    pub settled_at: Option<DateTime<Utc>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reply: Option<ReplyOutcome>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -167,6 +170,7 @@ impl MessageRecord {
             local_date: None,
             timezone: None,
             schedule_name: None,
+            settled_at: None,
             reply: None,
             reply_skipped: None,
             lease_owner: None,
