@@ -135,6 +135,13 @@ struct Order {
     record: MessageRecord,
 }
 
+/// What reading a request gives: an order, or a refusal (with the login once the account was
+/// opened, so the refusal is listed with the customer's messages).
+enum Reading {
+    Order(Order),
+    Refused(Rejection, Option<String>),
+}
+
 impl<S, L, G, M, C> Gateway<S, L, G, M, C>
 where
     S: RawMailStore,
@@ -166,48 +173,49 @@ where
             return Err(PipelineError::MissingEmail { key: email.key.clone() });
         };
         if raw.len() > MAX_RAW_EMAIL_BYTES {
-            return self.drop(MessageRecord::dropped(id, received_at, Discard::TooLarge)).await;
+            return self.discard(MessageRecord::dropped(id, received_at, Discard::TooLarge)).await;
         }
         let Some(mail) = parse_mail(&raw) else {
-            return self.drop(MessageRecord::dropped(id, received_at, Discard::NotAnEmail)).await;
+            return self.discard(MessageRecord::dropped(id, received_at, Discard::NotAnEmail)).await;
         };
         drop(raw);
         let verdicts = email.verdicts.or(mail.verdicts);
         if verdicts.virus == Some(Verdict::Fail) {
-            return self.drop(MessageRecord::dropped(id, received_at, Discard::Virus)).await;
+            return self.discard(MessageRecord::dropped(id, received_at, Discard::Virus)).await;
         }
         if verdicts.spam == Some(Verdict::Fail) {
-            return self.drop(MessageRecord::dropped(id, received_at, Discard::Spam)).await;
+            return self.discard(MessageRecord::dropped(id, received_at, Discard::Spam)).await;
         }
 
-        let order = match self.take_order(id, &mail, received_at).await? {
-            Ok(order) => order,
-            Err((rejection, login)) => return self.reject(id, &mail, &verdicts, rejection, login, received_at).await,
-        };
-        self.accept(order, &mail, &verdicts, invocation).await
+        match self.read_request(id, &mail, received_at).await? {
+            Reading::Order(order) => self.accept(order, &mail, &verdicts, invocation).await,
+            Reading::Refused(rejection, login) => {
+                self.reject(id, &mail, &verdicts, rejection, login, received_at).await
+            }
+        }
     }
 
     /// Reads the request and checks it, in the order the customer is told about problems:
     /// the subject's presence (105) and credentials (102), then the rest of the subject (109,
     /// 115, 114), the text (110, 111), the date's range (115) and finally the credits (104, at
-    /// the debit). A refused request comes back with the login when the account was opened.
-    async fn take_order(
+    /// the debit).
+    async fn read_request(
         &self,
         message_id: &str,
         mail: &InboundMail,
         received_at: DateTime<Utc>,
-    ) -> Result<Result<Order, (Rejection, Option<String>)>, PipelineError> {
+    ) -> Result<Reading, PipelineError> {
         let subject = mail.subject.as_deref().unwrap_or_default();
         let credentials = match parse_credentials(subject) {
             Ok(credentials) => credentials,
-            Err(rejection) => return Ok(Err((rejection, None))),
+            Err(rejection) => return Ok(Reading::Refused(rejection, None)),
         };
         let account = match self.ledger.account(&credentials.login).await? {
             Some(account) if account.admits(&credentials) => account,
-            _ => return Ok(Err((Rejection::new(StatusCode::AuthenticationFailed), None))),
+            _ => return Ok(Reading::Refused(Rejection::new(StatusCode::AuthenticationFailed), None)),
         };
         let login = Some(account.login.clone());
-        let refuse = |rejection: Rejection| Ok(Err((rejection, login.clone())));
+        let refuse = |rejection: Rejection| Ok(Reading::Refused(rejection, login.clone()));
 
         let Request { recipients, sender, date, .. } = match parse_subject(subject) {
             Ok(request) => request,
@@ -257,7 +265,7 @@ where
             record.timezone = Some(timezone.name().to_owned());
             record.schedule_name = Some(schedule_name(message_id));
         }
-        Ok(Ok(Order { login: account.login, key_sha256: account.key_sha256, record }))
+        Ok(Reading::Order(Order { login: account.login, key_sha256: account.key_sha256, record }))
     }
 
     /// Debits and records the order in one step, then sends it or schedules it.
@@ -501,7 +509,7 @@ where
         Ok(Outcome::Rejected { message_id: message_id.to_owned(), status: rejection.status, reply })
     }
 
-    async fn drop(&self, record: MessageRecord) -> Result<Outcome, PipelineError> {
+    async fn discard(&self, record: MessageRecord) -> Result<Outcome, PipelineError> {
         let reason = record.discard.unwrap_or(Discard::NotAnEmail);
         info!(?reason, "dropped");
         Ok(match self.ledger.open(&record, None).await? {
