@@ -6,13 +6,12 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use mail2sms::domain::account::Account;
-use mail2sms::domain::request::{ApiKey, parse_subject};
+use mail2sms::domain::request::parse_subject;
 use mail2sms::domain::segments;
 use mail2sms::domain::text::clean_body;
 use mail2sms::mail::parse_mail;
-use mail2sms::memory::{MemoryInbox, MemoryLedger, MemoryMailer, MemoryScheduler, MemorySms};
-use mail2sms::pipeline::{Gateway, Invocation, Settings};
+use mail2sms::memory::{self, MemoryInbox, MemoryLedger, MemoryMailer, MemoryScheduler, MemorySms};
+use mail2sms::pipeline::{Gateway, Invocation};
 use serde_json::json;
 
 /// Runs `f` repeatedly for about `budget` and prints the mean time per run.
@@ -40,36 +39,7 @@ fn email(subject: &str, body: &str) -> Vec<u8> {
 }
 
 fn gateway() -> Gateway<MemoryInbox, MemoryLedger, MemorySms, MemoryMailer, MemoryScheduler> {
-    let ledger = MemoryLedger::default();
-    ledger.accounts.lock().unwrap().insert(
-        "shop".into(),
-        Account {
-            login: "shop".into(),
-            key_sha256: ApiKey::new("KEY").sha256_hex(),
-            credits: u64::MAX / 2,
-            sender: None,
-            timezone: None,
-            suspended: false,
-            created_at: Utc::now(),
-        },
-    );
-    Gateway {
-        settings: Settings {
-            inbound_bucket: "inbox".into(),
-            inbound_prefix: "inbound/".into(),
-            reply_from: "mail2sms@sms.example.com".into(),
-            reply_require_auth: false,
-            reply_limit_per_hour: 10,
-            default_timezone: chrono_tz::Europe::Paris,
-            send_concurrency: 16,
-        },
-        inbox: MemoryInbox::default(),
-        ledger,
-        sms: MemorySms::default(),
-        mailer: MemoryMailer::default(),
-        scheduler: MemoryScheduler::default(),
-        clock: Utc::now,
-    }
+    memory::gateway(MemorySms::default(), "shop", "KEY", u64::MAX / 2)
 }
 
 fn ses_event(message_id: &str) -> serde_json::Value {

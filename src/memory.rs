@@ -9,6 +9,8 @@ use chrono::{DateTime, Utc};
 
 use crate::domain::account::Account;
 use crate::domain::message::{MessageRecord, MessageState};
+use crate::domain::request::ApiKey;
+use crate::pipeline::{Gateway, Settings};
 use crate::ports::{
     Debit, Lease, Ledger, Opening, OutgoingSms, PortError, RawMailStore, ReplyMailer, ScheduledSend, SendScheduler,
     SmsGateway,
@@ -173,5 +175,43 @@ impl SendScheduler for MemoryScheduler {
     async fn schedule(&self, send: &ScheduledSend) -> Result<(), PortError> {
         self.schedules.lock().unwrap().entry(send.name.clone()).or_insert_with(|| send.clone());
         Ok(())
+    }
+}
+
+/// A gateway on in-memory ports, with one account `login` holding `key` and `credits`, and
+/// `sms` as its provider. Replies need no authentication and are capped at 1,000 an hour.
+pub fn gateway<G: SmsGateway>(
+    sms: G,
+    login: &str,
+    key: &str,
+    credits: u64,
+) -> Gateway<MemoryInbox, MemoryLedger, G, MemoryMailer, MemoryScheduler> {
+    let ledger = MemoryLedger::default();
+    let account = Account {
+        login: login.to_owned(),
+        key_sha256: ApiKey::new(key).sha256_hex(),
+        credits,
+        sender: None,
+        timezone: None,
+        suspended: false,
+        created_at: Utc::now(),
+    };
+    ledger.accounts.lock().unwrap().insert(login.to_owned(), account);
+    Gateway {
+        settings: Settings {
+            inbound_bucket: "inbox".into(),
+            inbound_prefix: "inbound/".into(),
+            reply_from: "mail2sms@sms.example.com".into(),
+            reply_require_auth: false,
+            reply_limit_per_hour: 1000,
+            default_timezone: chrono_tz::Europe::Paris,
+            send_concurrency: crate::aws::SEND_CONCURRENCY,
+        },
+        inbox: MemoryInbox::default(),
+        ledger,
+        sms,
+        mailer: MemoryMailer::default(),
+        scheduler: MemoryScheduler::default(),
+        clock: Utc::now,
     }
 }

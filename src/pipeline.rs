@@ -138,7 +138,7 @@ struct Order {
 /// What reading a request gives: an order, or a refusal (with the login once the account was
 /// opened, so the refusal is listed with the customer's messages).
 enum Reading {
-    Order(Order),
+    Order(Box<Order>),
     Refused(Rejection, Option<String>),
 }
 
@@ -188,7 +188,7 @@ where
         }
 
         match self.read_request(id, &mail, received_at).await? {
-            Reading::Order(order) => self.accept(order, &mail, &verdicts, invocation).await,
+            Reading::Order(order) => self.accept(*order, &mail, &verdicts, invocation).await,
             Reading::Refused(rejection, login) => {
                 self.reject(id, &mail, &verdicts, rejection, login, received_at).await
             }
@@ -265,7 +265,7 @@ where
             record.timezone = Some(timezone.name().to_owned());
             record.schedule_name = Some(schedule_name(message_id));
         }
-        Ok(Reading::Order(Order { login: account.login, key_sha256: account.key_sha256, record }))
+        Ok(Reading::Order(Box::new(Order { login: account.login, key_sha256: account.key_sha256, record })))
     }
 
     /// Debits and records the order in one step, then sends it or schedules it.

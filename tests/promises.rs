@@ -6,11 +6,9 @@
 use std::collections::{HashMap, HashSet};
 
 use chrono::Utc;
-use mail2sms::domain::account::Account;
 use mail2sms::domain::message::{Delivery, MessageState};
-use mail2sms::domain::request::ApiKey;
-use mail2sms::memory::{MemoryInbox, MemoryLedger, MemoryMailer, MemoryScheduler, SentSms};
-use mail2sms::pipeline::{Gateway, Invocation, Settings};
+use mail2sms::memory::{self, MemoryInbox, MemoryLedger, MemoryMailer, MemoryScheduler, SentSms};
+use mail2sms::pipeline::{Gateway, Invocation};
 use mail2sms::ports::{OutgoingSms, PortError, SmsGateway};
 use proptest::prelude::*;
 use serde_json::json;
@@ -41,34 +39,9 @@ impl SmsGateway for Provider {
 type MemoryGateway = Gateway<MemoryInbox, MemoryLedger, Provider, MemoryMailer, MemoryScheduler>;
 
 fn gateway(credits: u64) -> MemoryGateway {
-    let ledger = MemoryLedger::default();
-    let account = Account {
-        login: "shop".into(),
-        key_sha256: ApiKey::new(KEY).sha256_hex(),
-        credits,
-        sender: None,
-        timezone: None,
-        suspended: false,
-        created_at: Utc::now(),
-    };
-    ledger.accounts.lock().unwrap().insert("shop".into(), account);
-    Gateway {
-        settings: Settings {
-            inbound_bucket: "inbox".into(),
-            inbound_prefix: "inbound/".into(),
-            reply_from: "mail2sms@sms.example.com".into(),
-            reply_require_auth: false,
-            reply_limit_per_hour: 1000,
-            default_timezone: chrono_tz::Europe::Paris,
-            send_concurrency: 3,
-        },
-        inbox: MemoryInbox::default(),
-        ledger,
-        sms: Provider::default(),
-        mailer: MemoryMailer::default(),
-        scheduler: MemoryScheduler::default(),
-        clock: Utc::now,
-    }
+    let mut gateway = memory::gateway(Provider::default(), "shop", KEY, credits);
+    gateway.settings.send_concurrency = 3; // several batches per email
+    gateway
 }
 
 /// Subjects: mostly well-formed, with every way of going wrong mixed in.
