@@ -172,3 +172,53 @@ async fn while_an_invocation_holds_the_message_another_delivery_leaves_it_alone(
     assert_eq!(outcome, Outcome::InProgress { message_id: id });
     assert_eq!(world.sms().len(), 1, "only what the holder sent");
 }
+
+/// The real scheduler adapter, unavailable for its first call.
+struct FlakyScheduler {
+    inner: mail2sms::aws::scheduler::EventBridgeScheduler,
+    failed: std::sync::atomic::AtomicBool,
+}
+
+impl mail2sms::ports::SendScheduler for FlakyScheduler {
+    async fn schedule(&self, send: &mail2sms::ports::ScheduledSend) -> Result<(), PortError> {
+        if !self.failed.swap(true, std::sync::atomic::Ordering::SeqCst) {
+            return Err(PortError::Unavailable { service: "scheduler", message: "Throttling".into() });
+        }
+        self.inner.schedule(send).await
+    }
+}
+
+#[tokio::test]
+async fn a_schedule_that_could_not_be_created_is_created_by_the_retry_without_a_second_debit() {
+    let world = World::new().await;
+    let key = world.account("shop", 10).await;
+    let real = world.gateway();
+    let gateway = Gateway {
+        settings: real.settings,
+        inbox: real.inbox,
+        ledger: real.ledger,
+        sms: real.sms,
+        mailer: real.mailer,
+        scheduler: FlakyScheduler { inner: real.scheduler, failed: Default::default() },
+        clock: real.clock,
+    };
+    let due = (chrono::Utc::now() + chrono::Duration::days(3)).format("%Y-%m-%d 09:30:00");
+    let id = world.receive(&world.email(&format!("shop@{key}|{NUMBERS}|date={due}"), &world.token)).await;
+    let invocation = world.invocation();
+
+    let first = gateway.handle(world.ses_event(&id), &invocation).await;
+    assert!(matches!(&first, Err(error) if error.is_retryable()), "{first:?}");
+    assert_eq!(world.record(&id).await.state, MessageState::Scheduled, "accepted and debited before the schedule");
+
+    let retry = gateway.handle(world.ses_event(&id), &invocation).await.unwrap().remove(0);
+
+    assert!(matches!(retry, Outcome::Scheduled { .. }), "{retry:?}");
+    let schedules = aws_sdk_scheduler::Client::new(&world.sdk)
+        .list_schedules()
+        .group_name(&world.config.schedule_group)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(schedules.schedules().len(), 1);
+    assert_eq!(world.credits("shop").await, 6, "debited once");
+}
