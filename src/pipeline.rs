@@ -16,6 +16,7 @@ use tracing::{info, warn};
 
 use crate::domain::date::{Timing, resolve_local, timing};
 use crate::domain::message::{Delivery, Discard, MessageRecord, MessageState, RecipientRecord, ReplyOutcome};
+use crate::domain::recipient::mask_numbers_in;
 use crate::domain::request::{Request, parse_credentials, parse_subject};
 use crate::domain::segments::{self, MAX_PARTS};
 use crate::domain::sender::{has_stop_mention, sender_for};
@@ -366,13 +367,13 @@ where
                         recipient.provider_id = Some(provider_id);
                     }
                     Err(PortError::Refused { message, .. }) => {
-                        warn!(to = %recipient.number.masked(), reason = %message, "SMS refused for good; refunded");
+                        warn!(to = %recipient.number.masked(), reason = %mask_numbers_in(&message), "SMS refused for good; refunded");
                         recipient.delivery = Delivery::Failed;
                         recipient.error = Some(message);
                         refund += u64::from(record.parts);
                     }
                     Err(error) => {
-                        warn!(to = %recipient.number.masked(), %error, "SMS not sent; left for a retry");
+                        warn!(to = %recipient.number.masked(), error = %mask_numbers_in(&error.to_string()), "SMS not sent; left for a retry");
                         recipient.delivery = Delivery::Pending;
                         interrupted = true;
                     }
@@ -497,7 +498,7 @@ where
             match self.mailer.send_raw(&to, answer.to_mime(&self.settings.reply_from, (self.clock)())).await {
                 Ok(()) => ReplyOutcome::Sent,
                 Err(error) => {
-                    warn!(%error, "error reply not sent");
+                    warn!(error = %mask_numbers_in(&error.to_string()), "error reply not sent");
                     ReplyOutcome::Failed
                 }
             }

@@ -4,6 +4,7 @@
 use lambda_runtime::{Diagnostic, LambdaEvent, run, service_fn, tracing};
 use mail2sms::aws::{AwsGateway, gateway};
 use mail2sms::config::Config;
+use mail2sms::domain::recipient::mask_numbers_in;
 use mail2sms::pipeline::{Invocation, PipelineError};
 use serde_json::Value;
 
@@ -27,8 +28,9 @@ async fn handle(gateway: &AwsGateway, event: LambdaEvent<Value>) -> Result<Value
     match gateway.handle(event.payload, &invocation).await {
         Ok(outcomes) => Ok(serde_json::json!({ "outcomes": outcomes })),
         Err(error) => {
-            tracing::error!(%error, retryable = error.is_retryable(), "invocation failed");
-            Err(diagnostic(&error))
+            let diagnostic = diagnostic(&error);
+            tracing::error!(error = %diagnostic.error_message, retryable = error.is_retryable(), "invocation failed");
+            Err(diagnostic)
         }
     }
 }
@@ -36,5 +38,6 @@ async fn handle(gateway: &AwsGateway, event: LambdaEvent<Value>) -> Result<Value
 /// The error as Lambda reports it: its type says whether a retry may help.
 fn diagnostic(error: &PipelineError) -> Diagnostic {
     let error_type = if error.is_retryable() { "Mail2Sms.Retryable" } else { "Mail2Sms.Invalid" };
-    Diagnostic { error_type: error_type.to_owned(), error_message: error.to_string() }
+    // Lambda logs the message too: a provider's text may quote a number.
+    Diagnostic { error_type: error_type.to_owned(), error_message: mask_numbers_in(&error.to_string()) }
 }

@@ -1,0 +1,80 @@
+//! What the function writes to its logs, captured while real emails go through against the
+//! emulator: never an API key, never an SMS text, never a whole phone number.
+
+mod common;
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
+use common::World;
+use mail2sms::pipeline::Gateway;
+use mail2sms::ports::{OutgoingSms, PortError, SmsGateway};
+
+/// Everything written to the log, kept for the assertions.
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Captured {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// A provider that refuses one number, quoting it in full in its error, as SNS does.
+struct QuotingRefusal(mail2sms::aws::Sms);
+
+impl SmsGateway for QuotingRefusal {
+    async fn send(&self, sms: OutgoingSms<'_>) -> Result<String, PortError> {
+        if sms.to.e164() == "+33699887766" {
+            let message = format!("Invalid parameter: PhoneNumber Reason: {} is not valid", sms.to.e164());
+            return Err(PortError::Refused { service: "sns", message });
+        }
+        self.0.send(sms).await
+    }
+}
+
+#[tokio::test]
+async fn logs_never_show_a_key_a_text_or_a_whole_number() {
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .json()
+        .with_max_level(tracing::Level::DEBUG)
+        .with_writer(move || writer.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let world = World::new().await;
+    let key = world.account("shop", 10).await;
+    let real = world.gateway();
+    let gateway = Gateway {
+        settings: real.settings,
+        inbox: real.inbox,
+        ledger: real.ledger,
+        sms: QuotingRefusal(real.sms),
+        mailer: real.mailer,
+        scheduler: real.scheduler,
+        clock: real.clock,
+    };
+    let text = format!("Code secret 4242 pour {}", world.token);
+    for subject in [
+        format!("shop@{key}|0612345678;0699887766|from=MAGASIN"),
+        format!("shop@{key}|0612345678|dat=2026-12-01 09:30:00"),
+        "shop@wrong-key|0612345678".to_owned(),
+    ] {
+        let id = world.receive(&world.email(&subject, &text)).await;
+        gateway.handle(world.ses_event(&id), &world.invocation()).await.unwrap();
+    }
+
+    let log = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    assert!(log.contains("settled") && log.contains("rejected"), "the log says what happened: {log}");
+    assert!(log.contains("+*********66"), "the refused number appears masked: {log}");
+    for secret in [key.as_str(), "wrong-key", text.as_str(), "+33612345678", "612345678", "+33699887766", "699887766"] {
+        assert!(!log.contains(secret), "the log shows {secret:?}: {log}");
+    }
+}
