@@ -66,7 +66,12 @@ pub fn gateway(config: &Config, sdk: &aws_config::SdkConfig) -> AwsGateway {
         ledger: dynamodb::DynamoLedger::new(sdk, &config.accounts_table, &config.messages_table),
         sms,
         mailer: sesv2::SesMailer::new(sdk, &config.reply_from),
-        scheduler: scheduler::EventBridgeScheduler::new(sdk, config),
+        scheduler: scheduler::EventBridgeScheduler::new(
+            sdk,
+            &config.schedule_group,
+            config.scheduler_role_arn.clone(),
+            config.schedule_dlq_arn.clone(),
+        ),
         clock: chrono::Utc::now,
     }
 }

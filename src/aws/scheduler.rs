@@ -10,7 +10,6 @@ use aws_sdk_scheduler::types::{
 use chrono::{DateTime, Utc};
 
 use super::port_error;
-use crate::config::Config;
 use crate::ports::{PortError, ScheduledSend, SendScheduler};
 
 /// How often and for how long EventBridge retries invoking the function.
@@ -34,13 +33,15 @@ pub fn at_expression(at: DateTime<Utc>) -> String {
 pub const EXPRESSION_TIMEZONE: &str = "UTC";
 
 impl EventBridgeScheduler {
-    pub fn new(sdk: &aws_config::SdkConfig, config: &Config) -> EventBridgeScheduler {
-        EventBridgeScheduler {
-            client: Client::new(sdk),
-            group: config.schedule_group.clone(),
-            role_arn: config.scheduler_role_arn.clone(),
-            dead_letter_arn: config.schedule_dlq_arn.clone(),
-        }
+    /// Schedules in `group`, invoking the function as `role_arn`, failed invocations going to
+    /// `dead_letter_arn`. Without a role it can delete schedules but not create them.
+    pub fn new(
+        sdk: &aws_config::SdkConfig,
+        group: &str,
+        role_arn: Option<String>,
+        dead_letter_arn: Option<String>,
+    ) -> EventBridgeScheduler {
+        EventBridgeScheduler { client: Client::new(sdk), group: group.to_owned(), role_arn, dead_letter_arn }
     }
 
     /// Deletes a schedule; one already gone counts as deleted.

@@ -10,7 +10,7 @@ use clap::{Args, Parser, Subcommand};
 use mail2sms::aws::bootstrap;
 use mail2sms::aws::dynamodb::DynamoLedger;
 use mail2sms::aws::scheduler::EventBridgeScheduler;
-use mail2sms::config::{self, Config, vars};
+use mail2sms::config::{self, vars};
 use mail2sms::domain::account::{Account, new_api_key};
 use mail2sms::domain::date::parse_timezone;
 use mail2sms::domain::message::MessageRecord;
@@ -226,9 +226,9 @@ async fn cancel(sdk: &aws_config::SdkConfig, ledger: &DynamoLedger, message_id: 
         .map_err(|e| e.to_string())?
         .ok_or_else(|| format!("no message {message_id}"))?;
     if let Some(name) = &record.schedule_name {
-        let config = Config::from_lookup(|name| std::env::var(name).ok().or_else(|| placeholder(name)))
-            .map_err(|e| e.to_string())?;
-        EventBridgeScheduler::new(sdk, &config).delete(name).await.map_err(|e| e.to_string())?;
+        let group = std::env::var(vars::SCHEDULE_GROUP).ok().filter(|g| !g.is_empty());
+        let group = group.as_deref().unwrap_or(config::DEFAULT_SCHEDULE_GROUP);
+        EventBridgeScheduler::new(sdk, group, None, None).delete(name).await.map_err(|e| e.to_string())?;
     }
     match (cancelled_now, record.state) {
         (true, _) => println!("message {message_id} cancelled; {} credits refunded", record.refunded),
@@ -238,11 +238,6 @@ async fn cancel(sdk: &aws_config::SdkConfig, ledger: &DynamoLedger, message_id: 
         (false, state) => return Err(format!("message {message_id} is {state:?}, not scheduled: nothing to cancel")),
     }
     Ok(())
-}
-
-/// The function's required variables that cancelling does not use.
-fn placeholder(name: &str) -> Option<String> {
-    [vars::INBOUND_BUCKET, vars::REPLY_FROM].contains(&name).then(|| "unused".to_owned())
 }
 
 fn no_account(login: &str) -> String {
