@@ -136,7 +136,7 @@ async fn after_a_crash_mid_send_the_retry_sends_the_rest_and_never_repeats_the_d
 
     // The invocation dies while the first batch is with the provider.
     let crashed =
-        tokio::time::timeout(Duration::from_millis(1500), hanging.handle(world.ses_event(&id), &invocation)).await;
+        tokio::time::timeout(Duration::from_millis(3000), hanging.handle(world.ses_event(&id), &invocation)).await;
     assert!(crashed.is_err(), "the invocation was cut short");
     let record = world.record(&id).await;
     assert_eq!(record.count(Delivery::Sending), 2, "the first batch was claimed");
@@ -164,7 +164,7 @@ async fn while_an_invocation_holds_the_message_another_delivery_leaves_it_alone(
     let hanging = faulty(&world, vec![("+33611111111", Fault::Hang)], 2);
     let id = world.receive(&world.email(&format!("shop@{key}|{NUMBERS}"), &world.token)).await;
     let holder = world.invocation();
-    let _ = tokio::time::timeout(Duration::from_millis(800), hanging.handle(world.ses_event(&id), &holder)).await;
+    let _ = tokio::time::timeout(Duration::from_millis(2000), hanging.handle(world.ses_event(&id), &holder)).await;
 
     let other = faulty(&world, vec![], 2);
     let outcome = other.handle(world.ses_event(&id), &world.invocation()).await.unwrap().remove(0);
