@@ -14,6 +14,7 @@ pub mod sns;
 use std::error::Error;
 
 use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_types::error::display::DisplayErrorContext;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
 use crate::config::{Config, SmsProvider};
@@ -134,8 +135,6 @@ where
     };
     if transient { PortError::Unavailable { service, message } } else { PortError::Refused { service, message } }
 }
-
-use aws_smithy_types::error::display::DisplayErrorContext;
 
 #[cfg(test)]
 mod tests {
