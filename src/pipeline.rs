@@ -28,7 +28,7 @@ use crate::ports::{
     Debit, Lease, Ledger, Opening, OutgoingSms, PortError, RawMailStore, ReplyMailer, ScheduledSend, SendScheduler,
     SmsGateway,
 };
-use crate::reply::{error_reply, reply_to};
+use crate::reply::{NoReply, error_reply, reply_to};
 
 /// What the pipeline is told by its configuration.
 #[derive(Debug, Clone)]
@@ -471,7 +471,10 @@ where
         info!(status = rejection.status.code(), "rejected");
         let mut record = MessageRecord::rejected(message_id, received_at, &rejection);
         record.login = login;
-        let recipient = reply_to(mail, verdicts, self.settings.reply_require_auth);
+        // The gateway's own address is a robot too: answering it would answer ourselves.
+        let recipient = reply_to(mail, verdicts, self.settings.reply_require_auth).and_then(|to| {
+            if to.eq_ignore_ascii_case(&self.settings.reply_from) { Err(NoReply::RobotSender) } else { Ok(to) }
+        });
         record.reply = Some(if recipient.is_ok() { ReplyOutcome::Sent } else { ReplyOutcome::Skipped });
         if let Err(reason) = &recipient {
             record.reply_skipped = serde_json::to_value(reason).ok().and_then(|v| v.as_str().map(str::to_owned));

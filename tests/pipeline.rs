@@ -295,6 +295,12 @@ async fn robots_lists_and_unauthenticated_senders_get_no_reply() {
         let outcome = only(gateway.handle(world.ses_event(&id), &world.invocation()).await.unwrap());
         assert!(matches!(outcome, Outcome::Rejected { reply: ReplyOutcome::Skipped, .. }), "{outcome:?}");
     }
+    let ourselves = world.receive(&email(&world.config.reply_from.to_uppercase(), "", "x")).await;
+    let outcome = only(gateway.handle(world.ses_event(&ourselves), &world.invocation()).await.unwrap());
+    assert!(
+        matches!(outcome, Outcome::Rejected { reply: ReplyOutcome::Skipped, .. }),
+        "never answer ourselves: {outcome:?}"
+    );
     let id = world.receive(&world.email("", "x")).await;
     let mut unauthenticated = world.ses_event(&id);
     for verdict in ["spfVerdict", "dkimVerdict", "dmarcVerdict"] {
