@@ -129,6 +129,20 @@ pub struct Gateway<S, L, G, M, C> {
     pub clock: fn() -> DateTime<Utc>,
 }
 
+impl<S, L, G, M, C> Gateway<S, L, G, M, C> {
+    /// The same gateway with its SMS provider wrapped or replaced (fault injection, tracking).
+    pub fn map_sms<G2>(self, wrap: impl FnOnce(G) -> G2) -> Gateway<S, L, G2, M, C> {
+        let Gateway { settings, inbox, ledger, sms, mailer, scheduler, clock } = self;
+        Gateway { settings, inbox, ledger, sms: wrap(sms), mailer, scheduler, clock }
+    }
+
+    /// The same gateway with its scheduler wrapped or replaced.
+    pub fn map_scheduler<C2>(self, wrap: impl FnOnce(C) -> C2) -> Gateway<S, L, G, M, C2> {
+        let Gateway { settings, inbox, ledger, sms, mailer, scheduler, clock } = self;
+        Gateway { settings, inbox, ledger, sms, mailer, scheduler: wrap(scheduler), clock }
+    }
+}
+
 /// An email that passed every check: who pays, what is sent to whom, and when.
 struct Order {
     login: String,

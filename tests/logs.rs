@@ -7,7 +7,6 @@ use std::io::Write;
 use std::sync::{Arc, Mutex};
 
 use common::World;
-use mail2sms::pipeline::Gateway;
 use mail2sms::ports::{OutgoingSms, PortError, SmsGateway};
 
 /// Everything written to the log, kept for the assertions.
@@ -51,16 +50,7 @@ async fn logs_never_show_a_key_a_text_or_a_whole_number() {
 
     let world = World::new().await;
     let key = world.account("shop", 10).await;
-    let real = world.gateway();
-    let gateway = Gateway {
-        settings: real.settings,
-        inbox: real.inbox,
-        ledger: real.ledger,
-        sms: QuotingRefusal(real.sms),
-        mailer: real.mailer,
-        scheduler: real.scheduler,
-        clock: real.clock,
-    };
+    let gateway = world.gateway().map_sms(QuotingRefusal);
     let text = format!("Code secret 4242 pour {}", world.token);
     for subject in [
         format!("shop@{key}|0612345678;0699887766|from=MAGASIN"),

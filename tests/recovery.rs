@@ -55,18 +55,9 @@ type FaultyGateway = Gateway<
 >;
 
 fn faulty(world: &World, faults: Vec<(&'static str, Fault)>, batch: usize) -> FaultyGateway {
-    let real = world.gateway();
-    let mut settings = real.settings;
-    settings.send_concurrency = batch;
-    Gateway {
-        settings,
-        inbox: real.inbox,
-        ledger: real.ledger,
-        sms: FaultySms { inner: real.sms, faults, failed_once: Mutex::default() },
-        mailer: real.mailer,
-        scheduler: real.scheduler,
-        clock: real.clock,
-    }
+    let mut gateway = world.gateway().map_sms(|inner| FaultySms { inner, faults, failed_once: Mutex::default() });
+    gateway.settings.send_concurrency = batch;
+    gateway
 }
 
 const NUMBERS: &str = "0611111111;0622222222;0633333333;0644444444";
@@ -192,16 +183,7 @@ impl mail2sms::ports::SendScheduler for FlakyScheduler {
 async fn a_schedule_that_could_not_be_created_is_created_by_the_retry_without_a_second_debit() {
     let world = World::new().await;
     let key = world.account("shop", 10).await;
-    let real = world.gateway();
-    let gateway = Gateway {
-        settings: real.settings,
-        inbox: real.inbox,
-        ledger: real.ledger,
-        sms: real.sms,
-        mailer: real.mailer,
-        scheduler: FlakyScheduler { inner: real.scheduler, failed: Default::default() },
-        clock: real.clock,
-    };
+    let gateway = world.gateway().map_scheduler(|inner| FlakyScheduler { inner, failed: Default::default() });
     let due = (chrono::Utc::now() + chrono::Duration::days(3)).format("%Y-%m-%d 09:30:00");
     let id = world.receive(&world.email(&format!("shop@{key}|{NUMBERS}|date={due}"), &world.token)).await;
     let invocation = world.invocation();
