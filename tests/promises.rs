@@ -7,7 +7,7 @@ use std::collections::{HashMap, HashSet};
 
 use chrono::Utc;
 use mail2sms::domain::message::{Delivery, MessageState};
-use mail2sms::memory::{self, MemoryInbox, MemoryLedger, MemoryMailer, MemoryScheduler, SentSms};
+use mail2sms::memory::{self, MemoryInbox, MemoryLedger, MemoryMailer, MemoryScheduler, MemorySms};
 use mail2sms::pipeline::{Gateway, Invocation};
 use mail2sms::ports::{OutgoingSms, PortError, SmsGateway};
 use proptest::prelude::*;
@@ -17,22 +17,14 @@ const KEY: &str = "9f2c61d0a4be47f3b2e1c5d8a7f60e3b1c2d4e5f";
 
 /// The in-memory provider, refusing for good the numbers ending in 99.
 #[derive(Default)]
-struct Provider {
-    sent: std::sync::Mutex<Vec<SentSms>>,
-}
+struct Provider(MemorySms);
 
 impl SmsGateway for Provider {
     async fn send(&self, sms: OutgoingSms<'_>) -> Result<String, PortError> {
         if sms.to.e164().ends_with("99") {
             return Err(PortError::Refused { service: "memory", message: "refused".into() });
         }
-        let mut sent = self.sent.lock().unwrap();
-        sent.push(SentSms {
-            to: sms.to.e164().into(),
-            sender: sms.sender.map(|s| s.as_str().into()),
-            text: sms.text.into(),
-        });
-        Ok(format!("p{}", sent.len()))
+        self.0.send(sms).await
     }
 }
 
@@ -124,7 +116,7 @@ proptest! {
         let spent: u64 = messages.values().map(|m| m.cost - m.refunded).sum();
         prop_assert_eq!(credits - left, spent, "credits taken = cost of what was accepted, less refunds");
 
-        let sent = gateway.sms.sent.lock().unwrap();
+        let sent = gateway.sms.0.sent.lock().unwrap();
         let recorded_sent: usize = messages.values().map(|m| m.count(Delivery::Sent)).sum();
         prop_assert_eq!(sent.len(), recorded_sent, "every SMS sent is recorded as sent");
         let mut seen = HashSet::new();

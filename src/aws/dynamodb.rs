@@ -26,6 +26,9 @@ use crate::tables::{ACCOUNTS, MESSAGES, MESSAGES_BY_LOGIN};
 
 type Item = HashMap<String, AttributeValue>;
 
+/// The condition that makes a message record exist once: its SES message id is new.
+const NEW_MESSAGE: &str = "attribute_not_exists(message_id)";
+
 pub struct DynamoLedger {
     client: Client,
     accounts: String,
@@ -126,7 +129,7 @@ impl DynamoLedger {
         Ok(Put::builder()
             .table_name(&self.messages)
             .set_item(Some(to_item(record)?))
-            .condition_expression("attribute_not_exists(message_id)")
+            .condition_expression(NEW_MESSAGE)
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .build()
             .expect("table and item are set"))
@@ -262,7 +265,7 @@ impl Ledger for DynamoLedger {
                 .put_item()
                 .table_name(&self.messages)
                 .set_item(Some(to_item(record)?))
-                .condition_expression("attribute_not_exists(message_id)")
+                .condition_expression(NEW_MESSAGE)
                 .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
                 .send()
                 .await;
