@@ -23,8 +23,8 @@ pub struct MemoryInbox {
 }
 
 impl RawMailStore for MemoryInbox {
-    async fn fetch(&self, key: &str) -> Result<Option<Vec<u8>>, PortError> {
-        Ok(self.emails.lock().unwrap().get(key).cloned())
+    async fn fetch(&self, key: &str, limit: usize) -> Result<Option<Vec<u8>>, PortError> {
+        Ok(self.emails.lock().unwrap().get(key).map(|raw| raw[..raw.len().min(limit)].to_vec()))
     }
 }
 
@@ -71,11 +71,12 @@ impl Ledger for MemoryLedger {
         let free = stored.lease_until.is_none_or(|until| until < now.timestamp())
             || stored.lease_owner.as_deref() == Some(lease.owner.as_str());
         if stored.state != record.state || !free {
-            return Ok(false);
+            return Ok(stored.lease_attempt.as_deref() == Some(lease.attempt.as_str()));
         }
         stored.state = MessageState::Accepted;
         stored.lease_owner = Some(lease.owner.clone());
         stored.lease_until = Some(lease.until.timestamp());
+        stored.lease_attempt = Some(lease.attempt.clone());
         Ok(true)
     }
 
@@ -91,9 +92,10 @@ impl Ledger for MemoryLedger {
         let Some(stored) = messages.get_mut(&record.message_id) else {
             return Err(PortError::Refused { service: "memory", message: "no such message".into() });
         };
-        if stored.lease_owner.as_deref() != Some(lease.owner.as_str()) {
+        if stored.lease_owner.as_deref() != Some(lease.owner.as_str()) || stored.checkpoints != record.checkpoints {
             return Err(PortError::Unavailable { service: "memory", message: "lost the lease".into() });
         }
+        stored.checkpoints += 1;
         for &index in changed {
             stored.recipients[index] = record.recipients[index].clone();
         }
@@ -104,9 +106,21 @@ impl Ledger for MemoryLedger {
             stored.text = None;
             stored.lease_owner = None;
             stored.lease_until = None;
+            stored.lease_attempt = None;
         }
         if let Some(account) = record.login.as_ref().filter(|_| refund > 0).and_then(|login| accounts.get_mut(login)) {
             account.credits += refund;
+        }
+        Ok(())
+    }
+
+    async fn release_lease(&self, record: &MessageRecord, lease: &Lease) -> Result<(), PortError> {
+        if let Some(stored) = self.messages.lock().unwrap().get_mut(&record.message_id)
+            && stored.lease_attempt.as_deref() == Some(lease.attempt.as_str())
+        {
+            stored.lease_owner = None;
+            stored.lease_until = None;
+            stored.lease_attempt = None;
         }
         Ok(())
     }

@@ -3,19 +3,30 @@
 //!
 //! Every email is recorded under its SES message id before anything leaves the gateway, and the
 //! record is written in the same atomic step as the debit: a second delivery of the same email
-//! finds the record and only finishes what the first left undone, so nothing is debited, sent
-//! or answered twice.
+//! finds the record and only finishes what the first left undone, so nothing is debited or sent
+//! twice. Each recipient is claimed in the record before its SMS is handed over and its outcome
+//! recorded as it comes; one whose outcome is in doubt is never sent again. Error replies are
+//! recorded as due before they go out and marked sent after: they are at least once.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
-use futures::future::join_all;
+use futures::StreamExt;
+use futures::stream::FuturesUnordered;
 use serde::Serialize;
 use serde_json::Value;
 use thiserror::Error;
 use tracing::{info, warn};
 
+use crate::domain::account::is_possible_login;
 use crate::domain::date::{Timing, resolve_local, timing};
-use crate::domain::message::{Delivery, Discard, MessageRecord, MessageState, RecipientRecord, ReplyOutcome};
+use crate::domain::message::{
+    Delivery, Discard, MAX_ERROR_BYTES, MAX_PROVIDER_ID_BYTES, MAX_RECIPIENTS, MessageRecord, MessageState,
+    RecipientRecord, ReplyOutcome, truncated,
+};
 use crate::domain::recipient::mask_numbers_in;
 use crate::domain::request::{Request, parse_credentials, parse_subject};
 use crate::domain::segments::{self, MAX_PARTS};
@@ -30,6 +41,8 @@ use crate::ports::{
 };
 use crate::reply::{NoReply, error_reply, reply_to};
 
+type ReplyTo = Result<String, NoReply>;
+
 /// What the pipeline is told by its configuration.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -43,8 +56,17 @@ pub struct Settings {
     pub send_concurrency: usize,
 }
 
-/// The largest email read (SES accepts up to 40 MB); a larger one is dropped.
-pub const MAX_RAW_EMAIL_BYTES: usize = 40 * 1024 * 1024;
+/// How much of a raw email is read: its headers and first parts, where the text of any SMS is.
+/// SES accepts emails of up to 40 MB, mostly attachments; reading only the head bounds the
+/// function's memory whoever writes, before any authentication. Text past this point is never
+/// part of an SMS (an SMS holds at most a few kilobytes).
+pub const MAX_READ_BYTES: usize = 1024 * 1024;
+
+/// Outcomes are recorded at least every this many answers…
+const CHECKPOINT_ANSWERS: usize = 4;
+/// …or this long after the oldest answer not yet recorded: after a crash, only the calls in
+/// flight and the answers of the last moments are in doubt.
+const CHECKPOINT_AFTER: Duration = Duration::from_millis(100);
 
 /// The invocation being served: who is working, until when, as which function.
 #[derive(Debug, Clone)]
@@ -85,10 +107,6 @@ pub enum Outcome {
         message_id: String,
         state: MessageState,
     },
-    /// Another invocation holds the message and is working on it.
-    InProgress {
-        message_id: String,
-    },
     /// A scheduled send for a message that is no longer scheduled (sent, cancelled) or unknown.
     NothingDue {
         message_id: String,
@@ -105,6 +123,10 @@ pub enum PipelineError {
     MissingEmail { key: String },
     #[error("message {message_id}: {pending} recipient(s) left for a retry")]
     Incomplete { message_id: String, pending: usize },
+    /// Another invocation holds the message's lease: this one is retried, and finishes the
+    /// message if the holder died.
+    #[error("message {message_id}: another invocation is working on it")]
+    InProgress { message_id: String },
 }
 
 impl PipelineError {
@@ -113,7 +135,9 @@ impl PipelineError {
         match self {
             PipelineError::Event(_) => false,
             PipelineError::Port(error) => error.is_retryable(),
-            PipelineError::MissingEmail { .. } | PipelineError::Incomplete { .. } => true,
+            PipelineError::MissingEmail { .. }
+            | PipelineError::Incomplete { .. }
+            | PipelineError::InProgress { .. } => true,
         }
     }
 }
@@ -141,6 +165,13 @@ impl<S, L, G, M, C> Gateway<S, L, G, M, C> {
         let Gateway { settings, inbox, ledger, sms, mailer, scheduler, clock } = self;
         Gateway { settings, inbox, ledger, sms, mailer, scheduler: wrap(scheduler), clock }
     }
+}
+
+/// An email as read, and what SES said of its sender: enough to answer it.
+#[derive(Clone, Copy)]
+struct Letter<'a> {
+    mail: &'a InboundMail,
+    verdicts: &'a Verdicts,
 }
 
 /// An email that passed every check: who pays, what is sent to whom, and when.
@@ -184,12 +215,9 @@ where
     async fn receive(&self, email: &InboundEmail, invocation: &Invocation) -> Result<Outcome, PipelineError> {
         let received_at = (self.clock)();
         let id = email.message_id.as_str();
-        let Some(raw) = self.inbox.fetch(&email.key).await? else {
+        let Some(raw) = self.inbox.fetch(&email.key, MAX_READ_BYTES).await? else {
             return Err(PipelineError::MissingEmail { key: email.key.clone() });
         };
-        if raw.len() > MAX_RAW_EMAIL_BYTES {
-            return self.discard(MessageRecord::dropped(id, received_at, Discard::TooLarge)).await;
-        }
         let Some(mail) = parse_mail(&raw) else {
             return self.discard(MessageRecord::dropped(id, received_at, Discard::NotAnEmail)).await;
         };
@@ -202,11 +230,10 @@ where
             return self.discard(MessageRecord::dropped(id, received_at, Discard::Spam)).await;
         }
 
+        let letter = Letter { mail: &mail, verdicts: &verdicts };
         match self.read_request(id, &mail, received_at).await? {
-            Reading::Order(order) => self.accept(*order, &mail, &verdicts, invocation).await,
-            Reading::Refused(rejection, login) => {
-                self.reject(id, &mail, &verdicts, rejection, login, received_at).await
-            }
+            Reading::Order(order) => self.accept(*order, letter, invocation).await,
+            Reading::Refused(rejection, login) => self.reject(id, letter, rejection, login, received_at, invocation).await,
         }
     }
 
@@ -225,9 +252,13 @@ where
             Ok(credentials) => credentials,
             Err(rejection) => return Ok(Reading::Refused(rejection, None)),
         };
+        let unknown = || Ok(Reading::Refused(Rejection::new(StatusCode::AuthenticationFailed), None));
+        if !is_possible_login(&credentials.login) {
+            return unknown();
+        }
         let account = match self.ledger.account(&credentials.login).await? {
             Some(account) if account.admits(&credentials) => account,
-            _ => return Ok(Reading::Refused(Rejection::new(StatusCode::AuthenticationFailed), None)),
+            _ => return unknown(),
         };
         let login = Some(account.login.clone());
         let refuse = |rejection: Rejection| Ok(Reading::Refused(rejection, login.clone()));
@@ -236,6 +267,12 @@ where
             Ok(request) => request,
             Err(rejection) => return refuse(rejection),
         };
+        if recipients.valid.len() > MAX_RECIPIENTS {
+            return refuse(Rejection::with_detail(
+                StatusCode::InvalidRequest,
+                format!("{} destinataires, {MAX_RECIPIENTS} au maximum par email", recipients.valid.len()),
+            ));
+        }
         let text = clean_body(mail.body.as_deref().unwrap_or_default());
         if text.is_empty() {
             return refuse(Rejection::new(StatusCode::EmptyMessage));
@@ -287,8 +324,7 @@ where
     async fn accept(
         &self,
         mut order: Order,
-        mail: &InboundMail,
-        verdicts: &Verdicts,
+        letter: Letter<'_>,
         invocation: &Invocation,
     ) -> Result<Outcome, PipelineError> {
         let record = &mut order.record;
@@ -297,107 +333,56 @@ where
         if sends_now {
             record.lease_owner = Some(lease.owner.clone());
             record.lease_until = Some(lease.until.timestamp());
-            self.claim_next(record);
+            record.lease_attempt = Some(lease.attempt.clone());
+            self.claim(record, self.window());
         }
         let debit = Debit { login: order.login.clone(), key_sha256: order.key_sha256, credits: record.cost };
         match self.ledger.open(record, Some(&debit)).await? {
             Opening::Opened => {
                 info!(login = %order.login, recipients = record.recipients.len(), parts = record.parts, cost = record.cost, "accepted");
-                if sends_now {
-                    self.deliver(order.record, &lease, true).await
-                } else {
-                    self.schedule(&order.record, invocation).await
-                }
+                self.go(order.record, &lease, invocation).await
             }
-            Opening::Exists(existing) => self.resume(*existing, invocation).await,
+            // Our own write, applied once already: its answer was lost and the SDK sent it again.
+            Opening::Exists(existing)
+                if existing.lease_attempt.is_some() && existing.lease_attempt == record.lease_attempt =>
+            {
+                self.go(*existing, &lease, invocation).await
+            }
+            Opening::Exists(existing) => self.resume(*existing, Some(letter), invocation).await,
             Opening::UnknownAccount => {
                 let rejection = Rejection::new(StatusCode::AuthenticationFailed);
-                self.reject(&record.message_id, mail, verdicts, rejection, None, record.received_at).await
+                self.reject(&record.message_id, letter, rejection, None, record.received_at, invocation).await
             }
             Opening::InsufficientCredits { available } => {
                 let rejection = Rejection::insufficient_credits(record.cost, available);
                 let login = record.login.clone();
-                self.reject(&record.message_id, mail, verdicts, rejection, login, record.received_at).await
+                self.reject(&record.message_id, letter, rejection, login, record.received_at, invocation).await
             }
         }
     }
 
-    /// Hands the claimed recipients to the provider, a batch at a time, and records each
-    /// batch's outcome together with the claim of the next one: one write per batch.
-    /// `fresh` says the record was just opened by this invocation; otherwise recipients left
-    /// `Sending` by an earlier invocation are in doubt and are not sent again.
+    /// A message this attempt has just opened: sends it now, or schedules it.
+    async fn go(
+        &self,
+        record: MessageRecord,
+        lease: &Lease,
+        invocation: &Invocation,
+    ) -> Result<Outcome, PipelineError> {
+        if record.state == MessageState::Accepted {
+            self.deliver(record, lease, true).await
+        } else {
+            self.schedule(&record, invocation).await
+        }
+    }
+
+    /// Sends what is left of the message and settles it. On failure the lease is given up, so
+    /// that the retry need not wait for it.
     async fn deliver(&self, mut record: MessageRecord, lease: &Lease, fresh: bool) -> Result<Outcome, PipelineError> {
-        let mut changed: Vec<usize> = Vec::new();
-        let mut refund = 0u64;
-        let mut batch: Vec<usize> = Vec::new();
-        for (index, recipient) in record.recipients.iter_mut().enumerate() {
-            if recipient.delivery == Delivery::Sending {
-                if fresh {
-                    batch.push(index);
-                } else {
-                    recipient.delivery = Delivery::Unknown;
-                    changed.push(index);
-                }
+        if let Err(error) = self.send_all(&mut record, lease, fresh).await {
+            if let Err(release) = self.ledger.release_lease(&record, lease).await {
+                warn!(error = %mask_numbers_in(&release.to_string()), "lease not released; it lapses at its deadline");
             }
-        }
-        let mut interrupted = false;
-        loop {
-            if batch.is_empty() {
-                if !interrupted {
-                    batch = self.claim_next(&mut record);
-                }
-                record.state = record.settled_state();
-                if record.state.is_final() {
-                    record.settled_at = Some((self.clock)());
-                }
-                let written: Vec<usize> = changed.iter().chain(&batch).copied().collect();
-                if !written.is_empty() || record.state.is_final() {
-                    self.ledger.checkpoint(&record, &written, refund, lease).await?;
-                    record.refunded += refund;
-                }
-                changed.clear();
-                refund = 0;
-                if batch.is_empty() {
-                    break;
-                }
-            }
-            let text = record.text.as_deref().unwrap_or_default();
-            let message_id = record.message_id.as_str();
-            let sends = batch.iter().map(|&index| {
-                let recipient = &record.recipients[index];
-                self.sms.send(OutgoingSms {
-                    message_id,
-                    to: &recipient.number,
-                    sender: recipient.sender.as_ref(),
-                    text,
-                })
-            });
-            let results = join_all(sends).await;
-            for (index, result) in batch.drain(..).zip(results) {
-                let recipient = &mut record.recipients[index];
-                match result {
-                    Ok(provider_id) => {
-                        recipient.delivery = Delivery::Sent;
-                        recipient.provider_id = Some(provider_id);
-                    }
-                    Err(PortError::Refused { message, .. }) => {
-                        warn!(to = %recipient.number.masked(), reason = %mask_numbers_in(&message), "SMS refused for good; refunded");
-                        recipient.delivery = Delivery::Failed;
-                        recipient.error = Some(message);
-                        refund += u64::from(record.parts);
-                    }
-                    Err(error) => {
-                        warn!(to = %recipient.number.masked(), error = %mask_numbers_in(&error.to_string()), "SMS not sent; left for a retry");
-                        recipient.delivery = Delivery::Pending;
-                        interrupted = true;
-                    }
-                }
-                changed.push(index);
-            }
-        }
-        let pending = record.count(Delivery::Pending);
-        if pending > 0 {
-            return Err(PipelineError::Incomplete { message_id: record.message_id, pending });
+            return Err(error);
         }
         let (sent, failed, unknown) =
             (record.count(Delivery::Sent), record.count(Delivery::Failed), record.count(Delivery::Unknown));
@@ -413,11 +398,132 @@ where
         })
     }
 
-    /// Claims the next batch of pending recipients: they become `Sending`.
-    fn claim_next(&self, record: &mut MessageRecord) -> Vec<usize> {
+    /// Hands the recipients to the provider through a sliding window of at most
+    /// `send_concurrency` calls in flight. A recipient is claimed (`Sending`) in the record
+    /// before its call starts, and its outcome is recorded with the next checkpoint, written
+    /// every few answers or milliseconds together with the claims that refill the window.
+    /// `fresh` says the record was just opened by this attempt, with its first claims;
+    /// otherwise recipients left `Sending` by an earlier attempt are in doubt: `Unknown`.
+    async fn send_all(&self, record: &mut MessageRecord, lease: &Lease, fresh: bool) -> Result<(), PipelineError> {
+        let text: Arc<str> = record.text.as_deref().unwrap_or_default().into();
+        let mut unwritten: Vec<usize> = Vec::new();
+        let mut oldest_unwritten: Option<Instant> = None;
+        let mut refund = 0u64;
+        let mut launch: Vec<usize> = Vec::new();
+        for (index, recipient) in record.recipients.iter_mut().enumerate() {
+            if recipient.delivery == Delivery::Sending {
+                if fresh {
+                    launch.push(index);
+                } else {
+                    recipient.delivery = Delivery::Unknown;
+                    recipient.error = Some("in doubt: the attempt sending it stopped".to_owned());
+                    unwritten.push(index);
+                }
+            }
+        }
+        let mut in_flight = FuturesUnordered::new();
+        // Set when the provider said "not now": nothing more is claimed, the retry sends it.
+        let mut paused = false;
+        loop {
+            for index in launch.drain(..) {
+                in_flight.push(self.send_one(record, index, text.clone()));
+            }
+            let due = in_flight.is_empty()
+                || unwritten.len() >= CHECKPOINT_ANSWERS
+                || oldest_unwritten.is_some_and(|since| since.elapsed() >= CHECKPOINT_AFTER);
+            if due {
+                let claims = if paused { Vec::new() } else { self.claim(record, self.window() - in_flight.len()) };
+                record.state = record.settled_state();
+                if record.state.is_final() {
+                    record.settled_at = Some((self.clock)());
+                }
+                if !unwritten.is_empty() || !claims.is_empty() || record.state.is_final() {
+                    let written: Vec<usize> = unwritten.iter().chain(&claims).copied().collect();
+                    self.ledger.checkpoint(record, &written, refund, lease).await?;
+                    record.checkpoints += 1;
+                    record.refunded += refund;
+                }
+                unwritten.clear();
+                oldest_unwritten = None;
+                refund = 0;
+                if claims.is_empty() && in_flight.is_empty() {
+                    break;
+                }
+                launch = claims;
+                continue;
+            }
+            let answer = match oldest_unwritten {
+                None => in_flight.next().await,
+                Some(since) => {
+                    let left = CHECKPOINT_AFTER.saturating_sub(since.elapsed());
+                    tokio::time::timeout(left, in_flight.next()).await.ok().flatten()
+                }
+            };
+            let Some((index, result)) = answer else { continue };
+            let recipient = &mut record.recipients[index];
+            match result {
+                Ok(provider_id) => {
+                    recipient.delivery = Delivery::Sent;
+                    recipient.provider_id = Some(truncated(&provider_id, MAX_PROVIDER_ID_BYTES));
+                }
+                Err(PortError::Refused { message, .. }) => {
+                    warn!(to = %recipient.number.masked(), reason = %mask_numbers_in(&message), "SMS refused for good; refunded");
+                    recipient.delivery = Delivery::Failed;
+                    recipient.error = Some(truncated(&mask_numbers_in(&message), MAX_ERROR_BYTES));
+                    refund += u64::from(record.parts);
+                }
+                Err(PortError::InDoubt { message, .. }) => {
+                    warn!(to = %recipient.number.masked(), error = %mask_numbers_in(&message), "SMS in doubt; never sent again");
+                    recipient.delivery = Delivery::Unknown;
+                    recipient.error =
+                        Some(truncated(&format!("in doubt: {}", mask_numbers_in(&message)), MAX_ERROR_BYTES));
+                }
+                Err(error @ PortError::Unavailable { .. }) => {
+                    warn!(to = %recipient.number.masked(), error = %mask_numbers_in(&error.to_string()), "SMS not taken; left for a retry");
+                    recipient.delivery = Delivery::Pending;
+                    paused = true;
+                }
+            }
+            unwritten.push(index);
+            oldest_unwritten.get_or_insert_with(Instant::now);
+        }
+        match record.count(Delivery::Pending) {
+            0 => Ok(()),
+            pending => Err(PipelineError::Incomplete { message_id: record.message_id.clone(), pending }),
+        }
+    }
+
+    /// One SMS to the recipient at `index`; the future owns what it sends, so the record can
+    /// take the answers of the others meanwhile.
+    fn send_one(
+        &self,
+        record: &MessageRecord,
+        index: usize,
+        text: Arc<str>,
+    ) -> impl Future<Output = (usize, Result<String, PortError>)> + Send + '_ {
+        let message_id = record.message_id.clone();
+        let recipient = record.recipients[index].clone();
+        async move {
+            let sms = OutgoingSms {
+                message_id: &message_id,
+                to: &recipient.number,
+                sender: recipient.sender.as_ref(),
+                text: &text,
+            };
+            (index, self.sms.send(sms).await)
+        }
+    }
+
+    /// How many SMS may be in flight at once.
+    fn window(&self) -> usize {
+        self.settings.send_concurrency.max(1)
+    }
+
+    /// Claims up to `count` pending recipients: they become `Sending`.
+    fn claim(&self, record: &mut MessageRecord, count: usize) -> Vec<usize> {
         let mut claimed = Vec::new();
         for (index, recipient) in record.recipients.iter_mut().enumerate() {
-            if claimed.len() == self.settings.send_concurrency.max(1) {
+            if claimed.len() == count {
                 break;
             }
             if recipient.delivery == Delivery::Pending {
@@ -440,13 +546,23 @@ where
         Ok(Outcome::Scheduled { message_id: record.message_id.clone(), due_at })
     }
 
-    /// An email seen before: finish what is unfinished, and nothing else.
-    async fn resume(&self, record: MessageRecord, invocation: &Invocation) -> Result<Outcome, PipelineError> {
+    /// An email seen before: finish what is unfinished (sending, scheduling, a reply still
+    /// due), and nothing else.
+    async fn resume(
+        &self,
+        record: MessageRecord,
+        letter: Option<Letter<'_>>,
+        invocation: &Invocation,
+    ) -> Result<Outcome, PipelineError> {
         info!(state = ?record.state, "seen before");
-        match record.state {
-            MessageState::Scheduled => self.schedule(&record, invocation).await,
-            MessageState::Accepted => self.take_over(record, invocation).await,
-            state => Ok(Outcome::Duplicate { message_id: record.message_id, state }),
+        match (record.state, record.reply, letter) {
+            (MessageState::Scheduled, ..) => self.schedule(&record, invocation).await,
+            (MessageState::Accepted, ..) => self.take_over(record, invocation).await,
+            (MessageState::Rejected, Some(ReplyOutcome::Due), Some(letter)) => {
+                let to = self.reply_address(letter);
+                self.answer(record, to, letter.mail, false).await
+            }
+            (state, ..) => Ok(Outcome::Duplicate { message_id: record.message_id, state }),
         }
     }
 
@@ -462,69 +578,89 @@ where
         }
     }
 
-    /// Takes the message's lease and delivers what is left, unless another invocation is at it.
+    /// Takes the message's lease and delivers what is left. When another invocation holds it,
+    /// fails with a retryable error: if the holder dies, the retry finishes the message.
     async fn take_over(&self, mut record: MessageRecord, invocation: &Invocation) -> Result<Outcome, PipelineError> {
         let lease = self.lease(invocation);
         if !self.ledger.take_lease(&record, &lease, (self.clock)()).await? {
-            return Ok(Outcome::InProgress { message_id: record.message_id });
+            info!("another invocation holds the message");
+            return Err(PipelineError::InProgress { message_id: record.message_id });
         }
         record.state = MessageState::Accepted;
+        record.lease_owner = Some(lease.owner.clone());
+        record.lease_until = Some(lease.until.timestamp());
+        record.lease_attempt = Some(lease.attempt.clone());
         self.deliver(record, &lease, false).await
     }
 
-    /// Records the refusal and, when the sender may be answered, answers once.
+    /// Records the refusal and, when the sender may be answered, answers.
     async fn reject(
         &self,
         message_id: &str,
-        mail: &InboundMail,
-        verdicts: &Verdicts,
+        letter: Letter<'_>,
         rejection: Rejection,
         login: Option<String>,
         received_at: DateTime<Utc>,
+        invocation: &Invocation,
     ) -> Result<Outcome, PipelineError> {
         info!(status = rejection.status.code(), "rejected");
         let mut record = MessageRecord::rejected(message_id, received_at, &rejection);
         record.login = login;
-        // The gateway's own address is a robot too: answering it would answer ourselves.
-        let recipient = reply_to(mail, verdicts, self.settings.reply_require_auth).and_then(|to| {
-            if to.eq_ignore_ascii_case(&self.settings.reply_from) { Err(NoReply::RobotSender) } else { Ok(to) }
-        });
-        record.reply = Some(if recipient.is_ok() { ReplyOutcome::Sent } else { ReplyOutcome::Skipped });
-        if let Err(reason) = &recipient {
+        let to = self.reply_address(letter);
+        record.reply = Some(if to.is_ok() { ReplyOutcome::Due } else { ReplyOutcome::Skipped });
+        if let Err(reason) = &to {
             record.reply_skipped = serde_json::to_value(reason).ok().and_then(|v| v.as_str().map(str::to_owned));
         }
         match self.ledger.open(&record, None).await? {
-            Opening::Opened => {}
-            Opening::Exists(existing) => {
-                return Ok(Outcome::Duplicate { message_id: message_id.to_owned(), state: existing.state });
-            }
+            Opening::Opened => self.answer(record, to, letter.mail, true).await,
+            Opening::Exists(existing) => self.resume(*existing, Some(letter), invocation).await,
             Opening::UnknownAccount | Opening::InsufficientCredits { .. } => unreachable!("no debit was asked"),
         }
-        let Ok(to) = recipient else {
-            return Ok(Outcome::Rejected {
-                message_id: message_id.to_owned(),
-                status: rejection.status,
-                reply: ReplyOutcome::Skipped,
-            });
-        };
-        let reply = if !self.ledger.count_reply(&to, received_at, self.settings.reply_limit_per_hour).await? {
-            ReplyOutcome::RateLimited
-        } else {
-            let secrets: Vec<&str> = api_key_in(mail.subject.as_deref()).into_iter().collect();
-            let answer = error_reply(&to, mail.message_id.as_deref(), &rejection, &secrets);
-            match self.mailer.send_raw(&to, answer.to_mime(&self.settings.reply_from, (self.clock)())).await {
-                Ok(()) => ReplyOutcome::Sent,
-                Err(error) => {
-                    warn!(error = %mask_numbers_in(&error.to_string()), "error reply not sent");
-                    ReplyOutcome::Failed
-                }
+    }
+
+    /// Where the reply to this email goes, if anywhere.
+    fn reply_address(&self, letter: Letter<'_>) -> ReplyTo {
+        // The gateway's own address is a robot too: answering it would answer ourselves.
+        reply_to(letter.mail, letter.verdicts, self.settings.reply_require_auth).and_then(|to| {
+            if to.eq_ignore_ascii_case(&self.settings.reply_from) { Err(NoReply::RobotSender) } else { Ok(to) }
+        })
+    }
+
+    /// Sends the reply a refused email's record says is due, and records that it went. A send
+    /// SES did not take fails the invocation, so that Lambda's retry sends it (the record still
+    /// says `Due`); `first` says whether this reply still counts against the hourly cap.
+    async fn answer(
+        &self,
+        mut record: MessageRecord,
+        to: ReplyTo,
+        mail: &InboundMail,
+        first: bool,
+    ) -> Result<Outcome, PipelineError> {
+        let status = record.status.unwrap_or(StatusCode::InvalidRequest);
+        let rejected = |reply| Outcome::Rejected { message_id: record.message_id.clone(), status, reply };
+        let Ok(to) = to else { return Ok(rejected(ReplyOutcome::Skipped)) };
+        if first && !self.ledger.count_reply(&to, record.received_at, self.settings.reply_limit_per_hour).await? {
+            record.reply = Some(ReplyOutcome::RateLimited);
+            self.ledger.note_reply(&record).await?;
+            return Ok(rejected(ReplyOutcome::RateLimited));
+        }
+        let rejection = Rejection { status, status_text: record.status_text.clone().unwrap_or_default() };
+        let secrets: Vec<&str> = api_key_in(mail.subject.as_deref()).into_iter().collect();
+        let reply = error_reply(&to, mail.message_id.as_deref(), &rejection, &secrets);
+        let outcome = match self.mailer.send_raw(&to, reply.to_mime(&self.settings.reply_from, (self.clock)())).await {
+            Ok(()) => ReplyOutcome::Sent,
+            Err(error @ PortError::Refused { .. }) => {
+                warn!(error = %mask_numbers_in(&error.to_string()), "error reply refused for good");
+                ReplyOutcome::Failed
+            }
+            Err(error) => {
+                warn!(error = %mask_numbers_in(&error.to_string()), "error reply not sent; left for the retry");
+                return Err(error.into());
             }
         };
-        if reply != ReplyOutcome::Sent {
-            record.reply = Some(reply);
-            self.ledger.note_reply(&record).await?;
-        }
-        Ok(Outcome::Rejected { message_id: message_id.to_owned(), status: rejection.status, reply })
+        record.reply = Some(outcome);
+        self.ledger.note_reply(&record).await?;
+        Ok(rejected(outcome))
     }
 
     async fn discard(&self, record: MessageRecord) -> Result<Outcome, PipelineError> {
@@ -536,8 +672,13 @@ where
         })
     }
 
+    /// A lease for this attempt: held until the invocation's deadline.
     fn lease(&self, invocation: &Invocation) -> Lease {
-        Lease { owner: invocation.request_id.clone(), until: invocation.deadline }
+        Lease {
+            owner: invocation.request_id.clone(),
+            until: invocation.deadline,
+            attempt: format!("{:016x}", rand::random::<u64>()),
+        }
     }
 }
 

@@ -11,27 +11,37 @@ use crate::domain::message::MessageRecord;
 use crate::domain::recipient::Recipient;
 use crate::domain::sender::SenderId;
 
-/// A call to a service that did not do what was asked.
+/// A call to a service that did not do what was asked, or may not have.
 #[derive(Debug, Error)]
 pub enum PortError {
-    /// Worth trying again later: throttling, a network fault, a service error.
+    /// The service said it did not act (throttling, "service unavailable", a connection that
+    /// could not be opened): the same call may be made again later.
     #[error("{service} unavailable: {message}")]
     Unavailable { service: &'static str, message: String },
+    /// The service may or may not have acted: the request may have reached it, and its answer
+    /// was lost, cut, late or unreadable (a timeout, a dropped connection, a 500 whose outcome
+    /// it does not state). A call that sends something must not be made again blindly; one
+    /// that only reads, or writes under a condition, may be.
+    #[error("{service} in doubt: {message}")]
+    InDoubt { service: &'static str, message: String },
     /// Trying again will not help: the request itself was refused.
     #[error("{service} refused: {message}")]
     Refused { service: &'static str, message: String },
 }
 
 impl PortError {
+    /// Whether running the invocation again may succeed (each step decides for itself what
+    /// an in-doubt call means for what it sends).
     pub fn is_retryable(&self) -> bool {
-        matches!(self, PortError::Unavailable { .. })
+        matches!(self, PortError::Unavailable { .. } | PortError::InDoubt { .. })
     }
 }
 
 /// Where SES left the raw emails.
 pub trait RawMailStore: Send + Sync {
-    /// The raw message stored under `key`, or `None` when there is no such object.
-    fn fetch(&self, key: &str) -> impl Future<Output = Result<Option<Vec<u8>>, PortError>> + Send;
+    /// The first `limit` bytes of the raw message stored under `key` (all of it when it is
+    /// shorter), or `None` when there is no such object.
+    fn fetch(&self, key: &str, limit: usize) -> impl Future<Output = Result<Option<Vec<u8>>, PortError>> + Send;
 }
 
 /// What a new message takes from its account.
@@ -59,8 +69,13 @@ pub enum Opening {
 /// The right to work on a message, held by one invocation until a deadline.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Lease {
+    /// The Lambda request id. Lambda's retries of an event keep it, so a retry after a crash
+    /// takes the message over at once.
     pub owner: String,
     pub until: DateTime<Utc>,
+    /// Unique to this attempt (random): tells our own write, answered late and retried by the
+    /// SDK, from a write by an earlier attempt with the same request id.
+    pub attempt: String,
 }
 
 /// Accounts, credits and message records.
@@ -78,8 +93,9 @@ pub trait Ledger: Send + Sync {
     fn load(&self, message_id: &str) -> impl Future<Output = Result<Option<MessageRecord>, PortError>> + Send;
 
     /// Takes the lease on a message in state `record.state` if nobody holds it, it has lapsed
-    /// or `lease.owner` already holds it. Returns whether it was taken. On success the stored
-    /// record is moved to `MessageState::Accepted`.
+    /// or `lease.owner` already holds it. Returns whether it was taken (also when this very
+    /// attempt had taken it and the answer was lost). On success the stored record is moved to
+    /// `MessageState::Accepted`.
     fn take_lease(
         &self,
         record: &MessageRecord,
@@ -89,12 +105,22 @@ pub trait Ledger: Send + Sync {
 
     /// Writes the recipients at `changed` and the record's state, gives `refund` credits back to
     /// the account in the same atomic step, and, once the state is final, forgets the text and
-    /// the lease. Fails unless `lease.owner` holds the lease.
+    /// the lease. Fails unless `lease.owner` holds the lease. Applies once: the write moves the
+    /// record's `checkpoints` from `record.checkpoints` to the next number, and a repeat of a
+    /// write that was applied (its answer lost) is recognised and applies nothing.
     fn checkpoint(
         &self,
         record: &MessageRecord,
         changed: &[usize],
         refund: u64,
+        lease: &Lease,
+    ) -> impl Future<Output = Result<(), PortError>> + Send;
+
+    /// Gives the lease up (after a failure), so that a retry or a duplicate need not wait for
+    /// it to lapse. Does nothing unless this attempt holds it.
+    fn release_lease(
+        &self,
+        record: &MessageRecord,
         lease: &Lease,
     ) -> impl Future<Output = Result<(), PortError>> + Send;
 
@@ -121,7 +147,8 @@ pub struct OutgoingSms<'a> {
 }
 
 /// The SMS provider. `Refused` means the provider will never deliver this one (the credits are
-/// refunded); `Unavailable` means try again later.
+/// refunded); `Unavailable` means it said it did not take it, try again later; `InDoubt` means
+/// it may have taken it: it is never sent again.
 pub trait SmsGateway: Send + Sync {
     /// Returns the provider's message id.
     fn send(&self, sms: OutgoingSms<'_>) -> impl Future<Output = Result<String, PortError>> + Send;

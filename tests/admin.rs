@@ -4,8 +4,14 @@ mod common;
 
 use std::process::{Command, Output};
 
+use chrono::Utc;
 use common::World;
+use mail2sms::domain::account::{MAX_CREDITS, new_api_key};
+use mail2sms::domain::message::{Delivery, MessageRecord, MessageState, RecipientRecord};
+use mail2sms::domain::recipient::Recipient;
+use mail2sms::domain::segments::Encoding;
 use mail2sms::pipeline::Outcome;
+use mail2sms::ports::{Ledger, Opening};
 use serde_json::Value;
 
 fn admin(world: &World, args: &[&str]) -> Output {
@@ -16,6 +22,7 @@ fn admin(world: &World, args: &[&str]) -> Output {
         .env("INBOUND_BUCKET", &world.config.inbound_bucket)
         .env("REPLY_FROM", &world.config.reply_from)
         .env("SCHEDULE_GROUP", &world.config.schedule_group)
+        .envs(world.credentials_env())
         .output()
         .expect("mail2sms-admin runs")
 }
@@ -119,4 +126,268 @@ async fn messages_are_listed_newest_first_and_a_scheduled_one_can_be_cancelled_o
     assert_eq!(show(&world, "boutique")["credits"], 9, "refunded once");
     let failed = admin(&world, &["cancel", &ids[0]]);
     assert!(!failed.status.success(), "a sent message cannot be cancelled");
+}
+
+/// The stderr of a command that must fail: one line, and nothing on stdout.
+fn refused(output: &Output) -> String {
+    assert!(!output.status.success(), "succeeded: {}", String::from_utf8_lossy(&output.stdout));
+    assert!(output.stdout.is_empty(), "printed on stdout: {}", String::from_utf8_lossy(&output.stdout));
+    let stderr = String::from_utf8(output.stderr.clone()).unwrap();
+    assert_eq!(stderr.trim_end().lines().count(), 1, "one line: {stderr:?}");
+    stderr
+}
+
+/// The record a command printed last, as JSON.
+fn printed_record(output: &Output) -> Value {
+    let out = stdout(output);
+    serde_json::from_str(out.lines().last().expect("a record")).unwrap()
+}
+
+#[tokio::test]
+async fn an_amount_no_reader_could_take_back_is_refused_before_any_write() {
+    let world = World::new().await;
+    stdout(&admin(&world, &["account", "create", "boutique", "--credits", "5"]));
+
+    for amount in ["18446744073709551615", "18446744073709551616", "1000000001", "0", "-3", "1e9"] {
+        let stderr = refused(&admin(&world, &["credits", "add", "boutique", amount]));
+        assert!(stderr.contains("1000000000"), "{amount}: says the bound: {stderr}");
+    }
+    assert_eq!(show(&world, "boutique")["credits"], 5, "nothing written, and the account still reads");
+
+    for amount in ["0", "1000000001", "18446744073709551615", "-3"] {
+        refused(&admin(&world, &["account", "create", "grande", "--credits", amount]));
+    }
+    refused(&admin(&world, &["account", "show", "grande"]));
+}
+
+#[tokio::test]
+async fn an_add_that_would_pass_the_maximum_balance_is_refused() {
+    let world = World::new().await;
+    let max = MAX_CREDITS.to_string();
+    stdout(&admin(&world, &["account", "create", "boutique", "--credits", &max]));
+    assert_eq!(show(&world, "boutique")["credits"], MAX_CREDITS);
+    let stderr = refused(&admin(&world, &["credits", "add", "boutique", "1"]));
+    assert!(stderr.contains(&format!("its balance, {MAX_CREDITS}")), "says the balance: {stderr}");
+
+    stdout(&admin(&world, &["account", "create", "presque", "--credits", "1"]));
+    stdout(&admin(&world, &["credits", "add", "presque", &(MAX_CREDITS - 4).to_string()]));
+    let stderr = refused(&admin(&world, &["credits", "add", "presque", "5"]));
+    assert!(stderr.contains("at most 3 more"), "{stderr}");
+    assert_eq!(show(&world, "presque")["credits"], MAX_CREDITS - 3);
+    assert!(stdout(&admin(&world, &["credits", "add", "presque", "3"])).contains(&max), "up to the maximum itself");
+    assert_eq!(show(&world, "presque")["credits"], MAX_CREDITS);
+}
+
+#[tokio::test]
+async fn impossible_logins_are_refused_at_creation() {
+    let world = World::new().await;
+    let long = "a".repeat(65);
+    let huge = "b".repeat(10_000);
+    for login in [long.as_str(), &huge, "caf\u{e9}", "a b", "a|b", "a\nb", "<shop>"] {
+        refused(&admin(&world, &["account", "create", login, "--credits", "5"]));
+    }
+    stdout(&admin(&world, &["account", "create", &"a".repeat(64)]));
+    stdout(&admin(&world, &["account", "create", "shop+sms@example.com"]));
+    assert_eq!(show(&world, "shop+sms@example.com")["credits"], 0);
+}
+
+/// A message as a dead invocation left it, written: recorded and debited, `accepted` under a
+/// lease that ends `lease` from now (in the past: lapsed), its recipients as given.
+async fn left_behind(
+    world: &World,
+    deliveries: &[(&str, Delivery)],
+    parts: u32,
+    lease: chrono::Duration,
+) -> MessageRecord {
+    let record = unwritten(world, deliveries, parts, lease);
+    write(world, &record).await;
+    record
+}
+
+async fn write(world: &World, record: &MessageRecord) {
+    assert_eq!(world.ledger.open(record, None).await.unwrap(), Opening::Opened);
+}
+
+/// The same message, not written yet (to change it first).
+fn unwritten(world: &World, deliveries: &[(&str, Delivery)], parts: u32, lease: chrono::Duration) -> MessageRecord {
+    let mut record = MessageRecord::new(&format!("{}{}", world.token, new_api_key()), Utc::now());
+    record.login = Some("boutique".to_owned());
+    record.text = Some(format!("Votre commande {} est prete", world.token));
+    record.encoding = Some(Encoding::Gsm7);
+    record.parts = parts;
+    record.recipients = deliveries
+        .iter()
+        .map(|&(number, delivery)| RecipientRecord {
+            number: Recipient::parse_e164(number).unwrap(),
+            sender: None,
+            delivery,
+            provider_id: (delivery == Delivery::Sent).then(|| "provider-id".to_owned()),
+            error: None,
+        })
+        .collect();
+    record.cost = u64::from(parts) * record.recipients.len() as u64;
+    record.lease_owner = Some("a-dead-invocation".to_owned());
+    record.lease_until = Some((Utc::now() + lease).timestamp());
+    record
+}
+
+fn lapsed() -> chrono::Duration {
+    chrono::Duration::seconds(-60)
+}
+
+#[tokio::test]
+async fn settle_refund_gives_back_the_parts_of_each_recipient_in_doubt_once() {
+    let world = World::new().await;
+    stdout(&admin(&world, &["account", "create", "boutique", "--credits", "10"]));
+    let record = left_behind(
+        &world,
+        &[("+33612345678", Delivery::Unknown), ("+33698765432", Delivery::Sent), ("+33611223344", Delivery::Unknown)],
+        3,
+        lapsed(),
+    )
+    .await;
+    let id = record.message_id.as_str();
+
+    let settled = printed_record(&admin(&world, &["settle", id, "--refund"]));
+    assert_eq!(show(&world, "boutique")["credits"], 16, "2 recipients × 3 parts");
+    assert_eq!(settled["refunded"], 6);
+    let deliveries: Vec<&str> =
+        settled["recipients"].as_array().unwrap().iter().map(|r| r["delivery"].as_str().unwrap()).collect();
+    assert_eq!(deliveries, ["failed", "sent", "failed"]);
+    assert_eq!(settled["recipients"][0]["error"], "refunded by the operator");
+    assert_eq!(settled["recipients"][2]["error"], "refunded by the operator");
+
+    let again = stdout(&admin(&world, &["settle", id, "--refund"]));
+    assert_eq!(show(&world, "boutique")["credits"], 16, "refunded once");
+    assert!(again.contains("nothing changed"), "{again}");
+    let again = stdout(&admin(&world, &["settle", id, "--refund", "06 12 34 56 78"]));
+    assert!(again.contains("nothing changed"), "{again}");
+    assert_eq!(show(&world, "boutique")["credits"], 16, "refunded once");
+    assert_eq!(world.record(id).await.refunded, 6);
+    assert!(world.sms().is_empty(), "a refund sends nothing");
+}
+
+#[tokio::test]
+async fn settle_refund_of_named_numbers_refunds_only_those() {
+    let world = World::new().await;
+    stdout(&admin(&world, &["account", "create", "boutique", "--credits", "10"]));
+    let record =
+        left_behind(&world, &[("+33612345678", Delivery::Unknown), ("+33611223344", Delivery::Unknown)], 2, lapsed())
+            .await;
+    let id = record.message_id.as_str();
+
+    refused(&admin(&world, &["settle", id, "--refund", "0699999999"]));
+    refused(&admin(&world, &["settle", id, "--refund", "not a number"]));
+    assert!(!admin(&world, &["settle", id]).status.success(), "--resend or --refund");
+    refused(&admin(&world, &["settle", "no-such-message", "--refund"]));
+    assert_eq!(show(&world, "boutique")["credits"], 10, "nothing refunded by a mistake");
+
+    let settled = printed_record(&admin(&world, &["settle", id, "--refund", "0033 6 11 22 33 44"]));
+    assert_eq!(show(&world, "boutique")["credits"], 12);
+    assert_eq!(settled["recipients"][0]["delivery"], "unknown");
+    assert_eq!(settled["recipients"][1]["delivery"], "failed");
+}
+
+#[tokio::test]
+async fn settle_resend_sends_a_recipient_in_doubt_once_and_a_second_resend_nothing() {
+    let world = World::new().await;
+    stdout(&admin(&world, &["account", "create", "boutique", "--credits", "10"]));
+    let record =
+        left_behind(&world, &[("+33612345678", Delivery::Sent), ("+33611223344", Delivery::Unknown)], 1, lapsed())
+            .await;
+    let id = record.message_id.as_str();
+
+    let resent = printed_record(&admin(&world, &["settle", id, "--resend"]));
+    let sms = world.sms();
+    assert_eq!(sms.len(), 1, "{sms:?}");
+    assert_eq!(sms[0].phone_number, "+33611223344");
+    assert_eq!(resent["state"], "sent");
+    assert_eq!(resent["recipients"][1]["delivery"], "sent");
+    assert_eq!(resent["recipients"][1]["error"], "resent by the operator");
+
+    let again = stdout(&admin(&world, &["settle", id, "--resend"]));
+    assert!(again.contains("nothing changed"), "{again}");
+    assert_eq!(world.sms().len(), 1, "sent once");
+    assert_eq!(world.record(id).await.state, MessageState::Sent);
+    assert_eq!(show(&world, "boutique")["credits"], 10, "a resend is not charged again");
+}
+
+#[tokio::test]
+async fn a_message_without_its_text_cannot_be_resent_only_refunded() {
+    let world = World::new().await;
+    stdout(&admin(&world, &["account", "create", "boutique", "--credits", "10"]));
+    let mut settled =
+        unwritten(&world, &[("+33612345678", Delivery::Sent), ("+33611223344", Delivery::Unknown)], 1, lapsed());
+    settled.state = MessageState::PartiallyFailed;
+    settled.text = None;
+    settled.lease_owner = None;
+    settled.lease_until = None;
+    write(&world, &settled).await;
+
+    let stderr = refused(&admin(&world, &["settle", &settled.message_id, "--resend"]));
+    assert!(stderr.contains("--refund"), "{stderr}");
+    assert_eq!(world.record(&settled.message_id).await.recipients[1].delivery, Delivery::Unknown, "nothing changed");
+    assert!(world.sms().is_empty());
+    stdout(&admin(&world, &["settle", &settled.message_id, "--refund"]));
+    assert_eq!(show(&world, "boutique")["credits"], 11);
+}
+
+#[tokio::test]
+async fn resume_finishes_a_message_stuck_past_its_lease_and_leaves_a_live_one() {
+    let world = World::new().await;
+    stdout(&admin(&world, &["account", "create", "boutique", "--credits", "10"]));
+    let stuck = left_behind(
+        &world,
+        &[("+33612345678", Delivery::Pending), ("+33611223344", Delivery::Pending), ("+33698765432", Delivery::Sent)],
+        1,
+        lapsed(),
+    )
+    .await;
+    let live = left_behind(&world, &[("+33677889900", Delivery::Pending)], 1, chrono::Duration::seconds(300)).await;
+
+    let resumed = printed_record(&admin(&world, &["resume", &stuck.message_id]));
+    assert_eq!(resumed["state"], "sent");
+    let mut numbers: Vec<String> = world.sms().into_iter().map(|sms| sms.phone_number).collect();
+    numbers.sort();
+    assert_eq!(numbers, ["+33611223344", "+33612345678"], "the pending ones, once each");
+
+    let stderr = refused(&admin(&world, &["resume", &live.message_id]));
+    assert!(stderr.contains("live"), "{stderr}");
+    assert_eq!(world.record(&live.message_id).await.recipients[0].delivery, Delivery::Pending);
+
+    refused(&admin(&world, &["resume", &stuck.message_id]));
+    assert_eq!(world.sms().len(), 2, "a finished message is not resumed");
+}
+
+#[tokio::test]
+async fn stuck_messages_are_listed_for_a_login_and_over_the_whole_table() {
+    let world = World::new().await;
+    stdout(&admin(&world, &["account", "create", "boutique", "--credits", "10"]));
+    let stuck = left_behind(&world, &[("+33612345678", Delivery::Pending)], 1, lapsed()).await;
+    let mut unleased = unwritten(&world, &[("+33612345678", Delivery::Unknown)], 1, lapsed());
+    unleased.lease_owner = None;
+    unleased.lease_until = None;
+    write(&world, &unleased).await;
+    let live = left_behind(&world, &[("+33612345678", Delivery::Pending)], 1, chrono::Duration::seconds(300)).await;
+    let mut sent = unwritten(&world, &[("+33612345678", Delivery::Sent)], 1, lapsed());
+    sent.state = MessageState::Sent;
+    write(&world, &sent).await;
+
+    let ids = |output: Output| -> Vec<String> {
+        let listing = stdout(&output);
+        let mut ids: Vec<String> = listing
+            .lines()
+            .map(|line| serde_json::from_str::<Value>(line).unwrap()["message_id"].as_str().unwrap().to_owned())
+            .collect();
+        ids.sort();
+        ids
+    };
+    let mut expected = vec![stuck.message_id.clone(), unleased.message_id.clone()];
+    expected.sort();
+    assert_eq!(ids(admin(&world, &["messages", "--stuck", "boutique"])), expected);
+    assert_eq!(ids(admin(&world, &["messages", "--stuck"])), expected, "over the whole table");
+    assert!(ids(admin(&world, &["messages", "--stuck", "nobody"])).is_empty());
+    assert_eq!(ids(admin(&world, &["messages", "boutique"])).len(), 4, "without --stuck, all of them");
+    assert!(!expected.contains(&live.message_id) && !expected.contains(&sent.message_id));
+    refused(&admin(&world, &["messages"]));
 }

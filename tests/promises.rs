@@ -3,6 +3,8 @@
 //! refusals, credits are conserved, nobody gets an SMS twice, every email has exactly one
 //! record, and no reply or record carries the API key.
 
+mod common;
+
 use std::collections::{HashMap, HashSet};
 
 use chrono::Utc;
@@ -11,7 +13,6 @@ use mail2sms::memory::{self, MemoryInbox, MemoryLedger, MemoryMailer, MemorySche
 use mail2sms::pipeline::{Gateway, Invocation};
 use mail2sms::ports::{OutgoingSms, PortError, SmsGateway};
 use proptest::prelude::*;
-use serde_json::json;
 
 const KEY: &str = "9f2c61d0a4be47f3b2e1c5d8a7f60e3b1c2d4e5f";
 
@@ -73,12 +74,6 @@ fn raw_email(subject: &str, body: &str) -> Vec<u8> {
     .into_bytes()
 }
 
-fn ses_event(message_id: &str) -> serde_json::Value {
-    let mut event: serde_json::Value = serde_json::from_str(include_str!("../events/ses-event.json")).unwrap();
-    event["Records"][0]["ses"]["mail"]["messageId"] = json!(message_id);
-    event
-}
-
 fn invocation(n: usize) -> Invocation {
     Invocation {
         request_id: format!("request-{n}"),
@@ -97,16 +92,17 @@ proptest! {
         credits in 0u64..40,
     ) {
         let gateway = gateway(credits);
-        let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap();
         for (n, (subject, body)) in emails.iter().enumerate() {
             // The mark makes each email's text its own, so a repeat can only be a double send.
             let body = format!("{body} #{n}");
             gateway.inbox.emails.lock().unwrap().insert(format!("inbound/m{n}"), raw_email(subject, &body));
         }
-        // Each email once, then duplicates in any order.
+        // Each email once, then duplicates in any order; each event carries its subject, as SES's.
         let order = (0..emails.len()).chain(deliveries.into_iter().filter(|&n| n < emails.len()));
         for (attempt, n) in order.enumerate() {
-            let outcome = runtime.block_on(gateway.handle(ses_event(&format!("m{n}")), &invocation(attempt)));
+            let event = common::ses_event(&format!("m{n}"), Some(&emails[n].0));
+            let outcome = runtime.block_on(gateway.handle(event, &invocation(attempt)));
             prop_assert!(outcome.is_ok(), "{outcome:?}");
         }
 
@@ -138,4 +134,26 @@ proptest! {
             prop_assert!(!String::from_utf8_lossy(mime).contains(KEY), "a reply holds the key");
         }
     }
+}
+
+/// The properties hold trivially if nothing is ever sent, refused or refunded: the same gateway
+/// and the same kind of email do all three.
+#[test]
+fn the_properties_gateway_sends_refunds_a_refusal_and_answers_an_error() {
+    let gateway = gateway(10);
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap();
+    let emails = [(format!("shop@{KEY}|0612345678;+33612345699"), "Bonjour #0"), ("shop@wrong|0612345678".into(), "x")];
+    for (n, (subject, body)) in emails.iter().enumerate() {
+        gateway.inbox.emails.lock().unwrap().insert(format!("inbound/m{n}"), raw_email(subject, body));
+        let outcome =
+            runtime.block_on(gateway.handle(common::ses_event(&format!("m{n}"), Some(subject)), &invocation(n)));
+        assert!(outcome.is_ok(), "{outcome:?}");
+    }
+
+    let sent = gateway.sms.0.sent.lock().unwrap();
+    assert_eq!(sent.len(), 1, "one SMS sent, the number ending in 99 refused");
+    let record = gateway.ledger.messages.lock().unwrap()["m0"].clone();
+    assert_eq!((record.cost, record.refunded, record.count(Delivery::Sent)), (2, 1, 1));
+    assert_eq!(gateway.ledger.accounts.lock().unwrap()["shop"].credits, 9, "debited 2, refunded 1");
+    assert_eq!(gateway.mailer.sent.lock().unwrap().len(), 1, "the wrong key is answered");
 }

@@ -135,6 +135,22 @@ impl DynamoLedger {
             .expect("table and item are set"))
     }
 
+    /// A transaction DynamoDB applies once even when the SDK sends it again (same token,
+    /// within ten minutes).
+    async fn transact_once(
+        &self,
+        items: Vec<TransactWriteItem>,
+        token: &str,
+    ) -> Result<(), aws_sdk_dynamodb::error::SdkError<TransactWriteItemsError>> {
+        self.client
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .client_request_token(token)
+            .send()
+            .await
+            .map(|_| ())
+    }
+
     async fn transact(
         &self,
         items: Vec<TransactWriteItem>,
@@ -243,6 +259,240 @@ impl DynamoLedger {
             Err(error) => Err(port_error("dynamodb", error)),
         }
     }
+
+    /// Adds credits to an account, never taking its balance above [`MAX_CREDITS`]: the bound is
+    /// the update's own condition, so concurrent adds cannot pass it either.
+    ///
+    /// [`MAX_CREDITS`]: crate::domain::account::MAX_CREDITS
+    pub async fn add_credits(
+        &self,
+        login: &str,
+        credits: u64,
+    ) -> Result<crate::domain::account::CreditsAdded, PortError> {
+        use crate::domain::account::{CreditsAdded, MAX_CREDITS};
+        let Some(room) = MAX_CREDITS.checked_sub(credits) else {
+            return Err(PortError::Refused {
+                service: "dynamodb",
+                message: format!("{credits} credits: more than the maximum balance, {MAX_CREDITS}"),
+            });
+        };
+        let added = self
+            .client
+            .update_item()
+            .table_name(&self.accounts)
+            .set_key(Some(self.account_key(login)))
+            .update_expression("ADD credits :n")
+            .condition_expression("attribute_exists(login) AND credits <= :room")
+            .expression_attribute_values(":n", n(credits))
+            .expression_attribute_values(":room", n(room))
+            .return_values(ReturnValue::AllNew)
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+            .await;
+        let old = match added {
+            Ok(output) => {
+                let account = output.attributes.map(from_item).transpose()?;
+                return Ok(account.map_or(CreditsAdded::NoAccount, CreditsAdded::Added));
+            }
+            Err(error) => match error.as_service_error() {
+                Some(UpdateItemError::ConditionalCheckFailedException(failed)) => failed.item.clone(),
+                _ => return Err(port_error("dynamodb", error)),
+            },
+        };
+        let old: Option<Account> = match old {
+            Some(item) => Some(from_item(item)?),
+            None => self.account(login).await?,
+        };
+        Ok(old.map_or(CreditsAdded::NoAccount, |account| CreditsAdded::OverMaximum { balance: account.credits }))
+    }
+
+    /// Every message stuck in `accepted` with no live lease (the invocation sending it died and
+    /// nobody retries it), newest first: one login's, through the messages index, or the whole
+    /// table's, through a Scan (it reads every item: an operator's command, not the function's).
+    pub async fn stuck_messages(
+        &self,
+        login: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<MessageRecord>, PortError> {
+        const STUCK: &str = "#state = :accepted AND (attribute_not_exists(lease_until) OR lease_until < :now)";
+        let items: Vec<Item> = match login {
+            Some(login) => self
+                .client
+                .query()
+                .table_name(&self.messages)
+                .index_name(MESSAGES_BY_LOGIN)
+                .key_condition_expression("login = :login")
+                .filter_expression(STUCK)
+                .expression_attribute_names("#state", "state")
+                .expression_attribute_values(":login", s(login))
+                .expression_attribute_values(":accepted", state(MessageState::Accepted)?)
+                .expression_attribute_values(":now", n(now.timestamp()))
+                .into_paginator()
+                .items()
+                .send()
+                .collect::<Result<_, _>>()
+                .await
+                .map_err(|e| port_error("dynamodb", e))?,
+            None => self
+                .client
+                .scan()
+                .table_name(&self.messages)
+                .filter_expression(STUCK)
+                .expression_attribute_names("#state", "state")
+                .expression_attribute_values(":accepted", state(MessageState::Accepted)?)
+                .expression_attribute_values(":now", n(now.timestamp()))
+                .into_paginator()
+                .items()
+                .send()
+                .collect::<Result<_, _>>()
+                .await
+                .map_err(|e| port_error("dynamodb", e))?,
+        };
+        let mut records = items.into_iter().map(from_item).collect::<Result<Vec<MessageRecord>, _>>()?;
+        records.sort_by_key(|record| std::cmp::Reverse(record.received_at));
+        Ok(records)
+    }
+
+    /// Settles recipients in doubt by refunding them, in one transaction: each of `recipients`
+    /// (indexes into `record.recipients`) becomes `failed` with `note` as its error, only if it
+    /// is still `unknown`; the message's `refunded` and the account's credits grow by their
+    /// parts. Returns false, having changed nothing, when one of them is no longer in doubt.
+    pub async fn refund_in_doubt(
+        &self,
+        record: &MessageRecord,
+        recipients: &[usize],
+        note: &str,
+    ) -> Result<bool, PortError> {
+        use crate::domain::message::Delivery;
+        let Some(login) = record.login.as_deref() else {
+            return Err(PortError::Refused {
+                service: "dynamodb",
+                message: format!("message {} has no account to refund", record.message_id),
+            });
+        };
+        let refund = u64::from(record.parts) * recipients.len() as u64;
+        let mut sets = Vec::new();
+        let mut conditions = Vec::new();
+        let mut update = Update::builder()
+            .table_name(&self.messages)
+            .set_key(Some(self.message_key(&record.message_id)))
+            .expression_attribute_names("#delivery", "delivery")
+            .expression_attribute_names("#number", "number")
+            .expression_attribute_names("#error", "error")
+            .expression_attribute_values(":unknown", to_value(&Delivery::Unknown)?)
+            .expression_attribute_values(":failed", to_value(&Delivery::Failed)?)
+            .expression_attribute_values(":note", s(note))
+            .expression_attribute_values(":refund", n(refund));
+        for &index in recipients {
+            let recipient = &record.recipients[index];
+            sets.push(format!("recipients[{index}].#delivery = :failed, recipients[{index}].#error = :note"));
+            conditions
+                .push(format!("recipients[{index}].#delivery = :unknown AND recipients[{index}].#number = :n{index}"));
+            update = update.expression_attribute_values(format!(":n{index}"), s(recipient.number.e164()));
+        }
+        let update = update
+            .update_expression(format!("SET {} ADD refunded :refund", sets.join(", ")))
+            .condition_expression(conditions.join(" AND "))
+            .build()
+            .expect("table, key and expression are set");
+        let credit = Update::builder()
+            .table_name(&self.accounts)
+            .set_key(Some(self.account_key(login)))
+            .update_expression("ADD credits :refund")
+            .condition_expression("attribute_exists(login)")
+            .expression_attribute_values(":refund", n(refund))
+            .build()
+            .expect("table, key and expression are set");
+        let items = vec![
+            TransactWriteItem::builder().update(update).build(),
+            TransactWriteItem::builder().update(credit).build(),
+        ];
+        // One token per command: the SDK's own retries of this call apply it once.
+        let token = &crate::domain::account::new_api_key()[..36];
+        let error = match self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .client_request_token(token)
+            .send()
+            .await
+        {
+            Ok(_) => return Ok(true),
+            Err(error) => error,
+        };
+        let reasons = match error.as_service_error() {
+            Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) => {
+                cancelled.cancellation_reasons().to_vec()
+            }
+            _ => return Err(port_error("dynamodb", error)),
+        };
+        let failed =
+            |reason: Option<&CancellationReason>| reason.and_then(|r| r.code()) == Some("ConditionalCheckFailed");
+        if failed(reasons.first()) {
+            Ok(false)
+        } else if failed(reasons.get(1)) {
+            Err(PortError::Refused { service: "dynamodb", message: format!("no account {login} to refund") })
+        } else {
+            Err(port_error("dynamodb", error))
+        }
+    }
+
+    /// Puts recipients in doubt back to `pending` so that the message sends them again: each of
+    /// `recipients` gets `note` as its error, the message goes back to `accepted` and loses its
+    /// lease, only if each is still `unknown`, the message is still in `record.state`, still has
+    /// its text, and nobody holds a live lease on it. Returns false, having changed nothing,
+    /// otherwise.
+    pub async fn reopen_in_doubt(
+        &self,
+        record: &MessageRecord,
+        recipients: &[usize],
+        note: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, PortError> {
+        use crate::domain::message::Delivery;
+        let mut sets = vec!["#state = :accepted".to_owned()];
+        let mut conditions = vec![
+            "#state = :expected".to_owned(),
+            "attribute_exists(#text)".to_owned(),
+            "(attribute_not_exists(lease_until) OR lease_until < :now)".to_owned(),
+        ];
+        let mut update = self
+            .client
+            .update_item()
+            .table_name(&self.messages)
+            .set_key(Some(self.message_key(&record.message_id)))
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_names("#text", "text")
+            .expression_attribute_names("#delivery", "delivery")
+            .expression_attribute_names("#number", "number")
+            .expression_attribute_names("#error", "error")
+            .expression_attribute_values(":accepted", state(MessageState::Accepted)?)
+            .expression_attribute_values(":expected", state(record.state)?)
+            .expression_attribute_values(":now", n(now.timestamp()))
+            .expression_attribute_values(":unknown", to_value(&Delivery::Unknown)?)
+            .expression_attribute_values(":pending", to_value(&Delivery::Pending)?)
+            .expression_attribute_values(":note", s(note));
+        for &index in recipients {
+            let recipient = &record.recipients[index];
+            sets.push(format!("recipients[{index}].#delivery = :pending, recipients[{index}].#error = :note"));
+            conditions
+                .push(format!("recipients[{index}].#delivery = :unknown AND recipients[{index}].#number = :n{index}"));
+            update = update.expression_attribute_values(format!(":n{index}"), s(recipient.number.e164()));
+        }
+        let reopened = update
+            .update_expression(format!(
+                "SET {} REMOVE lease_owner, lease_until, lease_attempt, settled_at",
+                sets.join(", ")
+            ))
+            .condition_expression(conditions.join(" AND "))
+            .send()
+            .await;
+        match reopened {
+            Ok(_) => Ok(true),
+            Err(error) if error.as_service_error().is_some_and(condition_failed) => Ok(false),
+            Err(error) => Err(port_error("dynamodb", error)),
+        }
+    }
 }
 
 impl Ledger for DynamoLedger {
@@ -329,7 +579,9 @@ impl Ledger for DynamoLedger {
             .update_item()
             .table_name(&self.messages)
             .set_key(Some(self.message_key(&record.message_id)))
-            .update_expression("SET #state = :accepted, lease_owner = :owner, lease_until = :until")
+            .update_expression(
+                "SET #state = :accepted, lease_owner = :owner, lease_until = :until, lease_attempt = :attempt",
+            )
             .condition_expression(
                 "#state = :expected AND (attribute_not_exists(lease_until) OR lease_until < :now OR lease_owner = :owner)",
             )
@@ -338,13 +590,20 @@ impl Ledger for DynamoLedger {
             .expression_attribute_values(":expected", state(record.state)?)
             .expression_attribute_values(":owner", s(&lease.owner))
             .expression_attribute_values(":until", n(lease.until.timestamp()))
+            .expression_attribute_values(":attempt", s(&lease.attempt))
             .expression_attribute_values(":now", n(now.timestamp()))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .send()
             .await;
         match taken {
             Ok(_) => Ok(true),
-            Err(error) if error.as_service_error().is_some_and(condition_failed) => Ok(false),
-            Err(error) => Err(port_error("dynamodb", error)),
+            Err(error) => match error.as_service_error() {
+                // Taken by this very attempt when the answer to the first try was lost.
+                Some(UpdateItemError::ConditionalCheckFailedException(failed)) => {
+                    Ok(failed.item.as_ref().and_then(|item| item.get("lease_attempt")) == Some(&s(&lease.attempt)))
+                }
+                _ => Err(port_error("dynamodb", error)),
+            },
         }
     }
 
@@ -355,14 +614,22 @@ impl Ledger for DynamoLedger {
         refund: u64,
         lease: &Lease,
     ) -> Result<(), PortError> {
-        let mut sets = vec!["#state = :state".to_owned()];
+        let mut sets = vec!["#state = :state".to_owned(), "checkpoints = :next".to_owned()];
+        let condition = if record.checkpoints == 0 {
+            "lease_owner = :owner AND (attribute_not_exists(checkpoints) OR checkpoints = :seq)"
+        } else {
+            "lease_owner = :owner AND checkpoints = :seq"
+        };
         let mut update = Update::builder()
             .table_name(&self.messages)
             .set_key(Some(self.message_key(&record.message_id)))
-            .condition_expression("lease_owner = :owner")
+            .condition_expression(condition)
             .expression_attribute_names("#state", "state")
             .expression_attribute_values(":state", state(record.state)?)
-            .expression_attribute_values(":owner", s(&lease.owner));
+            .expression_attribute_values(":owner", s(&lease.owner))
+            .expression_attribute_values(":seq", n(record.checkpoints))
+            .expression_attribute_values(":next", n(record.checkpoints + 1))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
         for &index in changed {
             sets.push(format!("recipients[{index}] = :r{index}"));
             update = update.expression_attribute_values(format!(":r{index}"), to_value(&record.recipients[index])?);
@@ -378,13 +645,25 @@ impl Ledger for DynamoLedger {
         }
         if record.state.is_final() {
             // Settled: the text is no longer needed, and nobody holds the message any more.
-            expression.push_str(" REMOVE #text, lease_owner, lease_until");
+            expression.push_str(" REMOVE #text, lease_owner, lease_until, lease_attempt");
             update = update.expression_attribute_names("#text", "text");
         }
         let update = update.update_expression(expression).build().expect("table, key and expression are set");
-        let lost_lease = || PortError::Unavailable {
-            service: "dynamodb",
-            message: format!("lost the lease on {}: another invocation carries on", record.message_id),
+        // A failed condition is either this very write, applied once already (its answer was
+        // lost and the SDK repeated it), or the lease taken by another invocation.
+        let applied_or_lost = |old: Option<&Item>| {
+            let applied = old.is_some_and(|old| {
+                old.get("checkpoints") == Some(&n(record.checkpoints + 1))
+                    && (record.state.is_final() || old.get("lease_attempt") == Some(&s(&lease.attempt)))
+            });
+            if applied {
+                Ok(())
+            } else {
+                Err(PortError::Unavailable {
+                    service: "dynamodb",
+                    message: format!("lost the lease on {}: another invocation carries on", record.message_id),
+                })
+            }
         };
         match record.login.as_deref().filter(|_| refund > 0) {
             None => {
@@ -397,12 +676,17 @@ impl Ledger for DynamoLedger {
                     .set_condition_expression(update.condition_expression)
                     .set_expression_attribute_names(update.expression_attribute_names)
                     .set_expression_attribute_values(update.expression_attribute_values)
+                    .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
                     .send()
                     .await;
                 match single {
                     Ok(_) => Ok(()),
-                    Err(error) if error.as_service_error().is_some_and(condition_failed) => Err(lost_lease()),
-                    Err(error) => Err(port_error("dynamodb", error)),
+                    Err(error) => match error.as_service_error() {
+                        Some(UpdateItemError::ConditionalCheckFailedException(failed)) => {
+                            applied_or_lost(failed.item.as_ref())
+                        }
+                        _ => Err(port_error("dynamodb", error)),
+                    },
                 }
             }
             Some(login) => {
@@ -410,19 +694,33 @@ impl Ledger for DynamoLedger {
                     TransactWriteItem::builder().update(update).build(),
                     TransactWriteItem::builder().update(self.refund_update(login, refund)).build(),
                 ];
-                match self.transact(items).await {
+                let token = checkpoint_token(&record.message_id, record.checkpoints);
+                match self.transact_once(items, &token).await {
                     Ok(()) => Ok(()),
-                    Err(error)
-                        if error
-                            .as_service_error()
-                            .and_then(cancellation_reasons)
-                            .is_some_and(|reasons| reasons.first().is_some_and(failed_condition)) =>
-                    {
-                        Err(lost_lease())
-                    }
-                    Err(error) => Err(port_error("dynamodb", error)),
+                    Err(error) => match error.as_service_error().and_then(cancellation_reasons) {
+                        Some([first, ..]) if failed_condition(first) => applied_or_lost(first.item.as_ref()),
+                        _ => Err(port_error("dynamodb", error)),
+                    },
                 }
             }
+        }
+    }
+
+    async fn release_lease(&self, record: &MessageRecord, lease: &Lease) -> Result<(), PortError> {
+        let released = self
+            .client
+            .update_item()
+            .table_name(&self.messages)
+            .set_key(Some(self.message_key(&record.message_id)))
+            .update_expression("REMOVE lease_owner, lease_until, lease_attempt")
+            .condition_expression("lease_attempt = :attempt")
+            .expression_attribute_values(":attempt", s(&lease.attempt))
+            .send()
+            .await;
+        match released {
+            Ok(_) => Ok(()),
+            Err(error) if error.as_service_error().is_some_and(condition_failed) => Ok(()),
+            Err(error) => Err(port_error("dynamodb", error)),
         }
     }
 
@@ -472,6 +770,12 @@ impl DynamoLedger {
             None => Err(PortError::Unavailable { service: "dynamodb", message: format!("{message_id} vanished") }),
         }
     }
+}
+
+/// The idempotency token of a message's checkpoint: at most 36 characters, as DynamoDB asks.
+fn checkpoint_token(message_id: &str, checkpoint: u64) -> String {
+    let digest = Sha256::digest(format!("{message_id}#{checkpoint}").as_bytes());
+    hex::encode(digest)[..36].to_owned()
 }
 
 /// The counter of replies to one address in one hour: a short-lived item of the messages

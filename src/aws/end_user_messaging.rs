@@ -8,11 +8,20 @@
 use aws_sdk_pinpointsmsvoicev2::Client;
 use aws_sdk_pinpointsmsvoicev2::types::MessageType;
 
+use super::errors::InDoubtClassifier;
 use super::port_error;
 use crate::config::{Config, SmsType};
 use crate::ports::{OutgoingSms, PortError, SmsGateway};
 
 pub const CONTEXT_MESSAGE_ID: &str = "mail2sms_message_id";
+
+/// The client, whose SDK retries stop where the message may have been taken: a second
+/// `SendTextMessage` would be a second SMS.
+pub fn client(sdk: &aws_config::SdkConfig) -> Client {
+    Client::from_conf(
+        aws_sdk_pinpointsmsvoicev2::config::Builder::from(sdk).retry_classifier(InDoubtClassifier).build(),
+    )
+}
 
 pub struct EumSms {
     client: Client,

@@ -6,19 +6,15 @@
 pub mod bootstrap;
 pub mod dynamodb;
 pub mod end_user_messaging;
+pub mod errors;
 pub mod s3;
 pub mod scheduler;
 pub mod sesv2;
 pub mod sns;
 
-use std::error::Error;
-
-use aws_smithy_runtime_api::client::result::SdkError;
-use aws_smithy_types::error::display::DisplayErrorContext;
-use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+pub(crate) use errors::port_error;
 
 use crate::config::{Config, SmsProvider};
-use crate::domain::recipient::mask_numbers_in;
 use crate::pipeline::{Gateway, Settings};
 use crate::ports::{OutgoingSms, PortError, SmsGateway};
 
@@ -50,7 +46,7 @@ pub fn gateway(config: &Config, sdk: &aws_config::SdkConfig) -> AwsGateway {
     let sms = match config.sms_provider {
         SmsProvider::Sns => Sms::Sns(sns::SnsSms::new(sdk, config.sms_type)),
         SmsProvider::EndUserMessaging => {
-            Sms::EndUserMessaging(end_user_messaging::EumSms::new(aws_sdk_pinpointsmsvoicev2::Client::new(sdk), config))
+            Sms::EndUserMessaging(end_user_messaging::EumSms::new(end_user_messaging::client(sdk), config))
         }
     };
     Gateway {
@@ -88,79 +84,6 @@ impl SmsGateway for Sms {
         match self {
             Sms::Sns(sns) => sns.send(sms).await,
             Sms::EndUserMessaging(eum) => eum.send(sms).await,
-        }
-    }
-}
-
-/// Error codes that mean "not now" rather than "never", whatever the service.
-const TRANSIENT_CODES: &[&str] = &[
-    "Throttling",
-    "ThrottlingException",
-    "ThrottledException",
-    "TooManyRequestsException",
-    "RequestLimitExceeded",
-    "ProvisionedThroughputExceededException",
-    "TransactionConflictException",
-    // Cancellations caused by a failed condition are told apart where they are expected;
-    // any other cancellation is a conflict or throttling.
-    "TransactionCanceledException",
-    "TransactionInProgressException",
-    "InternalError",
-    "InternalFailure",
-    "InternalServerError",
-    "InternalServerException",
-    "ServiceUnavailable",
-    "ServiceUnavailableException",
-    "KMSThrottlingException",
-    // A permissions or account problem is the operator's to fix; the message waits for a retry.
-    "AuthorizationError",
-    "AccessDenied",
-    "AccessDeniedException",
-];
-
-/// Sorts an SDK error into "try again later" and "refused for good".
-pub(crate) fn port_error<E, R>(service: &'static str, error: SdkError<E, R>) -> PortError
-where
-    E: ProvideErrorMetadata + Error + Send + Sync + 'static,
-    R: std::fmt::Debug,
-{
-    // A provider's message may quote the phone number: it goes to logs, so it is masked.
-    let message = mask_numbers_in(&match error.code() {
-        Some(code) => format!("{code}: {}", error.message().unwrap_or_default()),
-        None => DisplayErrorContext(&error).to_string(),
-    });
-    let transient = match &error {
-        SdkError::ServiceError(_) => error.code().is_none_or(|code| TRANSIENT_CODES.contains(&code)),
-        _ => true,
-    };
-    if transient { PortError::Unavailable { service, message } } else { PortError::Refused { service, message } }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use aws_smithy_runtime_api::http::StatusCode;
-    use aws_smithy_types::error::ErrorMetadata;
-
-    fn service_error(code: &str) -> SdkError<ErrorMetadata, aws_smithy_runtime_api::http::Response> {
-        let response = aws_smithy_runtime_api::http::Response::new(
-            StatusCode::try_from(400).unwrap(),
-            aws_smithy_types::body::SdkBody::empty(),
-        );
-        SdkError::service_error(ErrorMetadata::builder().code(code).message("m").build(), response)
-    }
-
-    #[test]
-    fn throttling_and_permission_problems_wait_for_a_retry() {
-        for code in ["Throttling", "ProvisionedThroughputExceededException", "AuthorizationError", "InternalError"] {
-            assert!(port_error("test", service_error(code)).is_retryable(), "{code}");
-        }
-    }
-
-    #[test]
-    fn invalid_requests_are_refused_for_good() {
-        for code in ["InvalidParameter", "InvalidParameterValue", "ValidationException", "OptedOut"] {
-            assert!(!port_error("test", service_error(code)).is_retryable(), "{code}");
         }
     }
 }

@@ -3,6 +3,7 @@
 use aws_sdk_sns::Client;
 use aws_sdk_sns::types::MessageAttributeValue;
 
+use super::errors::InDoubtClassifier;
 use super::port_error;
 use crate::config::SmsType;
 use crate::ports::{OutgoingSms, PortError, SmsGateway};
@@ -17,7 +18,10 @@ pub struct SnsSms {
 
 impl SnsSms {
     pub fn new(sdk: &aws_config::SdkConfig, sms_type: SmsType) -> SnsSms {
-        SnsSms { client: Client::new(sdk), sms_type }
+        // The SDK's retries stop where the SMS may have been taken: a second `Publish` would be
+        // a second SMS.
+        let config = aws_sdk_sns::config::Builder::from(sdk).retry_classifier(InDoubtClassifier).build();
+        SnsSms { client: Client::from_conf(config), sms_type }
     }
 }
 

@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
+use thiserror::Error;
 
 use super::date::parse_timezone;
 use super::request::Credentials;
@@ -39,6 +40,65 @@ impl Account {
     pub fn timezone_or(&self, default: Tz) -> Tz {
         self.timezone.as_deref().and_then(parse_timezone).unwrap_or(default)
     }
+}
+
+/// The largest balance an account may hold, and so the most credits one operator's command
+/// may add or create an account with.
+///
+/// Every reader takes `credits` as a `u64`, while a DynamoDB number goes far beyond (38
+/// digits): an unbounded `ADD` can store a balance that no reader can parse again, and the
+/// account is lost to `account show` and to every email of its customer. A billion credits is
+/// more than any prepaid account holds (10,000 SMS a day for 270 years), it stays exact in the
+/// doubles that JSON tools read numbers into (below 2^53), and it leaves room for what the
+/// gateway gives back: refunds return credits that were debited, so a balance can pass this
+/// bound only by what is still in flight, never near `u64::MAX`.
+pub const MAX_CREDITS: u64 = 1_000_000_000;
+
+/// The longest login, in bytes. A login is a DynamoDB key (at most 2,048 bytes), and a stranger
+/// can write anything in a subject: a login longer than any account's is unknown without a look.
+pub const MAX_LOGIN_BYTES: usize = 64;
+
+/// Whether `login` could be an account's login: 1 to [`MAX_LOGIN_BYTES`] bytes of what a
+/// customer types in a subject's `login@apiKey`: ASCII letters and digits, `.`, `_`, `-`, and
+/// `@` and `+` so that a login may be an email address (`shop+sms@example.com`; the subject is
+/// split at its last `@`). Accounts are created only with such logins, so an email whose login
+/// is not one is answered 102 without reading the accounts table.
+pub fn is_possible_login(login: &str) -> bool {
+    (1..=MAX_LOGIN_BYTES).contains(&login.len())
+        && login.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-' | b'@' | b'+'))
+}
+
+/// A number of credits the operator typed that cannot be added to a balance.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum CreditAmountError {
+    #[error("{0:?} is not a number of credits: give a whole number from 1 to {MAX_CREDITS}")]
+    NotANumber(String),
+    #[error("{0} credits: give a whole number from 1 to {MAX_CREDITS}")]
+    OutOfRange(String),
+}
+
+/// Reads a number of credits to add (or to open an account with): a whole number from 1 to
+/// [`MAX_CREDITS`]. Zero is refused too: adding nothing is a mistake, never an intent.
+pub fn credit_amount(typed: &str) -> Result<u64, CreditAmountError> {
+    let typed = typed.trim();
+    if typed.is_empty() || !typed.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(CreditAmountError::NotANumber(typed.to_owned()));
+    }
+    match typed.parse::<u64>() {
+        Ok(credits @ 1..=MAX_CREDITS) => Ok(credits),
+        _ => Err(CreditAmountError::OutOfRange(typed.to_owned())),
+    }
+}
+
+/// What adding credits to an account did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CreditsAdded {
+    /// Added: the account as it is now.
+    Added(Account),
+    /// Nothing added: the balance would have passed [`MAX_CREDITS`].
+    OverMaximum { balance: u64 },
+    /// Nothing added: there is no such account.
+    NoAccount,
 }
 
 /// A new API key: 160 random bits, as 40 lowercase hex digits (no `@` nor `|`, so it always
@@ -99,6 +159,53 @@ mod tests {
         assert_ne!(a, b);
         assert_eq!(a.len(), 40);
         assert!(a.chars().all(|c| c.is_ascii_hexdigit()));
+    }
+
+    #[test]
+    fn logins_are_what_a_customer_types_and_short() {
+        for login in ["shop", "boutique", "nyshop", "Shop_2-b.c", "shop@example.com", "shop+sms@example.com"] {
+            assert!(is_possible_login(login), "{login}");
+        }
+        assert!(is_possible_login(&"a".repeat(MAX_LOGIN_BYTES)));
+        for login in ["", "a b", "a|b", "café", "a\0b", "a\nb", "<shop>", "shop;drop", "a/b"] {
+            assert!(!is_possible_login(login), "{login:?}");
+        }
+        assert!(!is_possible_login(&"a".repeat(MAX_LOGIN_BYTES + 1)));
+        assert!(!is_possible_login(&"a".repeat(10_000)), "a stranger's 10 KB login");
+    }
+
+    #[test]
+    fn every_login_parsed_from_a_subject_that_is_possible_reads_back_whole() {
+        // The subject is split at the last `@`: a possible login holding `@` is still read whole.
+        let login = "shop+sms@example.com";
+        assert!(is_possible_login(login));
+        assert_eq!(credentials(&format!("{login}@k1|0612345678")).login, login);
+    }
+
+    #[test]
+    fn credit_amounts_are_whole_numbers_from_one_to_the_maximum() {
+        assert_eq!(credit_amount("1"), Ok(1));
+        assert_eq!(credit_amount(" 500 "), Ok(500));
+        assert_eq!(credit_amount(&MAX_CREDITS.to_string()), Ok(MAX_CREDITS));
+        for out_of_range in [
+            "0",
+            "000",
+            "1000000001",
+            "18446744073709551615",
+            "18446744073709551616",
+            "99999999999999999999999999999999999999",
+        ] {
+            assert!(matches!(credit_amount(out_of_range), Err(CreditAmountError::OutOfRange(_))), "{out_of_range}");
+        }
+        for not_a_number in ["", "-5", "+5", "1e9", "5.0", "five", "1_000"] {
+            assert!(matches!(credit_amount(not_a_number), Err(CreditAmountError::NotANumber(_))), "{not_a_number}");
+        }
+    }
+
+    #[test]
+    fn a_refused_amount_is_explained_in_one_line() {
+        let text = credit_amount("18446744073709551615").unwrap_err().to_string();
+        assert!(!text.contains('\n') && text.contains(&MAX_CREDITS.to_string()), "{text}");
     }
 
     #[test]

@@ -50,8 +50,28 @@ pub enum Delivery {
     Sent,
     /// Refused for good by the provider; its credits were refunded.
     Failed,
-    /// The invocation sending it died: it may or may not have gone out, and is not re-sent.
+    /// It may or may not have gone out: the invocation sending it died, or the provider's
+    /// answer was lost. It is never re-sent by the gateway (`mail2sms-admin settle` decides).
     Unknown,
+}
+
+/// The longest provider message id and the longest provider error kept in a recipient's
+/// record, in bytes: they bound the record's size (see [`MAX_RECIPIENTS`]).
+pub const MAX_PROVIDER_ID_BYTES: usize = 64;
+pub const MAX_ERROR_BYTES: usize = 120;
+
+/// The most recipients one email may name. Every recipient lives in the message's record, and
+/// DynamoDB refuses items over 400 KB: with each recipient's fields at their longest, this many
+/// still fit with room to spare (a test in the DynamoDB adapter computes the worst case).
+pub const MAX_RECIPIENTS: usize = 1_000;
+
+/// `text` cut to at most `max` bytes, on a character boundary.
+pub fn truncated(text: &str, max: usize) -> String {
+    let mut end = text.len().min(max);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    text[..end].to_owned()
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -80,6 +100,9 @@ pub enum Discard {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ReplyOutcome {
+    /// To be sent: recorded before the reply goes out, and changed to `Sent` once SES took it.
+    /// A record still `Due` is answered by the retry (replies are at least once).
+    Due,
     Sent,
     /// The sender may not be answered (robot, list, unauthenticated…): see `reply_skipped`.
     Skipped,
@@ -140,6 +163,13 @@ pub struct MessageRecord {
     pub lease_owner: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lease_until: Option<i64>,
+    /// The attempt holding the lease (see [`crate::ports::Lease::attempt`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lease_attempt: Option<String>,
+    /// How many checkpoints were written: each one applies only on top of the one before, so a
+    /// write repeated after its answer was lost applies nothing twice.
+    #[serde(default)]
+    pub checkpoints: u64,
     /// When DynamoDB may forget the record (epoch seconds).
     pub expires_at: i64,
 }
@@ -175,6 +205,8 @@ impl MessageRecord {
             reply_skipped: None,
             lease_owner: None,
             lease_until: None,
+            lease_attempt: None,
+            checkpoints: 0,
             expires_at: (received_at + chrono::Duration::days(RETENTION_DAYS)).timestamp(),
         }
     }

@@ -1,12 +1,14 @@
 //! The gateway's rules, in the manual's words, with no AWS in sight: what a subject means,
 //! which numbers are valid, what the SMS text is and what it costs, which sender applies,
-//! when a message is due, and the status codes that say why a request is refused.
+//! when a message is due, the status codes that say why a request is refused, and how the API
+//! key is kept out of everything the gateway writes.
 
 pub mod account;
 pub mod date;
 pub mod message;
 pub mod recipient;
 pub mod request;
+pub mod secret;
 pub mod segments;
 pub mod sender;
 pub mod status;

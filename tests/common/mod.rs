@@ -4,11 +4,17 @@
 //! Run through `make test`, which starts the emulator and sets `AWS_ENDPOINT_URL`.
 #![allow(dead_code)]
 
+pub mod faults;
+pub mod runtime;
+
+use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{LazyLock, Mutex};
 
 use aws_config::SdkConfig;
+use aws_sdk_s3::config::{Credentials, SharedCredentialsProvider};
 use base64::Engine;
 use chrono::{Duration, Utc};
 use mail2sms::aws::bootstrap;
@@ -27,8 +33,10 @@ use serde_json::{Value, json};
 pub const FUNCTION_ARN: &str = "arn:aws:lambda:eu-west-1:123456789012:function:mail2sms";
 pub const SCHEDULER_ROLE: &str = "arn:aws:iam::123456789012:role/mail2sms-scheduler";
 
-/// One test's world in the emulator. Everything it creates is named after `token`, so tests
-/// run side by side and each reads back only its own SMS and replies.
+/// One test's world in the emulator. Everything it creates is named after `token`, and every
+/// request its clients make is signed with an access key of its own ([`World::access_key`]),
+/// so tests run side by side and each reads back everything its own clients sent, whatever
+/// the text.
 pub struct World {
     pub sdk: SdkConfig,
     pub config: Config,
@@ -49,6 +57,10 @@ fn unique_token() -> String {
     format!("t{}{n}", &new_api_key()[..8])
 }
 
+/// The subject of every email stored so far, by message id (ids are unique across worlds): the
+/// SES event of an email carries its subject, as SES's does.
+static SUBJECTS: LazyLock<Mutex<HashMap<String, Option<String>>>> = LazyLock::new(Mutex::default);
+
 impl World {
     pub async fn new() -> World {
         World::with(|_| {}).await
@@ -58,7 +70,14 @@ impl World {
     pub async fn with(adjust: impl FnOnce(&mut Config)) -> World {
         let endpoint = endpoint();
         let token = unique_token();
-        let sdk = aws_config::load_from_env().await;
+        // The emulator serves any access key from its one default account; the key tells this
+        // world's requests apart in its recording.
+        let credentials = Credentials::new(access_key(&token), "testing", None, None, "mail2sms-tests");
+        let sdk = aws_config::load_from_env()
+            .await
+            .to_builder()
+            .credentials_provider(SharedCredentialsProvider::new(credentials))
+            .build();
         let names = [
             ("ACCOUNTS_TABLE", format!("{token}-accounts")),
             ("MESSAGES_TABLE", format!("{token}-messages")),
@@ -80,8 +99,37 @@ impl World {
         World { sdk, config, ledger, token, endpoint }
     }
 
+    /// The access key every request of this world is signed with.
+    pub fn access_key(&self) -> String {
+        access_key(&self.token)
+    }
+
+    /// The SDK credentials a process of this world (the function's binary, mail2sms-admin) takes
+    /// from its environment, so that the emulator's recording shows its requests as this world's.
+    pub fn credentials_env(&self) -> [(&'static str, String); 2] {
+        [("AWS_ACCESS_KEY_ID", self.access_key()), ("AWS_SECRET_ACCESS_KEY", "testing".to_owned())]
+    }
+
     pub fn gateway(&self) -> AwsGateway {
         gateway(&self.config, &self.sdk)
+    }
+
+    /// This world's SDK configuration with every call going through `proxy`, and a test's short
+    /// timeouts: an attempt without an answer after a second has timed out (and the SDK's retries
+    /// start after 20 ms, not a second). `gateway(&world.config, &world.through(&proxy))`.
+    pub fn through(&self, proxy: &faults::FaultProxy) -> SdkConfig {
+        let second = std::time::Duration::from_secs(1);
+        let timeouts = aws_smithy_types::timeout::TimeoutConfig::builder()
+            .connect_timeout(second)
+            .operation_attempt_timeout(second)
+            .build();
+        let retries =
+            aws_smithy_types::retry::RetryConfig::standard().with_initial_backoff(std::time::Duration::from_millis(20));
+        let mut sdk =
+            self.sdk.to_builder().endpoint_url(proxy.endpoint()).timeout_config(timeouts).retry_config(retries);
+        // Set in code, so that each client takes it over AWS_ENDPOINT_URL (the emulator's).
+        sdk.insert_origin("endpoint_url", aws_types::origin::Origin::shared_config());
+        sdk.build()
     }
 
     /// Creates an account and returns its API key.
@@ -131,6 +179,7 @@ impl World {
     }
 
     pub async fn store(&self, message_id: &str, raw: &[u8]) {
+        SUBJECTS.lock().unwrap().insert(message_id.to_owned(), subject_of(raw));
         let s3 =
             aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&self.sdk).force_path_style(true).build());
         s3.put_object()
@@ -142,11 +191,16 @@ impl World {
             .unwrap();
     }
 
-    /// The SES receipt-rule event for a stored email (verdicts all PASS, as in the sample).
+    /// The SES receipt-rule event for a stored email (verdicts all PASS, as in the sample). Like
+    /// SES's, it carries the email's subject, API key included.
     pub fn ses_event(&self, message_id: &str) -> Value {
-        let mut event: Value = serde_json::from_str(include_str!("../../events/ses-event.json")).unwrap();
-        event["Records"][0]["ses"]["mail"]["messageId"] = json!(message_id);
-        event
+        let subject = SUBJECTS.lock().unwrap().get(message_id).cloned().flatten();
+        ses_event(message_id, subject.as_deref())
+    }
+
+    /// The SES event for `message_id`, saying `subject` whatever the stored email's is.
+    pub fn ses_event_with_subject(&self, message_id: &str, subject: &str) -> Value {
+        ses_event(message_id, Some(subject))
     }
 
     pub fn s3_event(&self, message_id: &str) -> Value {
@@ -169,28 +223,60 @@ impl World {
         email(&self.customer(), subject, body)
     }
 
-    /// Every SMS published to SNS whose text holds this world's token.
-    pub fn sms(&self) -> Vec<PublishedSms> {
-        recorded(&self.endpoint)
+    /// Every request this world's clients made, in the order the emulator served them.
+    pub fn requests(&self) -> Vec<Recorded> {
+        let credential = format!("Credential={}/", self.access_key());
+        let mine: Vec<Recorded> = recorded(&self.endpoint)
             .into_iter()
-            .filter_map(|entry| PublishedSms::from_recorded(&entry))
-            .filter(|sms| sms.message.contains(&self.token))
-            .collect()
+            .filter(|request| request.authorization().is_some_and(|a| a.contains(&credential)))
+            .collect();
+        // At least the setup's (tables, bucket, identity): an empty list means the recording is
+        // off or lost, and every "nothing was sent" would pass.
+        assert!(!mine.is_empty(), "the emulator recorded no request of this world: is MOTO_ENABLE_RECORDING on?");
+        mine
     }
 
-    /// Every reply SES v2 was asked to send to this world's addresses.
-    pub fn replies(&self) -> Vec<Reply> {
-        recorded(&self.endpoint)
-            .into_iter()
-            .filter(|entry| entry["url"].as_str().unwrap_or_default().contains("/v2/email/outbound-emails"))
-            .filter_map(|entry| serde_json::from_str::<Value>(&body_text(&entry)).ok())
-            .filter(|body| body["Destination"].to_string().contains(&self.token))
-            .map(|body| {
-                let data = body["Content"]["Raw"]["Data"].as_str().unwrap_or_default();
-                Reply::read(&base64::engine::general_purpose::STANDARD.decode(data).unwrap_or_default())
-            })
-            .collect()
+    /// Every SMS this world's clients published to SNS, whatever its text.
+    pub fn sms(&self) -> Vec<PublishedSms> {
+        self.requests().iter().filter_map(PublishedSms::from_recorded).collect()
     }
+
+    /// Every email this world's clients asked SES v2 to send, whoever it is to.
+    pub fn replies(&self) -> Vec<Reply> {
+        self.requests().iter().filter_map(Reply::from_recorded).collect()
+    }
+}
+
+fn access_key(token: &str) -> String {
+    format!("AKIA{}", token.to_uppercase())
+}
+
+/// The subject of a raw email, decoded, as SES puts it in its event; `None` without one.
+fn subject_of(raw: &[u8]) -> Option<String> {
+    let end = raw.windows(4).position(|w| w == b"\r\n\r\n").map_or(raw.len(), |at| at + 4);
+    let headers = mail_parser::MessageParser::default().parse_headers(&raw[..end])?;
+    headers.subject().map(str::to_owned)
+}
+
+/// events/ses-event.json for `message_id`, its subject (in `commonHeaders` and in the header
+/// list) replaced by `subject`, or removed when the email has none.
+pub fn ses_event(message_id: &str, subject: Option<&str>) -> Value {
+    let mut event: Value = serde_json::from_str(include_str!("../../events/ses-event.json")).unwrap();
+    let mail = &mut event["Records"][0]["ses"]["mail"];
+    mail["messageId"] = json!(message_id);
+    let headers = mail["headers"].as_array_mut().expect("the sample lists its headers");
+    let at = headers.iter().position(|h| h["name"] == "Subject").expect("the sample's headers hold its subject");
+    match subject {
+        Some(subject) => {
+            headers[at]["value"] = json!(subject);
+            mail["commonHeaders"]["subject"] = json!(subject);
+        }
+        None => {
+            headers.remove(at);
+            mail["commonHeaders"].as_object_mut().unwrap().remove("subject");
+        }
+    }
+    event
 }
 
 /// An error reply as its reader sees it: the raw message, and its subject and text decoded.
@@ -202,12 +288,36 @@ pub struct Reply {
 }
 
 impl Reply {
+    /// The reply a recorded SES v2 SendEmail carries; `None` for any other request. A SendEmail
+    /// that cannot be read fails the test: it must not vanish from the list.
+    fn from_recorded(request: &Recorded) -> Option<Reply> {
+        if request.service() != Some("ses") {
+            return None;
+        }
+        assert!(request.url.contains("/v2/"), "an SES v1 request, which replies() cannot read: {}", request.url);
+        if !request.url.contains("/v2/email/outbound-emails") {
+            return None;
+        }
+        let body: Value = serde_json::from_str(&request.body_text())
+            .unwrap_or_else(|e| panic!("a SendEmail whose body is not JSON ({e}): {}", request.body_text()));
+        let data = body["Content"]["Raw"]["Data"]
+            .as_str()
+            .unwrap_or_else(|| panic!("a SendEmail without Content.Raw.Data: {body}"));
+        let raw = base64::engine::general_purpose::STANDARD
+            .decode(data)
+            .unwrap_or_else(|e| panic!("a SendEmail whose Raw.Data is not base64 ({e}): {data}"));
+        Some(Reply::read(&raw))
+    }
+
     fn read(raw: &[u8]) -> Reply {
-        let message = mail_parser::MessageParser::default().parse(raw).expect("a reply is an email");
+        let lossy = String::from_utf8_lossy(raw);
+        let message = mail_parser::MessageParser::default()
+            .parse(raw)
+            .unwrap_or_else(|| panic!("a reply that is not an email: {lossy}"));
         Reply {
-            raw: String::from_utf8_lossy(raw).into_owned(),
-            subject: message.subject().unwrap_or_default().to_owned(),
-            text: message.body_text(0).unwrap_or_default().into_owned(),
+            subject: message.subject().unwrap_or_else(|| panic!("a reply without a subject: {lossy}")).to_owned(),
+            text: message.body_text(0).unwrap_or_else(|| panic!("a reply without a text part: {lossy}")).into_owned(),
+            raw: lossy.into_owned(),
         }
     }
 
@@ -238,54 +348,124 @@ pub struct PublishedSms {
 }
 
 impl PublishedSms {
-    fn from_recorded(entry: &Value) -> Option<PublishedSms> {
-        let body = body_text(entry);
-        let fields: Vec<(String, String)> = form_urlencoded::parse(body.as_bytes()).into_owned().collect();
-        let get = |name: &str| fields.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
-        if get("Action").as_deref() != Some("Publish") {
+    /// The SMS a recorded SNS Publish carries; `None` for any other request. A Publish that
+    /// cannot be read fails the test: it must not vanish from the list.
+    fn from_recorded(request: &Recorded) -> Option<PublishedSms> {
+        assert!(
+            request.service() != Some("sms-voice"),
+            "an End User Messaging request, which sms() cannot read: {}",
+            request.body_text()
+        );
+        if request.service() != Some("sns") {
             return None;
         }
+        let body = request.body_text();
+        let fields: Vec<(String, String)> = form_urlencoded::parse(body.as_bytes()).into_owned().collect();
+        let get = |name: &str| fields.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+        let action = get("Action").unwrap_or_else(|| panic!("an SNS request without an Action: {body}"));
+        if action != "Publish" {
+            return None;
+        }
+        let required = |name: &str| get(name).unwrap_or_else(|| panic!("a Publish without {name}: {body}"));
+        // MessageAttributes.entry.N.Name / .Value.StringValue, for any N.
         let attribute = |wanted: &str| {
-            (1..=10).find_map(|i| {
-                (get(&format!("MessageAttributes.entry.{i}.Name")).as_deref() == Some(wanted))
-                    .then(|| get(&format!("MessageAttributes.entry.{i}.Value.StringValue")))
-                    .flatten()
+            fields.iter().find_map(|(k, v)| {
+                let n = k.strip_prefix("MessageAttributes.entry.")?.strip_suffix(".Name")?;
+                (v == wanted).then(|| required(&format!("MessageAttributes.entry.{n}.Value.StringValue")))
             })
         };
         Some(PublishedSms {
-            phone_number: get("PhoneNumber")?,
-            message: get("Message")?,
+            phone_number: required("PhoneNumber"),
+            message: required("Message"),
             sender_id: attribute("AWS.SNS.SMS.SenderID"),
             sms_type: attribute("AWS.SNS.SMS.SMSType"),
         })
     }
 }
 
-fn body_text(entry: &Value) -> String {
-    let body = entry["body"].as_str().unwrap_or_default();
-    if entry["body_encoded"].as_bool().unwrap_or(false) {
-        String::from_utf8_lossy(&base64::engine::general_purpose::STANDARD.decode(body).unwrap_or_default())
-            .into_owned()
-    } else {
-        body.to_owned()
+/// One request as the emulator recorded it.
+#[derive(Debug, Clone)]
+pub struct Recorded {
+    pub method: String,
+    pub url: String,
+    pub headers: serde_json::Map<String, Value>,
+    body: Value,
+    body_encoded: bool,
+}
+
+impl Recorded {
+    fn parse(line: &str) -> Recorded {
+        let entry: Value = serde_json::from_str(line)
+            .unwrap_or_else(|e| panic!("the emulator's recording holds a line that is not JSON ({e}): {line:.300}"));
+        let field =
+            |name: &str| entry.get(name).unwrap_or_else(|| panic!("a recorded request without {name}: {line:.300}"));
+        let text = |name: &str| {
+            field(name).as_str().unwrap_or_else(|| panic!("a recorded request whose {name} is not text: {line:.300}"))
+        };
+        Recorded {
+            method: text("method").to_owned(),
+            url: text("url").to_owned(),
+            headers: field("headers")
+                .as_object()
+                .unwrap_or_else(|| panic!("a recorded request whose headers are not an object: {line:.300}"))
+                .clone(),
+            body: entry.get("body").cloned().unwrap_or(Value::Null),
+            body_encoded: entry.get("body_encoded").and_then(Value::as_bool).unwrap_or(false),
+        }
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).and_then(|(_, v)| v.as_str())
+    }
+
+    /// The SigV4 `Authorization` header: `… Credential=KEY/DATE/REGION/SERVICE/aws4_request, …`.
+    pub fn authorization(&self) -> Option<&str> {
+        self.header("Authorization")
+    }
+
+    /// The service the request was signed for (`sns`, `ses`, `s3`, `dynamodb`, `scheduler`).
+    pub fn service(&self) -> Option<&str> {
+        let scope = self.authorization()?.split("Credential=").nth(1)?.split([',', ' ']).next()?;
+        scope.split('/').nth(3)
+    }
+
+    /// The body as text; a body that is missing, not base64 when it says so, or not UTF-8 fails
+    /// the test.
+    pub fn body_text(&self) -> String {
+        let body =
+            self.body.as_str().unwrap_or_else(|| panic!("a recorded {} {} without a body", self.method, self.url));
+        if !self.body_encoded {
+            return body.to_owned();
+        }
+        let bytes = base64::engine::general_purpose::STANDARD.decode(body).unwrap_or_else(|e| {
+            panic!("a recorded body marked base64 that is not ({e}): {} {}", self.method, self.url)
+        });
+        String::from_utf8(bytes)
+            .unwrap_or_else(|e| panic!("a recorded body that is not UTF-8 ({e}): {} {}", self.method, self.url))
     }
 }
 
-/// The emulator's recording of every request it served.
-fn recorded(endpoint: &str) -> Vec<Value> {
+/// The emulator's recording of every request it served; a line it cannot read fails the test.
+fn recorded(endpoint: &str) -> Vec<Recorded> {
     http_get(endpoint, "/moto-api/recorder/download-recording")
         .lines()
-        .filter_map(|line| serde_json::from_str(line).ok())
+        .filter(|line| !line.trim().is_empty())
+        .map(Recorded::parse)
         .collect()
 }
 
-/// A GET on the emulator, with nothing but the standard library.
+/// A GET on the emulator, with nothing but the standard library; anything but a 200 fails.
 pub fn http_get(endpoint: &str, path: &str) -> String {
     let host = endpoint.trim_start_matches("http://").trim_end_matches('/');
     let mut stream = TcpStream::connect(host).expect("emulator reachable");
     write!(stream, "GET {path} HTTP/1.0\r\nHost: {host}\r\n\r\n").unwrap();
     let mut response = Vec::new();
     stream.read_to_end(&mut response).unwrap();
-    let response = String::from_utf8_lossy(&response).into_owned();
-    response.split_once("\r\n\r\n").map(|(_, body)| body.to_owned()).unwrap_or_default()
+    let response =
+        String::from_utf8(response).unwrap_or_else(|e| panic!("GET {path}: an answer that is not UTF-8: {e}"));
+    let (head, body) =
+        response.split_once("\r\n\r\n").unwrap_or_else(|| panic!("GET {path}: not an HTTP answer: {response:.300}"));
+    let status = head.lines().next().unwrap_or_default();
+    assert!(status.split_whitespace().nth(1) == Some("200"), "GET {path}: {status}\n{body:.300}");
+    body.to_owned()
 }
