@@ -15,8 +15,16 @@ The script:
    through SES v2 (from the emulator's request recorder), schedules (from EventBridge Scheduler);
 4. delivers some emails a second time, fires the scheduled sample's schedule (twice), and
    checks that nothing is sent, debited or answered twice;
-5. prints a report, and exits non-zero if a step failed or an expectation (EXPECTED, below) was
-   broken: the demo doubles as a smoke test.
+5. sends the same warm function four 39 MB emails (a short text/plain part, then a 39 MB base64
+   attachment, as SES accepts up to 40 MB): three from the demo account, each giving one SMS
+   with the text part's content and one credit debited, and one from an unknown login, refused
+   with 102 before any authentication. The function reads only the head of each email
+   (MAX_READ_BYTES in src/pipeline.rs); its peak RSS (VmHWM) is taken before and after these
+   emails, and must stay under the template's MemorySize;
+6. prints a report, its last lines the figures measured on the function process (init time,
+   peak RSS after the samples and after the 39 MB emails, against the template's MemorySize),
+   and exits non-zero if a step failed or an expectation (EXPECTED, below) was broken: the demo
+   doubles as a smoke test. `make measure` runs it on the release Lambda artifact.
 
 API keys never appear in the report (but masked, once, when an account is created). SMS texts
 do: it is the demo. The function's own log goes to target/demo-function.log and is checked to
@@ -28,12 +36,16 @@ Python 3.11 standard library and boto3 only.
 from __future__ import annotations
 
 import base64
+import contextlib
 import datetime as dt
 import email
+import email.parser
 import email.policy
+import email.utils
 import json
 import os
 import queue
+import random
 import re
 import secrets
 import string
@@ -142,6 +154,15 @@ REDELIVERED = ("03-iphone-mixed-numbers", "07-petit-insufficient-credits")
 
 # The accounts: login -> (credits, default sender, the placeholder its key fills in).
 ACCOUNTS = {"demo": (20, "BOUTIQUE", "{{KEY}}"), "petit": (2, None, "{{PETIT_KEY}}")}
+
+# The large emails sent last to the warm function: each LARGE_EMAIL_BYTES long (SES accepts up
+# to 40 MB), a short text/plain part first, then a base64 attachment filling the rest. Three come
+# from the demo account (one SMS each to LARGE_NUMBER), then one from a login no account has.
+LARGE_EMAIL_BYTES = 39_000_000
+LARGE_NUMBER = "+33612345682"
+LARGE_SUBJECT_NUMBER = "06 12 34 56 82"
+LARGE_SENT = 3
+UNKNOWN_LOGIN = "inconnu"
 
 # ---------------------------------------------------------------------------------------------
 # Configuration
@@ -464,6 +485,12 @@ class Function:
         self._process = subprocess.Popen([str(FUNCTION_BIN)], env=env, stdout=self._log, stderr=subprocess.STDOUT)
         return self
 
+    def peak_rss_now(self) -> int | None:
+        """The running process's peak resident memory so far (VmHWM, KiB)."""
+        if self._process is None or self._process.poll() is not None:
+            return None
+        return peak_rss_kib(self._process.pid)
+
     def init_ms(self) -> float | None:
         """From exec to the first request for work: the container's init duration."""
         if self.started is None or self.api.first_poll is None:
@@ -594,6 +621,25 @@ class Emulator:
                 entries.append(entry)
         return entries
 
+    @contextlib.contextmanager
+    def unrecorded(self):
+        """Requests made meanwhile are left out of the recording. The recorder keeps request
+        bodies and every read of the traffic downloads the whole recording: a 39 MB upload is
+        stored unrecorded (the function only reads, so nothing it sends is missed)."""
+        self._recorder("stop-recording")
+        try:
+            yield
+        finally:
+            self._recorder("start-recording")
+
+    def _recorder(self, action: str) -> None:
+        url = f"{self.endpoint}/moto-api/recorder/{action}"
+        try:
+            with urllib.request.urlopen(urllib.request.Request(url, method="POST"), timeout=COMMAND_SECONDS) as response:
+                response.read()
+        except OSError as error:
+            raise DemoError(f"cannot {action.replace('-', ' ')} on the emulator at {url}: {error}") from error
+
     def new_traffic(self) -> Traffic:
         """The SMS and replies sent since the last call."""
         entries = self._requests()
@@ -665,7 +711,9 @@ class Sample:
 
     @property
     def headers(self) -> email.message.EmailMessage:
-        return email.message_from_bytes(self.raw, policy=email.policy.default)
+        """The header fields only (a 39 MB email's body is not parsed again for them)."""
+        head = self.raw.partition(b"\r\n\r\n")[0] + b"\r\n\r\n"
+        return email.parser.BytesHeaderParser(policy=email.policy.default).parsebytes(head)
 
 
 def split_note(text: str) -> tuple[str, str]:
@@ -704,6 +752,68 @@ def ses_event(message_id: str) -> dict:
     return event
 
 
+def large_attachment(size: int) -> bytes:
+    """About `size` bytes of a base64 attachment body: 76-character lines of pseudo-random bytes
+    (fixed seed), CRLF-terminated, as mail clients write them."""
+    lines = max(1, size // 78)
+    encoded = base64.b64encode(random.Random(40).randbytes(lines * 57))
+    return b"".join(encoded[i : i + 76] + b"\r\n" for i in range(0, len(encoded), 76))
+
+
+def large_email(name: str, login: str, key: str, sender: str, text: str, attachment: bytes, expect: Expect) -> Sample:
+    """A multipart/mixed email: `text` as its first part, then `attachment` as a PDF."""
+    boundary = f"=_demo_{secrets.token_hex(12)}"
+    head = "\r\n".join([
+        "MIME-Version: 1.0",
+        f"Date: {email.utils.format_datetime(dt.datetime.now(dt.timezone.utc))}",
+        f"Message-ID: <{secrets.token_hex(12)}@mail.example.com>",
+        f"Subject: {login}@{key}|{LARGE_SUBJECT_NUMBER}",
+        f"From: {sender}",
+        "To: mail2sms@sms.example.com",
+        f'Content-Type: multipart/mixed; boundary="{boundary}"',
+        "",
+        f"--{boundary}",
+        'Content-Type: text/plain; charset="UTF-8"',
+        "Content-Transfer-Encoding: 8bit",
+        "",
+        text,
+        f"--{boundary}",
+        'Content-Type: application/pdf; name="catalogue-2027.pdf"',
+        'Content-Disposition: attachment; filename="catalogue-2027.pdf"',
+        "Content-Transfer-Encoding: base64",
+        "",
+        "",
+    ]).encode("utf-8")
+    tail = f"--{boundary}--\r\n".encode()
+    raw = head + attachment + tail
+    note = (f"{len(raw) / 1e6:.1f} MB: a text/plain part of {len(text.encode())} bytes, then a "
+            f"{len(attachment) / 1e6:.1f} MB base64 attachment.")
+    return Sample(name, note, raw, login, expect)
+
+
+def template_memory_mb() -> int | None:
+    """MemorySize of the function in template.yaml: its Mail2SmsFunction resource's, else the
+    Globals' (read line by line: the template's !Ref tags are not plain YAML)."""
+    try:
+        lines = (ROOT / "template.yaml").read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return None
+    found: dict[str, int] = {}
+    path: list[tuple[int, str]] = []
+    for line in lines:
+        match = re.match(r"^( *)([A-Za-z0-9_]+):\s*(\S*)", line)
+        if not match or line.lstrip().startswith("#"):
+            continue
+        indent, key, value = len(match.group(1)), match.group(2), match.group(3)
+        while path and path[-1][0] >= indent:
+            path.pop()
+        path.append((indent, key))
+        keys = "/".join(k for _, k in path)
+        if key == "MemorySize" and value.isdigit():
+            found[keys] = int(value)
+    return found.get("Resources/Mail2SmsFunction/Properties/MemorySize", found.get("Globals/Function/MemorySize"))
+
+
 # ---------------------------------------------------------------------------------------------
 # The demo
 # ---------------------------------------------------------------------------------------------
@@ -720,6 +830,7 @@ class Demo:
         self.keys: dict[str, str] = {}
         self.credits_before: dict[str, int] = {}
         self.samples: list[Sample] = []
+        self.large: list[Sample] = []  # the 39 MB emails, once sent (their raw cut to the headers)
         self.sent_texts: list[str] = []
         self.due = f"{dt.date.today() + dt.timedelta(days=2):%Y-%m-%d} 09:30:00"  # {{DUE}}
 
@@ -750,9 +861,13 @@ class Demo:
 
     def store(self, sample: Sample) -> None:
         key = CONFIG["INBOUND_PREFIX"] + sample.message_id
-        self.s3.put_object(Bucket=CONFIG["INBOUND_BUCKET"], Key=key, Body=sample.raw)
+        if len(sample.raw) > 1024 * 1024:
+            with self.emulator.unrecorded():
+                self.s3.put_object(Bucket=CONFIG["INBOUND_BUCKET"], Key=key, Body=sample.raw)
+        else:
+            self.s3.put_object(Bucket=CONFIG["INBOUND_BUCKET"], Key=key, Body=sample.raw)
 
-    def run_sample(self, function: Function, sample: Sample) -> None:
+    def run_sample(self, function: Function, sample: Sample, blank_line: bool = True) -> None:
         headers = sample.headers
         say(f"── {sample.name}.eml " + "─" * max(0, 76 - len(sample.name)))
         if sample.note:
@@ -771,7 +886,8 @@ class Demo:
             self.show_rejected(sample, outcome, traffic)
         else:
             self.show_sent(sample, outcome, traffic)
-        say()
+        if blank_line:
+            say()
 
     def show_sent(self, sample: Sample, outcome: dict, traffic: Traffic, record: dict | None = None) -> None:
         expect = sample.expect
@@ -885,6 +1001,46 @@ class Demo:
             CHECKS.expect(after == credits, f"{name} again: credits went from {credits} to {after}")
         say()
 
+    # -- 39 MB emails --------------------------------------------------------------------------
+
+    def large_emails(self, function: Function) -> tuple[int | None, int | None]:
+        """Sends the warm function LARGE_SENT 39 MB emails from the demo account, then one from
+        an unknown login; checks each as a sample, and that credits moved by its cost only.
+        The function's peak RSS (VmHWM, KiB) before and after."""
+        size = LARGE_EMAIL_BYTES / 1e6
+        say(f"{size:.0f} MB emails (SES accepts up to 40 MB): the same warm function, a text/plain part first, "
+            f"then a base64 attachment; the function reads only the first {1024 * 1024:,} bytes")
+        say()
+        before = function.peak_rss_now()
+        attachment = large_attachment(LARGE_EMAIL_BYTES - 1000)
+        sender = "Service client <clients@boutique.example.com>"
+        emails = [
+            (f"large-{i}-demo", "demo", self.keys["demo"], sender,
+             f"Grand email {i}/{LARGE_SENT} : le catalogue 2027 est en pièce jointe, bonne lecture !",
+             "sent")
+            for i in range(1, LARGE_SENT + 1)
+        ]
+        emails.append((f"large-{LARGE_SENT + 1}-unknown", UNKNOWN_LOGIN, secrets.token_hex(16),
+                       "Inconnu <quelquun@ailleurs.example.net>", "Un inconnu envoie un gros email.", "rejected"))
+        for name, login, key, from_, text, outcome in emails:
+            expect = (Expect("sent", sms={LARGE_NUMBER: "BOUTIQUE"}, parts=1, encoding="gsm7", text=text)
+                      if outcome == "sent" else Expect("rejected", status=102))
+            sample = large_email(name, login, key, from_, text, attachment, expect)
+            credits = {account: account_show(self.env, account)["credits"] for account in ACCOUNTS}
+            started = time.monotonic()
+            self.run_sample(function, sample, blank_line=False)
+            after = {account: account_show(self.env, account)["credits"] for account in ACCOUNTS}
+            wanted = {account: credits[account] - (expect.cost if account == login else 0) for account in ACCOUNTS}
+            peak = function.peak_rss_now()
+            say(f"  credits {'unchanged' if after == credits else f'{credits} → {after}'}; function peak RSS so far "
+                f"{f'{peak / 1024:.1f} MiB' if peak is not None else '(not measured)'} "
+                f"({time.monotonic() - started:.1f} s to store, invoke and check)")
+            say()
+            CHECKS.expect(after == wanted, f"{name}: credits went from {credits} to {after}, expected {wanted}")
+            sample.raw = sample.raw.partition(b"\r\n\r\n")[0] + b"\r\n\r\n"  # the headers are enough from now on
+            self.large.append(sample)
+        return before, function.peak_rss_now()
+
     # -- summary -------------------------------------------------------------------------------
 
     def summary(self) -> None:
@@ -895,8 +1051,9 @@ class Demo:
         say("Credits")
         say(f"  {'account':<8} {'before':>6} {'after':>6} {'spent':>6}")
         spent_expected = {login: 0 for login in ACCOUNTS}
-        for sample in self.samples:
-            spent_expected[sample.login] += sample.expect.cost
+        for sample in (*self.samples, *self.large):
+            if sample.expect.cost:
+                spent_expected[sample.login] += sample.expect.cost
         for login in ACCOUNTS:
             before, after = self.credits_before[login], account_show(self.env, login)["credits"]
             say(f"  {login:<8} {before:>6} {after:>6} {before - after:>6}")
@@ -907,7 +1064,7 @@ class Demo:
     def show_messages(self, login: str) -> None:
         say(f"Messages of {login} (mail2sms-admin messages {login} --limit 20)")
         records = messages_of(self.env, login, 20)
-        names = {s.message_id: s.name for s in self.samples}
+        names = {s.message_id: s.name for s in (*self.samples, *self.large)}
         say(f"  {'sample':<26} {'message id':<12} {'state':<11} {'status':>6}  {'recipients':<22} {'cost':>4}")
         for record in records:
             say(f"  {names.get(record['message_id'], '?'):<26} {record['message_id'][:8] + '…':<12} "
@@ -924,7 +1081,7 @@ class Demo:
     def check_log(self) -> None:
         log = FUNCTION_LOG.read_text(encoding="utf-8", errors="replace")
         leaks = [f"the {login} account's API key" for login, key in self.keys.items() if key in log]
-        leaks += [f"a full number ({mask_number(n)})" for s in self.samples for n in s.expect.sms if n in log]
+        leaks += [f"a full number ({mask_number(n)})" for s in (*self.samples, *self.large) for n in s.expect.sms if n in log]
         leaks += [f"an SMS text ({t[:20]}…)" for t in set(self.sent_texts) if t in log]
         say(f"Function log: {shown(FUNCTION_LOG)} ({len(log.splitlines())} lines), "
             f"{'with ' + ', '.join(sorted(set(leaks))) if leaks else 'free of API keys, SMS texts and full numbers'}")
@@ -932,6 +1089,7 @@ class Demo:
 
 
 ENCODING_NAMES = {"gsm7": "GSM-7", "ucs2": "UCS-2"}
+NUMBER_WORDS = {1: "one", 2: "two", 3: "three", 4: "four", 5: "five"}
 WIDTH = 100  # the report's line width, for notes and SMS texts
 
 
@@ -993,12 +1151,14 @@ def run() -> int:
         for sample in demo.samples:
             demo.run_sample(function, sample)
         demo.redeliver(function)
+        peak_samples, peak_large = demo.large_emails(function)
     init_ms = function.init_ms()
-    peak = function.peak_rss_kib
-    say(f"Function process: init {init_ms:.0f} ms (exec to first poll of the Runtime API), "
-        f"peak memory {peak / 1024:.1f} MiB" if init_ms is not None and peak is not None
-        else "Function process: init time or peak memory not measured")
-    say()
+    memory_mb = template_memory_mb()
+    if memory_mb is not None and peak_large is not None:
+        # Lambda stops a function whose memory reaches MemorySize (counted here in 10^6 bytes, the stricter reading).
+        CHECKS.expect(peak_large * 1024 < memory_mb * 1_000_000,
+                      f"peak RSS {peak_large / 1024:.1f} MiB after the {LARGE_EMAIL_BYTES / 1e6:.0f} MB emails, "
+                      f"over the template's MemorySize {memory_mb} MB")
     demo.summary()
     demo.check_log()
     keys_shown = [login for login, key in demo.keys.items() if any(key in line for line in REPORT)]
@@ -1008,9 +1168,21 @@ def run() -> int:
         say(f"DEMO FAILED: {len(CHECKS.failures)} of {CHECKS.passed + len(CHECKS.failures)} expectations broken:")
         for failure in CHECKS.failures:
             say(f"  - {failure}")
-        return 1
-    say(f"Demo passed: {CHECKS.passed} expectations met.")
-    return 0
+    else:
+        say(f"Demo passed: {CHECKS.passed} expectations met.")
+    # The figures measured, alone and last.
+    def mib(kib: int | None) -> str:
+        return f"{kib / 1024:.1f} MiB" if kib is not None else "not measured"
+
+    say()
+    say(f"Function process: {shown(FUNCTION_BIN)}, one warm container; peak RSS is its VmHWM")
+    say(f"init time: {f'{init_ms:.0f} ms' if init_ms is not None else 'not measured'} "
+        f"(exec to first poll of the Runtime API)")
+    say(f"peak RSS after the samples: {mib(peak_samples)}")
+    count = NUMBER_WORDS.get(len(demo.large), str(len(demo.large)))
+    say(f"peak RSS after {count} {LARGE_EMAIL_BYTES / 1e6:.0f} MB emails (warm): {mib(peak_large)}"
+        + (f" (template memory: {memory_mb} MB)" if memory_mb is not None else ""))
+    return 1 if CHECKS.failures else 0
 
 
 def main() -> int:

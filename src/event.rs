@@ -33,6 +33,17 @@ pub struct ScheduledSendEvent {
     pub scheduled_send: String,
 }
 
+impl ScheduledSendEvent {
+    pub fn for_message(message_id: &str) -> ScheduledSendEvent {
+        ScheduledSendEvent { scheduled_send: message_id.to_owned() }
+    }
+
+    /// The event as the scheduler hands it to the function (what [`decode`] reads back).
+    pub fn to_input(&self) -> String {
+        serde_json::to_string(self).expect("a struct of one string serialises")
+    }
+}
+
 #[derive(Debug, Error, PartialEq)]
 pub enum EventError {
     #[error("unrecognised event: neither an SES receipt, an S3 notification nor a scheduled send")]
@@ -192,6 +203,13 @@ mod tests {
             decode(s3_event("inbox", "outbound/abc"), "inbox", "inbound/"),
             Err(EventError::ForeignKey("outbound/abc".into()))
         );
+    }
+
+    #[test]
+    fn a_schedules_input_reads_back_as_the_same_event() {
+        let event = ScheduledSendEvent::for_message("abc");
+        let input: Value = serde_json::from_str(&event.to_input()).unwrap();
+        assert_eq!(decode(input, "inbox", "inbound/"), Ok(Trigger::ScheduledSend(event)));
     }
 
     #[test]

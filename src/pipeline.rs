@@ -22,18 +22,18 @@ use thiserror::Error;
 use tracing::{info, warn};
 
 use crate::domain::account::is_possible_login;
-use crate::domain::date::{Timing, resolve_local, timing};
+use crate::domain::date::when;
 use crate::domain::message::{
     Delivery, Discard, MAX_ERROR_BYTES, MAX_PROVIDER_ID_BYTES, MAX_RECIPIENTS, MessageRecord, MessageState,
     RecipientRecord, ReplyOutcome, truncated,
 };
-use crate::domain::recipient::mask_numbers_in;
+use crate::domain::recipient::{Recipient, mask_numbers_in};
 use crate::domain::request::{Request, parse_credentials, parse_subject};
 use crate::domain::segments::{self, MAX_PARTS};
 use crate::domain::sender::{has_stop_mention, sender_for};
 use crate::domain::text::clean_body;
 use crate::domain::{Rejection, StatusCode};
-use crate::event::{EventError, InboundEmail, Trigger, decode};
+use crate::event::{EventError, InboundEmail, ScheduledSendEvent, Trigger, decode};
 use crate::mail::{InboundMail, Verdict, Verdicts, parse_mail};
 use crate::ports::{
     Debit, Lease, Ledger, Opening, OutgoingSms, PortError, RawMailStore, ReplyMailer, ScheduledSend, SendScheduler,
@@ -233,7 +233,9 @@ where
         let letter = Letter { mail: &mail, verdicts: &verdicts };
         match self.read_request(id, &mail, received_at).await? {
             Reading::Order(order) => self.accept(*order, letter, invocation).await,
-            Reading::Refused(rejection, login) => self.reject(id, letter, rejection, login, received_at, invocation).await,
+            Reading::Refused(rejection, login) => {
+                self.reject(id, letter, rejection, login, received_at, invocation).await
+            }
         }
     }
 
@@ -284,39 +286,23 @@ where
                 format!("{} SMS nécessaires, {MAX_PARTS} au maximum", segments.parts),
             ));
         }
-        let timezone = account.timezone_or(self.settings.default_timezone);
-        let due_at = date.map(|local| resolve_local(local, timezone));
-        let timing = match timing(due_at, received_at) {
-            Ok(timing) => timing,
+        let when = match when(date, account.timezone_or(self.settings.default_timezone), received_at) {
+            Ok(when) => when,
             Err(rejection) => return refuse(rejection),
         };
 
         let stop_mention = has_stop_mention(&text);
-        let mut record = MessageRecord::new(message_id, received_at);
-        record.login = Some(account.login.clone());
-        record.recipients = recipients
-            .valid
-            .into_iter()
-            .map(|number| RecipientRecord {
-                sender: sender_for(&number, sender.as_ref(), stop_mention, account.sender.as_ref()),
-                number,
-                delivery: Delivery::Pending,
-                provider_id: None,
-                error: None,
-            })
-            .collect();
+        let recipient = |number: Recipient| RecipientRecord {
+            sender: sender_for(&number, sender.as_ref(), stop_mention, account.sender.as_ref()),
+            number,
+            delivery: Delivery::Pending,
+            provider_id: None,
+            error: None,
+        };
+        let recipients_records = recipients.valid.into_iter().map(recipient).collect();
+        let mut record =
+            MessageRecord::accepted(message_id, received_at, &account.login, recipients_records, text, segments, when);
         record.dropped = recipients.dropped;
-        record.parts = segments.parts;
-        record.encoding = Some(segments.encoding);
-        record.cost = u64::from(segments.parts) * record.recipients.len() as u64;
-        record.text = Some(text);
-        if let (Timing::At(due), Some(local)) = (timing, date) {
-            record.state = MessageState::Scheduled;
-            record.due_at = Some(due);
-            record.local_date = Some(local.format("%Y-%m-%d %H:%M:%S").to_string());
-            record.timezone = Some(timezone.name().to_owned());
-            record.schedule_name = Some(schedule_name(message_id));
-        }
         Ok(Reading::Order(Box::new(Order { login: account.login, key_sha256: account.key_sha256, record })))
     }
 
@@ -539,7 +525,7 @@ where
         let (Some(name), Some(due_at)) = (record.schedule_name.clone(), record.due_at) else {
             return Ok(Outcome::Duplicate { message_id: record.message_id.clone(), state: record.state });
         };
-        let input = serde_json::json!({ "scheduled_send": record.message_id }).to_string();
+        let input = ScheduledSendEvent::for_message(&record.message_id).to_input();
         let send = ScheduledSend { name, at: due_at, input, target_arn: invocation.function_arn.clone() };
         self.scheduler.schedule(&send).await?;
         info!(due_at = %due_at, "scheduled");
@@ -682,17 +668,6 @@ where
     }
 }
 
-/// The schedule of a message: named after its SES message id, so a second delivery of the
-/// email finds it already there. At most 64 characters of `[0-9A-Za-z-_.]`.
-pub fn schedule_name(message_id: &str) -> String {
-    let clean: String = message_id
-        .chars()
-        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
-        .take(64 - "mail2sms-".len())
-        .collect();
-    format!("mail2sms-{clean}")
-}
-
 /// The API key as the subject gives it, to keep it out of replies even when the subject is
 /// malformed: what follows the last `@` of the first field.
 fn api_key_in(subject: Option<&str>) -> Option<&str> {
@@ -704,14 +679,6 @@ fn api_key_in(subject: Option<&str>) -> Option<&str> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn schedule_names_are_valid_and_stable() {
-        let name = schedule_name("k8u6ra1lbn0ipa3hbpmqv39kcbb7s55ujl3ajpo1");
-        assert_eq!(name, "mail2sms-k8u6ra1lbn0ipa3hbpmqv39kcbb7s55ujl3ajpo1");
-        let long = schedule_name(&"x/".repeat(100));
-        assert!(long.len() <= 64 && long.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)));
-    }
 
     #[test]
     fn the_key_is_found_even_in_a_broken_subject() {

@@ -495,7 +495,8 @@ async fn only_the_head_of_a_large_email_is_read() {
     let outcome = only(world.gateway().handle(world.ses_event(&id), &world.invocation()).await.unwrap());
 
     assert!(matches!(outcome, Outcome::Sent { sent: 1, .. }), "{outcome:?}");
-    let reads: Vec<_> = world.requests().into_iter().filter(|r| r.service() == Some("s3") && r.method == "GET").collect();
+    let reads: Vec<_> =
+        world.requests().into_iter().filter(|r| r.service() == Some("s3") && r.method == "GET").collect();
     assert_eq!(reads.len(), 1);
     let limit = mail2sms::pipeline::MAX_READ_BYTES;
     assert_eq!(reads[0].header("Range"), Some(format!("bytes=0-{}", limit - 1).as_str()), "{:?}", reads[0].headers);

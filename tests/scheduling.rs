@@ -10,7 +10,8 @@ use futures::future::join_all;
 use mail2sms::aws::AwsGateway;
 use mail2sms::domain::StatusCode;
 use mail2sms::domain::message::MessageState;
-use mail2sms::pipeline::{Outcome, PipelineError, schedule_name};
+use mail2sms::domain::message::schedule_name;
+use mail2sms::pipeline::{Outcome, PipelineError};
 use serde_json::json;
 
 /// The tests' "now": 2026-11-25 12:00 UTC, so that dates and daylight-saving edges are fixed.

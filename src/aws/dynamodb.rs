@@ -790,6 +790,71 @@ mod tests {
     use super::*;
     use chrono::TimeZone;
 
+    /// An item's size as DynamoDB counts it: attribute names and values, numbers by their
+    /// digits, one byte per list or map element and three per list or map.
+    fn item_size(item: &Item) -> usize {
+        fn value_size(value: &AttributeValue) -> usize {
+            match value {
+                AttributeValue::S(text) => text.len(),
+                AttributeValue::N(number) => number.trim_start_matches('-').len().div_ceil(2) + 1,
+                AttributeValue::Bool(_) | AttributeValue::Null(_) => 1,
+                AttributeValue::L(list) => 3 + list.iter().map(|v| value_size(v) + 1).sum::<usize>(),
+                AttributeValue::M(map) => 3 + map.iter().map(|(k, v)| k.len() + value_size(v) + 1).sum::<usize>(),
+                AttributeValue::Ss(set) => set.iter().map(String::len).sum(),
+                other => panic!("unexpected attribute type {other:?}"),
+            }
+        }
+        item.iter().map(|(name, value)| name.len() + value_size(value)).sum()
+    }
+
+    #[test]
+    fn the_largest_record_an_email_can_make_fits_in_a_dynamodb_item() {
+        use crate::domain::message::{
+            Delivery, MAX_ERROR_BYTES, MAX_PROVIDER_ID_BYTES, MAX_RECIPIENTS, RecipientRecord,
+        };
+        use crate::domain::recipient::Recipient;
+        use crate::domain::segments::{Encoding, MAX_PARTS};
+        use crate::domain::sender::SenderId;
+        use crate::domain::status::{Rejection, StatusCode};
+
+        let now = Utc::now();
+        let mut record = MessageRecord::rejected(
+            "0123456789abcdefghij0123456789abcdefghij",
+            now,
+            &Rejection::with_detail(StatusCode::InvalidRequest, "x".repeat(200)),
+        );
+        record.state = MessageState::Accepted;
+        record.login = Some("l".repeat(64));
+        // The longest text: every part full of three-byte characters.
+        record.text = Some("€".repeat(MAX_PARTS as usize * 160));
+        record.encoding = Some(Encoding::Ucs2);
+        record.parts = MAX_PARTS;
+        record.cost = u64::from(MAX_PARTS) * MAX_RECIPIENTS as u64;
+        record.refunded = record.cost;
+        record.recipients = (0..MAX_RECIPIENTS)
+            .map(|i| RecipientRecord {
+                number: Recipient::parse_e164(&format!("+4479{:08}", 11_000_000 + i)).unwrap(),
+                sender: Some(SenderId::parse("ABCDEFGHIJK").unwrap()),
+                delivery: Delivery::Unknown,
+                provider_id: Some("p".repeat(MAX_PROVIDER_ID_BYTES)),
+                error: Some("é".repeat(MAX_ERROR_BYTES / 2)),
+            })
+            .collect();
+        record.due_at = Some(now);
+        record.local_date = Some("2026-12-01 09:30:00".into());
+        record.timezone = Some("America/Argentina/ComodRivadavia".into());
+        record.schedule_name = Some("s".repeat(64));
+        record.settled_at = Some(now);
+        record.lease_owner = Some("o".repeat(64));
+        record.lease_until = Some(i64::MAX);
+        record.lease_attempt = Some("a".repeat(16));
+        record.checkpoints = u64::MAX;
+
+        let size = item_size(&to_item(&record).unwrap());
+        // Room is left for what the record does not hold yet (dropped input, a reply's notes).
+        assert!(size < 360 * 1024, "{size} bytes");
+    }
+
     #[test]
     fn reply_quotas_are_per_address_and_hour_and_hide_the_address() {
         let t = Utc.with_ymd_and_hms(2026, 11, 25, 9, 59, 0).unwrap();

@@ -91,6 +91,23 @@ pub fn timing(due: Option<DateTime<Utc>>, now: DateTime<Utc>) -> Result<Timing, 
     Ok(Timing::At(due))
 }
 
+/// When a message goes, as its customer asked: now, or at a local time of theirs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum When {
+    Now,
+    At { due: DateTime<Utc>, local: NaiveDateTime, zone: Tz },
+}
+
+/// Reads `date=` (a local time, if given) in the customer's time zone, it being `now`: the one
+/// place a date goes from the subject to an instant (see [`resolve_local`] and [`timing`]).
+pub fn when(local: Option<NaiveDateTime>, zone: Tz, now: DateTime<Utc>) -> Result<When, Rejection> {
+    let Some(local) = local else { return Ok(When::Now) };
+    Ok(match timing(Some(resolve_local(local, zone)), now)? {
+        Timing::Now => When::Now,
+        Timing::At(due) => When::At { due, local, zone },
+    })
+}
+
 /// The IANA time zone of that name (e.g. `Europe/Paris`), surrounding whitespace ignored.
 pub fn parse_timezone(name: &str) -> Option<Tz> {
     name.trim().parse().ok()
@@ -235,6 +252,21 @@ mod tests {
         let rejection = timing(Some(latest + TimeDelta::seconds(1)), now).unwrap_err();
         assert_eq!(rejection.status, StatusCode::InvalidDate);
         assert!(rejection.status_text.contains("la date ne peut pas dépasser 365 jours"));
+    }
+
+    #[test]
+    fn when_reads_the_local_date_in_the_zone_and_keeps_what_was_written() {
+        let now = utc("2026-06-01 12:00:00");
+        assert_eq!(when(None, Europe::Paris, now), Ok(When::Now));
+        assert_eq!(when(Some(local("2026-06-01 14:00:30")), Europe::Paris, now), Ok(When::Now), "12:00:30 UTC");
+        assert_eq!(
+            when(Some(local("2026-12-01 09:30:00")), Europe::Paris, now),
+            Ok(When::At { due: utc("2026-12-01 08:30:00"), local: local("2026-12-01 09:30:00"), zone: Europe::Paris })
+        );
+        assert_eq!(
+            when(Some(local("2028-01-01 00:00:00")), Europe::Paris, now).unwrap_err().status,
+            StatusCode::InvalidDate
+        );
     }
 
     #[test]

@@ -5,8 +5,9 @@
 use chrono::{DateTime, SubsecRound, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::date::When;
 use super::recipient::{DroppedNumber, Recipient};
-use super::segments::Encoding;
+use super::segments::{Encoding, Segments};
 use super::sender::SenderId;
 use super::status::{Rejection, StatusCode};
 
@@ -211,6 +212,36 @@ impl MessageRecord {
         }
     }
 
+    /// An email that passed every check: its recipients, its text and what it costs, to be
+    /// sent now (`Accepted`) or when it is due (`Scheduled`, with its schedule's name).
+    pub fn accepted(
+        message_id: &str,
+        received_at: DateTime<Utc>,
+        login: &str,
+        recipients: Vec<RecipientRecord>,
+        text: String,
+        segments: Segments,
+        when: When,
+    ) -> MessageRecord {
+        let mut record = MessageRecord {
+            login: Some(login.to_owned()),
+            parts: segments.parts,
+            encoding: Some(segments.encoding),
+            cost: u64::from(segments.parts) * recipients.len() as u64,
+            recipients,
+            text: Some(text),
+            ..MessageRecord::new(message_id, received_at)
+        };
+        if let When::At { due, local, zone } = when {
+            record.state = MessageState::Scheduled;
+            record.due_at = Some(due);
+            record.local_date = Some(local.format("%Y-%m-%d %H:%M:%S").to_string());
+            record.timezone = Some(zone.name().to_owned());
+            record.schedule_name = Some(schedule_name(message_id));
+        }
+        record
+    }
+
     pub fn rejected(message_id: &str, received_at: DateTime<Utc>, rejection: &Rejection) -> MessageRecord {
         MessageRecord {
             state: MessageState::Rejected,
@@ -246,6 +277,17 @@ impl MessageRecord {
     pub fn count(&self, delivery: Delivery) -> usize {
         self.recipients.iter().filter(|r| r.delivery == delivery).count()
     }
+}
+
+/// The schedule of a message: named after its SES message id, so a second delivery of the
+/// email finds it already there. At most 64 characters of `[0-9A-Za-z-_.]`.
+pub fn schedule_name(message_id: &str) -> String {
+    let clean: String = message_id
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        .take(64 - "mail2sms-".len())
+        .collect();
+    format!("mail2sms-{clean}")
 }
 
 /// Timestamps as fixed-width RFC 3339 in UTC with milliseconds, so that their text sorts as
@@ -316,6 +358,42 @@ mod tests {
         assert_eq!(record(&[Sent, Failed]).settled_state(), MessageState::PartiallyFailed);
         assert_eq!(record(&[Unknown, Sent]).settled_state(), MessageState::PartiallyFailed);
         assert_eq!(record(&[Failed, Unknown]).settled_state(), MessageState::Failed);
+    }
+
+    #[test]
+    fn schedule_names_are_valid_and_stable() {
+        let name = schedule_name("k8u6ra1lbn0ipa3hbpmqv39kcbb7s55ujl3ajpo1");
+        assert_eq!(name, "mail2sms-k8u6ra1lbn0ipa3hbpmqv39kcbb7s55ujl3ajpo1");
+        let long = schedule_name(&"x/".repeat(100));
+        assert!(long.len() <= 64 && long.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)));
+    }
+
+    #[test]
+    fn an_accepted_record_costs_parts_times_recipients_and_keeps_the_local_date_when_scheduled() {
+        let segments = crate::domain::segments::count("Bonjour");
+        let recipients = record(&[Delivery::Pending, Delivery::Pending]).recipients;
+        let now = Utc.with_ymd_and_hms(2026, 6, 1, 12, 0, 0).unwrap();
+        let sent_now =
+            MessageRecord::accepted("m", now, "shop", recipients.clone(), "Bonjour".into(), segments, When::Now);
+        assert_eq!(
+            (sent_now.state, sent_now.cost, sent_now.schedule_name.as_deref()),
+            (MessageState::Accepted, 2, None)
+        );
+        let local = chrono::NaiveDate::from_ymd_opt(2026, 12, 1).unwrap().and_hms_opt(9, 30, 0).unwrap();
+        let due = Utc.with_ymd_and_hms(2026, 12, 1, 8, 30, 0).unwrap();
+        let later = MessageRecord::accepted(
+            "m",
+            now,
+            "shop",
+            recipients,
+            "Bonjour".into(),
+            segments,
+            When::At { due, local, zone: chrono_tz::Europe::Paris },
+        );
+        assert_eq!(later.state, MessageState::Scheduled);
+        assert_eq!(later.local_date.as_deref(), Some("2026-12-01 09:30:00"));
+        assert_eq!(later.timezone.as_deref(), Some("Europe/Paris"));
+        assert_eq!(later.schedule_name.as_deref(), Some("mail2sms-m"));
     }
 
     #[test]

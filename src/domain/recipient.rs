@@ -43,6 +43,12 @@ impl Recipient {
         self.0.strip_prefix('+').is_some_and(|digits| digits.starts_with(FRANCE))
     }
 
+    /// The number as an integer: its E.164 digits, at most 15, so it fits in a `u64`, and no
+    /// two numbers share one (the first digit is never `0`).
+    fn value(&self) -> u64 {
+        self.0.bytes().skip(1).fold(0, |value, digit| value * 10 + u64::from(digit - b'0'))
+    }
+
     /// The number as logs may show it; see [`mask_number`].
     pub fn masked(&self) -> String {
         mask_number(&self.0)
@@ -112,12 +118,35 @@ pub fn mask_numbers_in(text: &str) -> String {
     masked
 }
 
-/// A number of the list that will not be sent to, as it was typed (surrounding whitespace
-/// removed). It is personal data: log it through [`mask_number`].
+/// A number of the list that will not be sent to. It is personal data: log it through
+/// [`mask_number`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DroppedNumber {
+    /// As it was typed, surrounding whitespace removed, cut to [`DROPPED_INPUT_CHARS`]
+    /// characters (the last one then `…`): the customer can recognise it, and a junk item of
+    /// 100 KB costs no more than a number.
     pub input: String,
     pub reason: DropReason,
+}
+
+/// The most dropped numbers listed on a message; the others are only counted. A subject may
+/// hold 50,000 junk items, and the message record must stay far below DynamoDB's 400 KB.
+pub const DROPPED_LISTED: usize = 20;
+
+/// The most characters of a dropped number's text that are kept.
+pub const DROPPED_INPUT_CHARS: usize = 32;
+
+impl DroppedNumber {
+    /// An item refused for `reason`, its text cut to [`DROPPED_INPUT_CHARS`].
+    fn new(item: &str, reason: DropReason) -> DroppedNumber {
+        let mut characters = item.chars();
+        let mut input: String = characters.by_ref().take(DROPPED_INPUT_CHARS).collect();
+        if characters.next().is_some() {
+            input.pop();
+            input.push('…');
+        }
+        DroppedNumber { input, reason }
+    }
 }
 
 /// Why a number is dropped.
@@ -140,8 +169,11 @@ pub enum DropReason {
 pub struct Recipients {
     /// Valid numbers, each once, in the order first seen.
     pub valid: Vec<Recipient>,
-    /// Numbers refused, in the order typed.
+    /// The first [`DROPPED_LISTED`] numbers refused, in the order typed.
     pub dropped: Vec<DroppedNumber>,
+    /// How many numbers were refused in all, listed or not.
+    #[serde(default)]
+    pub dropped_count: usize,
 }
 
 /// Reads the subject's number list.
@@ -155,17 +187,29 @@ pub struct Recipients {
 ///   fixed-line-or-mobile (e.g. the USA), VoIP, personal, pager, or unknown kind (a valid
 ///   number libphonenumber cannot classify is given the benefit of the doubt).
 /// - A number seen again, in any form, is not listed again nor dropped.
+/// - Refused numbers are all counted, and the first [`DROPPED_LISTED`] listed (see
+///   [`DroppedNumber::input`]).
+///
+/// The work is linear in the field's length: each item is read once, digits that cannot be an
+/// E.164 number are refused before libphonenumber sees them, and duplicates are found in a hash
+/// set of the numbers' values. The memory is that of the valid numbers, plus a bounded list of the
+/// dropped ones.
 pub fn parse_recipients(field: &str) -> Recipients {
     let mut recipients = Recipients::default();
-    let mut seen = HashSet::new();
+    let mut seen: HashSet<u64> = HashSet::new();
     for item in field.split([';', ',']).map(str::trim).filter(|item| !item.is_empty()) {
         match parse_number(item) {
             Ok(recipient) => {
-                if seen.insert(recipient.0.clone()) {
+                if seen.insert(recipient.value()) {
                     recipients.valid.push(recipient);
                 }
             }
-            Err(reason) => recipients.dropped.push(DroppedNumber { input: item.to_owned(), reason }),
+            Err(reason) => {
+                recipients.dropped_count += 1;
+                if recipients.dropped.len() < DROPPED_LISTED {
+                    recipients.dropped.push(DroppedNumber::new(item, reason));
+                }
+            }
         }
     }
     recipients
@@ -516,8 +560,29 @@ mod tests {
         fn every_item_is_either_kept_or_dropped(items in proptest::collection::vec("[0-9a-z+ ]{1,14}", 0..20)) {
             let recipients = parse_recipients(&items.join(";"));
             let non_empty = items.iter().filter(|item| !item.trim().is_empty()).count();
-            prop_assert!(recipients.valid.len() + recipients.dropped.len() <= non_empty);
+            prop_assert!(recipients.valid.len() + recipients.dropped_count <= non_empty);
             prop_assert!(recipients.dropped.iter().all(|d| !d.input.is_empty() && d.input.trim() == d.input));
+        }
+
+        #[test]
+        fn every_refused_item_is_counted_and_the_first_ones_listed(
+            items in proptest::collection::vec("[0-9a-z+é ]{1,40}|06[0-9]{8}", 0..60),
+        ) {
+            let recipients = parse_recipients(&items.join(";"));
+            let refused: Vec<(&str, DropReason)> = items
+                .iter()
+                .map(|item| item.trim())
+                .filter(|item| !item.is_empty())
+                .filter_map(|item| parse_number(item).err().map(|reason| (item, reason)))
+                .collect();
+            prop_assert_eq!(recipients.dropped_count, refused.len());
+            prop_assert_eq!(recipients.dropped.len(), refused.len().min(DROPPED_LISTED));
+            for (listed, (item, reason)) in recipients.dropped.iter().zip(&refused) {
+                prop_assert_eq!(listed.reason, *reason);
+                prop_assert!(listed.input.chars().count() <= DROPPED_INPUT_CHARS);
+                let kept = listed.input.trim_end_matches('…');
+                prop_assert!(item.starts_with(kept), "{:?} is not the start of {:?}", listed.input, item);
+            }
         }
 
         #[test]
@@ -533,6 +598,64 @@ mod tests {
             prop_assert!(masked.chars().filter(char::is_ascii_digit).count() <= 2);
             prop_assert!(masked.chars().all(|c| c.is_ascii_digit() || "+*().- ".contains(c)));
         }
+    }
+
+    #[test]
+    fn fifty_thousand_junk_numbers_are_counted_and_twenty_listed() {
+        let junk: Vec<String> = (0..50_000).map(|i| format!("x{i}")).collect();
+        let recipients = parse_recipients(&format!("{};0612345678", junk.join(";")));
+        assert_eq!(valid_of(&recipients), ["+33612345678"]);
+        assert_eq!(recipients.dropped_count, 50_000);
+        assert_eq!(recipients.dropped.len(), DROPPED_LISTED);
+        assert_eq!(recipients.dropped[0], DroppedNumber { input: "x0".into(), reason: DropReason::Malformed });
+        assert_eq!(recipients.dropped[19].input, "x19");
+        let stored = serde_json::to_string(&recipients).expect("json");
+        assert!(stored.len() < 2_000, "{} bytes", stored.len());
+    }
+
+    #[test]
+    fn a_long_dropped_item_is_cut_on_a_character_boundary() {
+        let recipients = parse_recipients(&format!("{};0612345678", "é€😀".repeat(40_000)));
+        let dropped = &recipients.dropped[0];
+        assert_eq!(dropped.input.chars().count(), DROPPED_INPUT_CHARS);
+        assert_eq!(dropped.input, format!("{}é…", "é€😀".repeat(10)));
+        assert_eq!(dropped.reason, DropReason::Malformed);
+        let exact = "0".repeat(DROPPED_INPUT_CHARS);
+        assert_eq!(parse_recipients(&exact).dropped[0].input, exact, "32 characters are kept whole");
+        let longer = "0".repeat(DROPPED_INPUT_CHARS + 1);
+        assert_eq!(parse_recipients(&longer).dropped[0].input, format!("{}…", "0".repeat(DROPPED_INPUT_CHARS - 1)));
+    }
+
+    #[test]
+    fn ten_thousand_numbers_half_of_them_junk() {
+        let items: Vec<String> = (0..2_500)
+            .flat_map(|i| [format!("06 {:08}", 12_340_000 + i), format!("+33 6 {:08}", 12_340_000 + i / 2)])
+            .chain((0..5_000).map(|i| format!("{i}x")))
+            .collect();
+        let recipients = parse_recipients(&items.join(";"));
+        assert_eq!(items.len(), 10_000);
+        assert_eq!(recipients.valid.len(), 2_500, "the second form of each is a duplicate");
+        assert_eq!(recipients.valid[2_499].e164(), "+33612342499");
+        assert_eq!(recipients.dropped_count, 5_000);
+        assert_eq!(recipients.dropped.len(), DROPPED_LISTED);
+    }
+
+    #[test]
+    fn a_100_kb_field_of_digits_is_one_invalid_item() {
+        let recipients = parse_recipients(&"6".repeat(100_000));
+        assert_eq!((recipients.valid.len(), recipients.dropped_count), (0, 1));
+        assert_eq!(recipients.dropped[0].reason, DropReason::Invalid);
+        assert_eq!(recipients.dropped[0].input.chars().count(), DROPPED_INPUT_CHARS);
+    }
+
+    #[test]
+    fn a_number_and_its_value_are_one_to_one() {
+        assert_eq!(single_recipient("0612345678").value(), 33_612_345_678);
+        assert_eq!(Recipient::parse_e164("+999999999999999").map(|r| r.value()), Some(999_999_999_999_999));
+        assert_ne!(
+            Recipient::parse_e164("+1234").map(|r| r.value()),
+            Recipient::parse_e164("+12340").map(|r| r.value())
+        );
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! The email's subject: `login@apiKey|numbers|option=value|option=value` (manual 2.1), read
 //! into who asks, to whom, from which sender and when — or the status saying why not.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use chrono::NaiveDateTime;
@@ -8,6 +9,7 @@ use sha2::{Digest, Sha256};
 
 use crate::domain::date::parse_date;
 use crate::domain::recipient::{Recipients, parse_recipients};
+use crate::domain::secret::redact;
 use crate::domain::sender::SenderId;
 use crate::domain::status::{Rejection, StatusCode};
 
@@ -71,18 +73,30 @@ const QUOTE_LIMIT: usize = 40;
 ///    `=`, an unknown or repeated option is 109, naming the field; an invalid `from=` is 109
 ///    and an invalid `date=` 115. The first faulty option, in field order, is the one reported.
 /// 6. The second field is the numbers; missing, empty, or without one valid number is 114.
+///
+/// Nothing it returns holds 16 consecutive characters of the API key, wherever else in the
+/// subject the customer typed it: the pieces of the subject a StatusText quotes and the
+/// dropped numbers go through [`redact`].
+///
+/// The work is linear in the subject's length (see [`parse_recipients`]), and so is the memory.
 pub fn parse_subject(subject: &str) -> Result<Request, Rejection> {
     let subject = unfolded(subject);
     let credentials = credentials_of(&subject)?;
+    let key = credentials.api_key.expose();
     let mut fields = subject.split('|').map(str::trim).skip(1);
     let numbers = fields.next().unwrap_or_default();
-    let options = parse_options(fields)?;
+    let options = parse_options(fields, key)?;
     if numbers.is_empty() {
         return Err(Rejection::new(StatusCode::NoValidRecipient));
     }
-    let recipients = parse_recipients(numbers);
+    let mut recipients = parse_recipients(numbers);
     if recipients.valid.is_empty() {
         return Err(Rejection::new(StatusCode::NoValidRecipient));
+    }
+    for dropped in &mut recipients.dropped {
+        if let Cow::Owned(redacted) = redact(&dropped.input, key) {
+            dropped.input = redacted;
+        }
     }
     Ok(Request { credentials, recipients, sender: options.sender, date: options.date })
 }
@@ -93,17 +107,35 @@ pub fn parse_credentials(subject: &str) -> Result<Credentials, Rejection> {
     credentials_of(&unfolded(subject))
 }
 
+/// The API key as the customer wrote it in the subject, even when the subject is otherwise
+/// wrong (no login, a broken option, no number): what [`parse_credentials`] would read after
+/// the first field's last `@`. `None` when the first field has no `@` or nothing after it.
+///
+/// This is the secret that no reply, record or log may quote, even in part: give it to
+/// [`redact`](crate::domain::secret::redact) with any text taken from the email.
+pub fn written_api_key(subject: &str) -> Option<ApiKey> {
+    let subject = unfolded(subject);
+    let (_, key) = login_and_key(&subject);
+    (!key.is_empty()).then(|| ApiKey::new(key))
+}
+
 /// The credentials of an unfolded subject.
 fn credentials_of(subject: &str) -> Result<Credentials, Rejection> {
     if subject.trim().is_empty() {
         return Err(Rejection::new(StatusCode::EmptyRequest));
     }
-    let field = subject.split('|').next().unwrap_or_default();
-    let (login, key) = field.rsplit_once('@').map(|(login, key)| (login.trim(), key.trim())).unwrap_or_default();
+    let (login, key) = login_and_key(subject);
     if login.is_empty() || key.is_empty() {
         return Err(Rejection::new(StatusCode::AuthenticationFailed));
     }
     Ok(Credentials { login: login.to_owned(), api_key: ApiKey::new(key) })
+}
+
+/// Where an unfolded subject puts the login and the key: its first field split at the last
+/// `@`, each side trimmed; both empty when there is no `@`. The one place that knows it.
+fn login_and_key(subject: &str) -> (&str, &str) {
+    let field = subject.split('|').next().unwrap_or_default();
+    field.rsplit_once('@').map(|(login, key)| (login.trim(), key.trim())).unwrap_or_default()
 }
 
 /// The subject with every run of whitespace holding a CR or LF replaced by one space.
@@ -133,13 +165,14 @@ struct Options {
     date: Option<NaiveDateTime>,
 }
 
-/// Reads the option fields, in order, stopping at the first faulty one.
-fn parse_options<'a>(fields: impl Iterator<Item = &'a str>) -> Result<Options, Rejection> {
+/// Reads the option fields, in order, stopping at the first faulty one. A field quoted in a
+/// refusal is [`quoted`] without the `key`.
+fn parse_options<'a>(fields: impl Iterator<Item = &'a str>, key: &str) -> Result<Options, Rejection> {
     let mut options = Options::default();
     let (mut from_seen, mut date_seen) = (false, false);
     for field in fields.filter(|field| !field.is_empty()) {
         let Some((typed_name, value)) = field.split_once('=') else {
-            return Err(invalid(format!("champ « {} » invalide, attendu nom=valeur", quoted(field))));
+            return Err(invalid(format!("champ « {} » invalide, attendu nom=valeur", quoted(field, key))));
         };
         let name = typed_name.trim().to_ascii_lowercase();
         let value = Some(value.trim()).filter(|value| !value.is_empty());
@@ -152,7 +185,7 @@ fn parse_options<'a>(fields: impl Iterator<Item = &'a str>) -> Result<Options, R
                 first_occurrence(&mut date_seen, &name)?;
                 options.date = value.map(parse_date).transpose()?;
             }
-            _ => return Err(invalid(format!("option inconnue « {} »", quoted(typed_name.trim())))),
+            _ => return Err(invalid(format!("option inconnue « {} »", quoted(typed_name.trim(), key)))),
         }
     }
     Ok(options)
@@ -168,10 +201,12 @@ fn invalid(detail: String) -> Rejection {
 }
 
 /// A piece of the subject fit to quote in a StatusText: control characters removed, cut at
-/// [`QUOTE_LIMIT`] characters.
-fn quoted(piece: &str) -> String {
+/// [`QUOTE_LIMIT`] characters, then every run of the API key in what is left masked (see
+/// [`redact`]), a run cut short by the limit included.
+fn quoted(piece: &str, key: &str) -> String {
     let mut characters = piece.chars().filter(|c| !c.is_control());
-    let mut quote: String = characters.by_ref().take(QUOTE_LIMIT).collect();
+    let quote: String = characters.by_ref().take(QUOTE_LIMIT).collect();
+    let mut quote = redact(&quote, key).into_owned();
     if characters.next().is_some() {
         quote.push('…');
     }
@@ -444,6 +479,85 @@ mod tests {
         }
     }
 
+    /// A key as `mail2sms-admin` makes them: 160 random bits in hexadecimal.
+    const KEY: &str = "3f9c0a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5de21f";
+
+    /// Whether `text` holds 16 consecutive characters of `key`.
+    fn shows(text: &str, key: &str) -> bool {
+        let characters: Vec<char> = key.chars().collect();
+        characters.windows(16).any(|run| text.contains(&run.iter().collect::<String>()))
+    }
+
+    fn refusal_text(subject: &str) -> String {
+        let refused = rejection(subject);
+        assert_eq!(refused.status, StatusCode::InvalidRequest, "{subject}: {refused}");
+        refused.status_text
+    }
+
+    #[test]
+    fn the_key_as_an_option_name_or_a_field_is_never_quoted() {
+        let text = refusal_text(&format!("a@{KEY}|0612345678|{KEY}=1"));
+        assert!(text.ends_with("option inconnue « **** »"), "{text}");
+        let text = refusal_text(&format!("a@{KEY}|0612345678|{KEY}"));
+        assert!(text.ends_with("champ « **** » invalide, attendu nom=valeur"), "{text}");
+        let text = refusal_text(&format!("a@{KEY}|0612345678|from=SHOP| {KEY} = 1 "));
+        assert!(text.ends_with("option inconnue « **** »"), "{text}");
+    }
+
+    #[test]
+    fn a_key_split_across_fields_is_masked_piece_by_piece() {
+        let text = refusal_text(&format!("a@{KEY}|0612345678|{}|{}=1", &KEY[..20], &KEY[20..]));
+        assert!(text.contains("« **** »") && !shows(&text, KEY), "{text}");
+        let text = refusal_text(&format!("a@{KEY}|0612345678|from=SHOP|{}=1|{}", &KEY[..25], &KEY[25..]));
+        assert!(text.contains("« **** »") && !shows(&text, KEY), "{text}");
+    }
+
+    #[test]
+    fn a_key_cut_by_the_quote_limit_is_masked() {
+        let text = refusal_text(&format!("a@{KEY}|0612345678|abcdefghijklmnopqrstuvwx{KEY}=1"));
+        assert!(text.ends_with("« abcdefghijklmnopqrstuvwx****… »"), "{text}");
+        let text = refusal_text(&format!("a@{KEY}|0612345678|{KEY}{KEY}"));
+        assert!(text.contains("« ****… »"), "{text}");
+    }
+
+    #[test]
+    fn fifteen_characters_of_the_key_are_quoted_sixteen_are_not() {
+        let text = refusal_text(&format!("a@{KEY}|0612345678|{}=1", &KEY[3..18]));
+        assert!(text.ends_with(&format!("« {} »", &KEY[3..18])), "{text}");
+        let text = refusal_text(&format!("a@{KEY}|0612345678|{}=1", &KEY[3..19]));
+        assert!(text.ends_with("« **** »"), "{text}");
+    }
+
+    #[test]
+    fn a_key_among_other_scripts_is_masked_and_they_are_kept() {
+        let key = "clé-été-😀-ключ-0123456789";
+        let text = refusal_text(&format!("shop@{key}|0612345678|«{key}»é=1"));
+        assert!(text.ends_with("option inconnue « «****»é »"), "{text}");
+        let text = refusal_text(&format!("shop@{key}|0612345678|日本{}語=1", &key[..key.len() - 1]));
+        assert!(text.ends_with("« 日本****語 »"), "{text}");
+    }
+
+    #[test]
+    fn a_key_in_the_number_list_is_not_kept_with_the_dropped_numbers() {
+        let request = accepted(&format!("a@{KEY}|{KEY};0612345678;x{}y;{}", &KEY[..16], &KEY[..15]));
+        let inputs: Vec<&str> = request.recipients.dropped.iter().map(|d| d.input.as_str()).collect();
+        assert_eq!(inputs, ["****…", "x****y", &KEY[..15]]);
+    }
+
+    #[test]
+    fn the_written_key_is_found_even_in_a_broken_subject() {
+        let key = |subject: &str| written_api_key(subject).map(|key| key.expose().to_owned());
+        assert_eq!(key("a@b.c@SECRET|06|dat=x").as_deref(), Some("SECRET"));
+        assert_eq!(key("@SECRET|06").as_deref(), Some("SECRET"), "no login");
+        assert_eq!(key(" a @ SECRET \r\n KEY |06").as_deref(), Some("SECRET KEY"), "folded");
+        assert_eq!(key("a@SECRET").as_deref(), Some("SECRET"), "nothing else");
+        assert_eq!(key("nokey|06"), None);
+        assert_eq!(key("a@ |06"), None);
+        assert_eq!(key(""), None);
+        assert_eq!(key("06|a@SECRET"), None, "only the first field holds the key");
+        assert!(!format!("{:?}", written_api_key("a@SECRET")).contains("SECRET"));
+    }
+
     #[test]
     fn quoted_fields_are_cut_and_cleaned() {
         let refused = rejection(&format!("a@k|0612345678|{}\u{7}=1", "x".repeat(100)));
@@ -492,6 +606,40 @@ mod tests {
             let printed_result = format!("{:?}", parse_subject(&format!("{login}@{key}|0612345678")));
             prop_assert!(!printed.contains(&key));
             prop_assert!(!printed_result.contains(&key));
+        }
+
+        #[test]
+        fn the_written_key_is_the_key_the_credentials_read(subject in "[a-z@| \r\n]{0,12}@?[a-z]{0,3}\\|[0-9|=]{0,12}") {
+            if let Ok(credentials) = parse_credentials(&subject) {
+                prop_assert_eq!(written_api_key(&subject), Some(credentials.api_key));
+            }
+        }
+
+        #[test]
+        fn nothing_read_from_a_subject_shows_the_key(
+            key in "[0-9a-f]{16,40}",
+            places in proptest::collection::vec((0usize..3, 0usize..40, 0usize..40, "[a-z=;|é ]{0,4}"), 1..6),
+        ) {
+            // The key, then pieces of it here and there: options, numbers, split by `|` or `=`.
+            let mut rest = String::from("0612345678");
+            for (place, from, len, glue) in &places {
+                let from = (*from).min(key.len());
+                let piece = &key[from..(from + len).min(key.len())];
+                match place {
+                    0 => rest.push_str(&format!(";{piece}{glue}")),
+                    1 => rest.push_str(&format!("|{glue}{piece}")),
+                    _ => rest.push_str(&format!("{glue}{piece}")),
+                }
+            }
+            let subject = format!("shop@{key}|{rest}");
+            match parse_subject(&subject) {
+                Ok(request) => {
+                    for dropped in &request.recipients.dropped {
+                        prop_assert!(!shows(&dropped.input, &key), "{:?}", dropped.input);
+                    }
+                }
+                Err(refused) => prop_assert!(!shows(&refused.status_text, &key), "{}", refused.status_text),
+            }
         }
 
         #[test]
