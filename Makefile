@@ -16,6 +16,15 @@ VENV := $(ROOT)/.venv
 VENV_BIN := $(VENV)/bin
 VENV_STAMP := $(VENV)/.requirements-dev.installed
 
+# Cargo's target directory (target/, or CARGO_TARGET_DIR, or build.target-dir), asked once. The
+# scripts get it too (the emulator session puts $(TARGET_DIR)/debug on PATH).
+TARGET_DIR := $(shell cargo metadata --format-version 1 --no-deps --manifest-path $(ROOT)/Cargo.toml 2>/dev/null | \
+    $(PYTHON) -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])' 2>/dev/null)
+ifeq ($(TARGET_DIR),)
+TARGET_DIR := $(ROOT)/target
+endif
+export MAIL2SMS_TARGET_DIR := $(TARGET_DIR)
+
 # The venv's tools come first (cargo-lambda finds zig there); SAM never phones home.
 export PATH := $(VENV_BIN):$(PATH)
 export SAM_CLI_TELEMETRY := 0
@@ -25,12 +34,18 @@ export SAM_CLI_TELEMETRY := 0
 LAMBDA_ARCH ?= x86_64
 ifeq ($(LAMBDA_ARCH),arm64)
 CARGO_LAMBDA_TARGET := --arm64
+LAMBDA_TRIPLE := aarch64-unknown-linux-gnu
 else ifeq ($(LAMBDA_ARCH),x86_64)
 CARGO_LAMBDA_TARGET := --x86-64
+LAMBDA_TRIPLE := x86_64-unknown-linux-gnu
 else
 $(error LAMBDA_ARCH must be x86_64 or arm64, not '$(LAMBDA_ARCH)')
 endif
-BOOTSTRAP := $(ROOT)/target/lambda/mail2sms/bootstrap
+# The release build: cargo lambda builds for the Lambda's target (zig linker, Lambda CPU flags)
+# into $(TARGET_DIR)/$(LAMBDA_TRIPLE)/release; `make build` (and so `make measure`) and
+# `make admin` share it, crate for crate.
+LAMBDA_RELEASE_DIR := $(TARGET_DIR)/$(LAMBDA_TRIPLE)/release
+BOOTSTRAP := $(TARGET_DIR)/lambda/mail2sms/bootstrap
 
 # The deployed stack (samconfig.toml's stack_name) and the region for the lint/validate/aws steps
 # that need one; a region already set in the environment wins.
@@ -43,8 +58,12 @@ LINT_ENV := AWS_DEFAULT_REGION=$(REGION) AWS_REGION=$(REGION)
 EVENT ?= events/ses-event.json
 RAW ?= $(EVENT:.json=.eml)
 
-.PHONY: help venv build build-Mail2SmsFunction demo test lint lint-template sam-build bench measure \
-        deploy activate stack-env invoke-local clean distclean
+# Extra arguments for `sam build` and `sam deploy` (e.g. --parameter-overrides Architecture=arm64).
+SAM_ARGS ?=
+
+.PHONY: help venv build build-Mail2SmsFunction admin demo test lint lint-template sam-build bench measure \
+        deploy activate stack-env invoke-local emulator-start emulator-env emulator-status emulator-stop \
+        clean distclean
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([^:]+):.*## (.*)/  \1\t\2/' | expand -t 26
@@ -66,17 +85,28 @@ $(VENV_STAMP): $(ROOT)/requirements-dev.txt $(ROOT)/constraints.txt
 # Build
 # ---------------------------------------------------------------------------------------------
 
-build: $(VENV_STAMP) ## the release Lambda artifact, target/lambda/mail2sms/bootstrap (cargo lambda)
+build: $(VENV_STAMP) ## the release Lambda artifact, <target>/lambda/mail2sms/bootstrap (cargo lambda)
 	cargo lambda build --manifest-path $(ROOT)/Cargo.toml --release $(CARGO_LAMBDA_TARGET) --bin mail2sms
 	@ls -l $(BOOTSTRAP)
+
+# On a host of the Lambda's own kind (x86_64 Linux for LAMBDA_ARCH=x86_64), the admin comes from
+# the function's release build (only its own code is compiled); elsewhere, a host release build.
+admin: $(VENV_STAMP) ## the release mail2sms-admin, from the same release build as `make build`
+	@if [ "$$(rustc -vV | sed -n 's/^host: //p')" = "$(LAMBDA_TRIPLE)" ]; then \
+	    set -x; cargo lambda build --manifest-path $(ROOT)/Cargo.toml --release $(CARGO_LAMBDA_TARGET) --bin mail2sms-admin; \
+	    ls -l $(LAMBDA_RELEASE_DIR)/mail2sms-admin; \
+	else \
+	    set -x; cargo build --manifest-path $(ROOT)/Cargo.toml --release --bin mail2sms-admin; \
+	    ls -l $(TARGET_DIR)/release/mail2sms-admin; \
+	fi
 
 build-Mail2SmsFunction: build ## what `sam build` runs: the bootstrap into $(ARTIFACTS_DIR)
 	@test -n "$(ARTIFACTS_DIR)" || { echo "make: ARTIFACTS_DIR is not set (sam build sets it)" >&2; exit 1; }
 	mkdir -p "$(ARTIFACTS_DIR)"
 	cp $(BOOTSTRAP) "$(ARTIFACTS_DIR)/bootstrap"
 
-sam-build: $(VENV_STAMP) ## `sam build` (offline, no credentials): .aws-sam/build/Mail2SmsFunction/bootstrap
-	$(LINT_ENV) sam build --build-in-source
+sam-build: $(VENV_STAMP) ## `sam build` with the venv's SAM CLI (offline, no credentials): .aws-sam/build/
+	$(LINT_ENV) sam build --build-in-source $(SAM_ARGS)
 	@ls -l $(ROOT)/.aws-sam/build/Mail2SmsFunction/bootstrap
 
 # ---------------------------------------------------------------------------------------------
@@ -105,62 +135,42 @@ measure: build ## the demo on the release Lambda artifact: cold-start init time 
 	cargo build --bins
 	MAIL2SMS_FUNCTION_BIN=$(BOOTSTRAP) scripts/with-moto.sh $(VENV_BIN)/python scripts/demo.py
 
-bench: ## cargo bench (benches/)
-	cargo bench
-
-# Docker-free local invocation: `sam local invoke` needs Docker. This runs the function under
-# `cargo lambda watch` (the Lambda runtime API on 127.0.0.1) with events/env.json's settings,
-# against moto, bootstraps the tables, stores the event's raw email and invokes it once.
-define INVOKE_LOCAL
-set -euo pipefail
-test -f "$$EVENT" || { echo "invoke-local: no event file $$EVENT (EVENT=events/<x>.json)" >&2; exit 2; }
-eval "$$(python3 -c 'import json, shlex
-for k, v in json.load(open("events/env.json"))["Mail2SmsFunction"].items():
-    if k != "AWS_ENDPOINT_URL":  # with-moto.sh sets the real one
-        print(f"export {k}={shlex.quote(v)}")')"
-target/debug/mail2sms-admin bootstrap
-# The sample emails say {{KEY}} where the API key goes: an account is created for them.
-export API_KEY="$$(target/debug/mail2sms-admin account create boutique --credits 10 --sender BOUTIQUE)"
-echo "account boutique created (10 credits)"
-raw="$$RAW"
-if [ -f "$$raw" ]; then
-    $(VENV_BIN)/python -c 'import boto3, json, os, sys
-record = json.load(open(sys.argv[1]))["Records"][0]
-if "ses" in record:
-    key = os.environ["INBOUND_PREFIX"] + record["ses"]["mail"]["messageId"]
-else:
-    key = record["s3"]["object"]["key"]
-bucket = os.environ["INBOUND_BUCKET"]
-body = open(sys.argv[2], "rb").read().replace(b"{{KEY}}", os.environ["API_KEY"].encode())
-boto3.client("s3").put_object(Bucket=bucket, Key=key, Body=body)
-print(f"stored {sys.argv[2]} as s3://{bucket}/{key}")' "$$EVENT" "$$raw"
-fi
-port="$$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
-cargo lambda watch --ignore-changes --invoke-address 127.0.0.1 --invoke-port "$$port" >target/lambda-watch.log 2>&1 &
-watch_pid=$$!
-trap 'kill $$watch_pid 2>/dev/null || true; wait $$watch_pid 2>/dev/null || true' EXIT
-for _ in $$(seq 1 600); do
-    python3 -c 'import socket, sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])), 1)' "$$port" 2>/dev/null && break
-    kill -0 $$watch_pid 2>/dev/null || { echo "invoke-local: cargo lambda watch exited; see target/lambda-watch.log" >&2; exit 1; }
-    sleep 0.5
-done
-cargo lambda invoke mail2sms --invoke-address 127.0.0.1 --invoke-port "$$port" --data-file "$$EVENT"
-echo
-echo "(the function's log: target/lambda-watch.log)"
-endef
-export INVOKE_LOCAL
-export EVENT RAW
-
-invoke-local: $(VENV_STAMP) ## run the function once on $(EVENT) via cargo lambda watch + invoke, against moto
-	cargo build --bins
-	scripts/with-moto.sh bash -c "$$INVOKE_LOCAL"
+bench: ## the benchmarks of benches/pipeline.rs (release): CPU per step and per email
+	cargo bench --manifest-path $(ROOT)/Cargo.toml --bench pipeline
 
 # ---------------------------------------------------------------------------------------------
-# Deploy (needs AWS credentials; the first time, run `sam deploy --guided` instead)
+# The local emulator session: one moto in the background, with the tables, that the CLI,
+# `make invoke-local` and boto3 share (scripts/emulator.sh; its state is in .demo/emulator/)
 # ---------------------------------------------------------------------------------------------
 
-deploy: sam-build ## sam build, then sam deploy with samconfig.toml's settings
-	sam deploy
+emulator-start: $(VENV_STAMP) ## start the local AWS emulator session (moto + tables, bucket, schedule group) in the background
+	@cargo build --manifest-path $(ROOT)/Cargo.toml --bins
+	@$(ROOT)/scripts/emulator.sh start
+
+emulator-env: ## the session's `export` lines (endpoint, dummy credentials, tables), for: eval "$(make -s emulator-env)"
+	@$(ROOT)/scripts/emulator.sh env
+
+emulator-status: ## whether the emulator session runs, and where
+	@$(ROOT)/scripts/emulator.sh status || true
+
+emulator-stop: ## stop the emulator session and remove its state
+	@$(ROOT)/scripts/emulator.sh stop
+
+# Docker-free local invocation (`sam local invoke` needs Docker): the function under
+# `cargo lambda watch`, with events/env.json's settings, against the emulator session.
+invoke-local: $(VENV_STAMP) ## run the function once on $(EVENT) against the emulator session (started if none runs)
+	cargo build --manifest-path $(ROOT)/Cargo.toml --bins
+	$(ROOT)/scripts/invoke-local.sh "$(EVENT)" "$(RAW)"
+
+# ---------------------------------------------------------------------------------------------
+# Deploy (needs AWS credentials), with the venv's SAM CLI
+# ---------------------------------------------------------------------------------------------
+
+# Guided (it asks for the stack's parameters and saves them in samconfig.toml) until
+# samconfig.toml holds them, or with GUIDED=1.
+deploy: sam-build ## sam build, then sam deploy (--guided the first time: until samconfig.toml has the parameters)
+	@if [ -n "$(GUIDED)" ] || ! grep -q '^parameter_overrides' $(ROOT)/samconfig.toml; then \
+	    set -x; sam deploy --guided $(SAM_ARGS); else set -x; sam deploy $(SAM_ARGS); fi
 
 # Reads the rule set's name from the stack's outputs. Needs the AWS CLI (`aws`).
 activate: ## make the stack's SES receipt rule set the active one (replaces the active one!)
@@ -192,5 +202,6 @@ clean: ## remove build outputs (target/, .aws-sam/); keeps .venv
 	cargo clean
 	rm -rf $(ROOT)/.aws-sam
 
-distclean: clean ## clean, and remove .venv too
+distclean: clean ## clean, and remove .venv too (stops the emulator session first)
+	$(ROOT)/scripts/emulator.sh stop
 	rm -rf $(VENV)

@@ -6,6 +6,7 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
+use mail2sms::domain::account::MAX_CREDITS;
 use mail2sms::domain::request::parse_subject;
 use mail2sms::domain::segments;
 use mail2sms::domain::text::clean_body;
@@ -39,7 +40,7 @@ fn email(subject: &str, body: &str) -> Vec<u8> {
 }
 
 fn gateway() -> Gateway<MemoryInbox, MemoryLedger, MemorySms, MemoryMailer, MemoryScheduler> {
-    memory::gateway(MemorySms::default(), "shop", "KEY", u64::MAX / 2)
+    memory::gateway(MemorySms::default(), "shop", "KEY", MAX_CREDITS)
 }
 
 fn ses_event(message_id: &str) -> serde_json::Value {

@@ -88,7 +88,7 @@ impl SmsType {
     }
 }
 
-#[derive(Debug, Error, PartialEq, Eq)]
+#[derive(Debug, Clone, Error, PartialEq, Eq)]
 pub enum ConfigError {
     #[error("missing environment variable {0}")]
     Missing(&'static str),
@@ -110,8 +110,8 @@ impl Config {
 
     /// Reads the configuration through `lookup`; an empty value counts as unset.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
-        let get = |name: &'static str| lookup(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
-        let required = |name: &'static str| get(name).ok_or(ConfigError::Missing(name));
+        let get = |name: &'static str| setting(&lookup, name);
+        let required = |name: &'static str| required(&lookup, name);
         let invalid =
             |name: &'static str, value: String, expected: &'static str| ConfigError::Invalid { name, value, expected };
 
@@ -154,6 +154,54 @@ impl Config {
             schedule_group: get(vars::SCHEDULE_GROUP).unwrap_or_else(|| DEFAULT_SCHEDULE_GROUP.into()),
             scheduler_role_arn: get(vars::SCHEDULER_ROLE_ARN),
             schedule_dlq_arn: get(vars::SCHEDULE_DLQ_ARN),
+        })
+    }
+}
+
+/// A variable's value through `lookup`, surrounding whitespace removed; empty counts as unset.
+fn setting(lookup: &impl Fn(&str) -> Option<String>, name: &str) -> Option<String> {
+    lookup(name).map(|value| value.trim().to_owned()).filter(|value| !value.is_empty())
+}
+
+fn required(lookup: &impl Fn(&str) -> Option<String>, name: &'static str) -> Result<String, ConfigError> {
+    setting(lookup, name).ok_or(ConfigError::Missing(name))
+}
+
+/// What `mail2sms-admin` reads: the tables for every command, what `bootstrap` makes in a
+/// local emulator, the schedule group `cancel` deletes from, and the function's whole
+/// configuration for the commands that send as the function does.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AdminSettings {
+    pub accounts_table: String,
+    pub messages_table: String,
+    pub inbound_bucket: Option<String>,
+    pub reply_from: Option<String>,
+    pub schedule_group: String,
+    /// The function's configuration, or what it lacks: only `settle --resend` and `resume`
+    /// need it.
+    pub function: Result<Config, ConfigError>,
+}
+
+impl AdminSettings {
+    /// Reads the settings from the process environment, `overrides` (the command line's
+    /// values, by variable name) first.
+    pub fn from_env(overrides: &[(&str, Option<String>)]) -> Result<AdminSettings, ConfigError> {
+        AdminSettings::from_lookup(|name| match overrides.iter().find(|(overridden, _)| *overridden == name) {
+            Some((_, value)) => value.clone(),
+            None => std::env::var(name).ok(),
+        })
+    }
+
+    /// Reads the settings through `lookup`, as [`Config::from_lookup`] reads (an empty value
+    /// counts as unset); only the tables are required.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<AdminSettings, ConfigError> {
+        Ok(AdminSettings {
+            accounts_table: required(&lookup, vars::ACCOUNTS_TABLE)?,
+            messages_table: required(&lookup, vars::MESSAGES_TABLE)?,
+            inbound_bucket: setting(&lookup, vars::INBOUND_BUCKET),
+            reply_from: setting(&lookup, vars::REPLY_FROM),
+            schedule_group: setting(&lookup, vars::SCHEDULE_GROUP).unwrap_or_else(|| DEFAULT_SCHEDULE_GROUP.into()),
+            function: Config::from_lookup(&lookup),
         })
     }
 }
@@ -214,6 +262,42 @@ mod tests {
                 other => panic!("{name}={value}: {other:?}"),
             }
         }
+    }
+
+    fn admin(pairs: &[(&str, &str)]) -> Result<AdminSettings, ConfigError> {
+        let env: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        AdminSettings::from_lookup(|name| env.get(name).cloned())
+    }
+
+    #[test]
+    fn the_admin_needs_only_the_tables_and_reads_empty_as_unset() {
+        let settings = admin(&[
+            (vars::ACCOUNTS_TABLE, " accounts "),
+            (vars::MESSAGES_TABLE, "messages"),
+            (vars::SCHEDULE_GROUP, ""),
+        ])
+        .unwrap();
+        assert_eq!((settings.accounts_table.as_str(), settings.messages_table.as_str()), ("accounts", "messages"));
+        assert_eq!((settings.inbound_bucket, settings.reply_from), (None, None));
+        assert_eq!(settings.schedule_group, DEFAULT_SCHEDULE_GROUP);
+        assert_eq!(settings.function, Err(ConfigError::Missing(vars::INBOUND_BUCKET)), "what sending lacks");
+        assert_eq!(admin(&[(vars::ACCOUNTS_TABLE, "a")]), Err(ConfigError::Missing(vars::MESSAGES_TABLE)));
+        assert_eq!(
+            admin(&[(vars::ACCOUNTS_TABLE, ""), (vars::MESSAGES_TABLE, "m")]),
+            Err(ConfigError::Missing(vars::ACCOUNTS_TABLE))
+        );
+    }
+
+    #[test]
+    fn the_admin_reads_the_function_configuration_with_the_same_tables() {
+        let mut env = MINIMAL.to_vec();
+        env.push((vars::SCHEDULE_GROUP, "group"));
+        let settings = admin(&env).unwrap();
+        assert_eq!(settings.inbound_bucket.as_deref(), Some("inbox"));
+        assert_eq!(settings.reply_from.as_deref(), Some("mail2sms@sms.example.com"));
+        assert_eq!(settings.schedule_group, "group");
+        let function = settings.function.unwrap();
+        assert_eq!((function.accounts_table, function.schedule_group), ("accounts".to_owned(), "group".to_owned()));
     }
 
     #[test]

@@ -6,6 +6,10 @@
 //! (multiparts, transfer encodings, charsets, RFC 2047) and never panics either; this module adds
 //! what it leaves out: raw 8-bit headers and undeclared 8-bit bodies are read as windows-1252
 //! rather than turned into U+FFFD, `format=flowed` text is rejoined, and HTML becomes plain text.
+//!
+//! Hostile input is read within bounds: mail-parser reads every part once (no recursion without
+//! limit, no copy of an attachment it is not asked for), and this module reads only the first
+//! text/plain part and the first text/html part, and at most [`MAX_BODY_BYTES`] of their text.
 
 use std::borrow::Cow;
 
@@ -14,12 +18,28 @@ use mail_parser::decoders::html::add_html_token;
 use mail_parser::decoders::quoted_printable::quoted_printable_decode;
 use mail_parser::parsers::MessageStream;
 use mail_parser::{
-    Encoding, Header, HeaderName, HeaderValue, Host, Message, MessageParser, MessagePart, MimeHeaders, PartType,
+    Address, Encoding, Header, HeaderName, HeaderValue, Host, Message, MessageParser, MessagePart, MimeHeaders,
+    PartType,
 };
 use serde::{Deserialize, Serialize};
 
+use crate::domain::text::has_signature;
+
 /// The authserv-id SES writes in its Authentication-Results header.
 const SES_AUTHSERV_ID: &str = "amazonses.com";
+
+/// The most text of a body that is read, in bytes (64 KiB). The longest SMS (8 parts, see
+/// [`MAX_PARTS`](crate::domain::segments::MAX_PARTS)) is 1,224 characters, at most 4.9 KB:
+/// the rest of the margin is for what cleaning removes (the signature, a phone's trailer, blank
+/// lines). A body with more text than this before its signature cannot be an SMS; reading it
+/// whole would only cost memory (a 40 MB email is several copies of 40 MB once decoded,
+/// rejoined and cleaned).
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// The most bytes of a text part's encoded content that are decoded again when its declared
+/// UTF-8 turns out to be latin-1 (1 MiB): enough for [`MAX_BODY_BYTES`] of text in any
+/// transfer encoding (quoted-printable triples a byte at most), and for HTML heavy with markup.
+const MAX_REPAIRED_BYTES: usize = 16 * MAX_BODY_BYTES;
 
 /// An inbound email, read.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -29,14 +49,21 @@ pub struct InboundMail {
     /// The subject, RFC 2047-decoded and unfolded into one line; raw 8-bit bytes are read as
     /// UTF-8 when they are UTF-8, as windows-1252 (a superset of latin-1) otherwise.
     pub subject: Option<String>,
-    /// The From header's address (addr-spec only, no display name); `None` when absent or when
-    /// it is not a `local@domain` address.
-    pub from: Option<String>,
+    /// Who the From header says sent the email: the one mailbox a reply may go to, if it names
+    /// exactly one.
+    pub from: Author,
     /// The text the customer typed: the first text/plain part that is not an attachment, with
     /// its transfer encoding and charset decoded, `format=flowed` lines rejoined and line breaks
     /// written `\n`. When there is no such part, or it is blank, the first text/html part
     /// through [`html_to_text`]. Attachments are ignored. `None` when there is no text at all.
+    /// At most [`MAX_BODY_BYTES`], cut at the end of a line when there is one.
     pub body: Option<String>,
+    /// The body holds more than [`MAX_BODY_BYTES`] of text before its signature: no SMS can
+    /// hold it, whatever cleaning would remove (it is answered 111), and `body` is only its
+    /// beginning. A longer body whose signature separator (see
+    /// [`has_signature`](crate::domain::text::has_signature)) comes within the first
+    /// [`MAX_BODY_BYTES`] is not too long: what follows the separator is never sent.
+    pub body_too_long: bool,
     /// The Auto-Submitted header, trimmed and lowercased.
     pub auto_submitted: Option<String>,
     /// The Precedence header, trimmed and lowercased.
@@ -45,6 +72,36 @@ pub struct InboundMail {
     pub list_id: bool,
     /// What SES wrote into the stored message's headers.
     pub verdicts: Verdicts,
+}
+
+/// What an email's From header says about who sent it.
+///
+/// RFC 5322 lets From name several authors, or a group, and a header folded over several lines
+/// can carry a second address on its continuation line (`From: shop@example.com` then
+/// ` victim@example.org`). A reply must go to the one person who wrote, or to nobody: only a
+/// From that is exactly one mailbox gives an address.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Author {
+    /// No From header.
+    #[default]
+    Missing,
+    /// Exactly one From header, holding exactly one mailbox (`local@domain`, or
+    /// `Display Name <local@domain>`, comments allowed), its addr-spec as written.
+    Mailbox(String),
+    /// A From that is not one valid mailbox: several From headers, several mailboxes, a group,
+    /// text around the address that is not a display name or a comment, no address, or an
+    /// address that is not a valid addr-spec.
+    Ambiguous,
+}
+
+impl Author {
+    /// The address of the one mailbox, if there is one.
+    pub fn address(&self) -> Option<&str> {
+        match self {
+            Author::Mailbox(address) => Some(address),
+            Author::Missing | Author::Ambiguous => None,
+        }
+    }
 }
 
 /// A verdict SES gives a received message, or an SPF, DKIM or DMARC result.
@@ -146,11 +203,16 @@ pub fn parse_mail(raw: &[u8]) -> Option<InboundMail> {
     let message = MessageParser::new().parse(raw)?;
     let headers = message.headers();
     let lowercase_text = |name: &str| field(headers, name).map(|header| field_text(raw, header).to_lowercase());
+    let (body, body_too_long) = match typed_text(&message, raw) {
+        Some(typed) => (Some(typed.text), typed.too_long),
+        None => (None, false),
+    };
     Some(InboundMail {
         message_id: field(headers, "Message-ID").and_then(|header| message_id(&header.value)),
         subject: field(headers, "Subject").map(|header| unstructured_text(raw, header)),
-        from: field(headers, "From").and_then(|header| sender_address(&header.value)),
-        body: typed_text(&message, raw),
+        from: author(headers, raw),
+        body,
+        body_too_long,
         auto_submitted: lowercase_text("Auto-Submitted"),
         precedence: lowercase_text("Precedence"),
         list_id: field(headers, "List-Id").is_some(),
@@ -166,15 +228,24 @@ pub fn parse_mail(raw: &[u8]) -> Option<InboundMail> {
 /// its ends are trimmed, at most one blank line is kept in a row, and the whole is trimmed. A line
 /// that reads `--` is written `-- `, plain text's signature separator, which HTML cannot show.
 pub fn html_to_text(html: &str) -> String {
-    let mut text = RenderedText::default();
+    render_html(html, usize::MAX).0
+}
+
+/// [`html_to_text`], stopping once the text passes `limit` bytes (a few bytes more may be
+/// kept). Says whether it stopped: the HTML then has more text than that.
+fn render_html(html: &str, limit: usize) -> (String, bool) {
+    let mut text = RenderedText { limit, ..RenderedText::default() };
     let mut rest = html;
-    while let Some(markup) = rest.find(['<', '&']) {
+    while let Some(markup) = rest.find(['<', '&'])
+        && !text.full
+    {
         text.push_str(&rest[..markup]);
         rest = &rest[markup..];
         rest = if rest.starts_with('&') { text.push_entity(rest) } else { text.push_markup(rest) };
     }
     text.push_str(rest);
-    text.finish()
+    let cut = text.full;
+    (text.finish(), cut)
 }
 
 const NO_BREAK_SPACE: char = '\u{A0}';
@@ -183,6 +254,9 @@ const NO_BREAK_SPACE: char = '\u{A0}';
 #[derive(Default)]
 struct RenderedText {
     text: String,
+    /// The most bytes of text kept; once reached, `full` is set and nothing more is added.
+    limit: usize,
+    full: bool,
     in_head: bool,
     /// The current line holds something visible: a non-breaking space counts (Outlook writes
     /// its blank lines `<p>&nbsp;</p>`), source whitespace does not.
@@ -191,10 +265,14 @@ struct RenderedText {
 
 impl RenderedText {
     fn push_str(&mut self, source: &str) {
-        if self.in_head {
+        if self.in_head || self.full {
             return;
         }
         for character in source.chars() {
+            if self.text.len() >= self.limit {
+                self.full = true;
+                return;
+            }
             if character == NO_BREAK_SPACE {
                 self.text.push(NO_BREAK_SPACE);
                 self.line_has_content = true;
@@ -210,7 +288,10 @@ impl RenderedText {
     }
 
     fn break_line(&mut self) {
-        if !self.in_head {
+        if self.text.len() >= self.limit {
+            self.full = true;
+        }
+        if !self.in_head && !self.full {
             self.text.push('\n');
             self.line_has_content = false;
         }
@@ -449,72 +530,280 @@ fn message_id(value: &HeaderValue<'_>) -> Option<String> {
     well_formed.then(|| id.to_owned())
 }
 
-/// The From address, if it is an addr-spec: a local part, one `@`, a domain, no space, control
-/// character or bracket.
-fn sender_address(value: &HeaderValue<'_>) -> Option<String> {
-    let address = value.as_address()?.first()?.address()?.trim();
-    let (local, domain) = address.rsplit_once('@')?;
-    let well_formed = !local.is_empty()
-        && !domain.is_empty()
-        && !domain.contains('@')
-        && !address.contains(|character: char| {
-            character.is_whitespace() || character.is_control() || "<>,;".contains(character)
-        });
-    well_formed.then(|| address.to_owned())
+/// The From header, read strictly (see [`Author`]): exactly one From field, which both
+/// mail-parser and [`single_mailbox`] read as exactly one mailbox.
+fn author(headers: &[Header<'_>], raw: &[u8]) -> Author {
+    let mut fields = headers.iter().filter(|header| is_named(header, "From"));
+    let Some(header) = fields.next() else { return Author::Missing };
+    if fields.next().is_some() {
+        return Author::Ambiguous;
+    }
+    let one_for_mail_parser = header.value.as_address().and_then(Address::as_list).is_some_and(|list| list.len() == 1);
+    match single_mailbox(&field_text(raw, header)) {
+        Some(address) if one_for_mail_parser => Author::Mailbox(address),
+        _ => Author::Ambiguous,
+    }
 }
 
-/// The text the customer typed; see [`InboundMail::body`].
-fn typed_text(message: &Message<'_>, raw: &[u8]) -> Option<String> {
+/// The most tokens (words, quoted strings, `<`, `@`…) read in a From value: a mailbox has a
+/// handful, and a hostile header line of megabytes must not become a list as long.
+const MAX_ADDRESS_TOKENS: usize = 256;
+
+/// The addr-spec of a From value that is exactly one RFC 5322 mailbox, as written: either
+/// `local@domain`, or a display name (atoms and quoted strings, dots allowed as in the obsolete
+/// syntax, possibly none) then `<local@domain>`, with whitespace and comments between tokens.
+/// The local part is a dot-atom or a quoted string, the domain a dot-atom or a domain literal;
+/// UTF-8 is allowed in atoms (RFC 6532). Anything else gives `None`: a second address (on a
+/// folded line or not), a `,` or `;`, a group's `:`, a route, text after the `>`, an unclosed
+/// comment, quote or bracket, a control character.
+fn single_mailbox(value: &str) -> Option<String> {
+    let tokens = address_tokens(value)?;
+    let (local, domain) = match tokens.as_slice() {
+        [local, Token::Special('@'), domain] => (local, domain),
+        [phrase @ .., Token::Special('<'), local, Token::Special('@'), domain, Token::Special('>')]
+            if phrase.iter().all(Token::is_word) =>
+        {
+            (local, domain)
+        }
+        _ => return None,
+    };
+    let local = match local {
+        Token::Atom(atom) if is_dot_atom(atom) => atom,
+        Token::Quoted(quoted) => quoted,
+        _ => return None,
+    };
+    let domain = match domain {
+        Token::Atom(atom) if is_dot_atom(atom) => atom,
+        Token::Literal(literal) => literal,
+        _ => return None,
+    };
+    Some(format!("{local}@{domain}"))
+}
+
+/// A lexical token of an address header (RFC 5322 3.2), as written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Token<'a> {
+    /// A run of atext and dots.
+    Atom(&'a str),
+    /// A quoted string, quotes included.
+    Quoted(&'a str),
+    /// A domain literal, brackets included.
+    Literal(&'a str),
+    /// One of `< > @ , ; :`.
+    Special(char),
+}
+
+impl Token<'_> {
+    /// A word of a display name.
+    fn is_word(&self) -> bool {
+        matches!(self, Token::Atom(_) | Token::Quoted(_))
+    }
+}
+
+/// The tokens of an address header's value, whitespace and comments left out; `None` when it
+/// holds something no address header may (a control character, a stray `)`, `\` or `]`, an
+/// unclosed comment, quoted string or domain literal) or more than [`MAX_ADDRESS_TOKENS`].
+fn address_tokens(value: &str) -> Option<Vec<Token<'_>>> {
+    let mut tokens = Vec::new();
+    let mut rest = value;
+    while let Some(character) = rest.chars().next() {
+        let len = match character {
+            '(' => comment_len(rest)?,
+            '"' => {
+                let len = quoted_len(rest)?;
+                tokens.push(Token::Quoted(&rest[..len]));
+                len
+            }
+            '[' => {
+                let len = rest.find(']')? + 1;
+                if rest[1..len - 1].contains(|c: char| c.is_control() || "[\\".contains(c)) {
+                    return None;
+                }
+                tokens.push(Token::Literal(&rest[..len]));
+                len
+            }
+            '<' | '>' | '@' | ',' | ';' | ':' => {
+                tokens.push(Token::Special(character));
+                1
+            }
+            whitespace if whitespace.is_whitespace() => whitespace.len_utf8(),
+            word if is_atext(word) || word == '.' => {
+                let len = rest.find(|c: char| !(is_atext(c) || c == '.')).unwrap_or(rest.len());
+                tokens.push(Token::Atom(&rest[..len]));
+                len
+            }
+            _ => return None,
+        };
+        rest = &rest[len..];
+        if tokens.len() > MAX_ADDRESS_TOKENS {
+            return None;
+        }
+    }
+    Some(tokens)
+}
+
+/// RFC 5322 atext, with UTF-8 beyond ASCII (RFC 6532).
+fn is_atext(character: char) -> bool {
+    character.is_ascii_alphanumeric()
+        || "!#$%&'*+-/=?^_`{|}~".contains(character)
+        || (!character.is_ascii() && !character.is_control() && !character.is_whitespace())
+}
+
+/// Atoms separated by single dots, none at either end.
+fn is_dot_atom(atom: &str) -> bool {
+    atom.split('.').all(|part| !part.is_empty())
+}
+
+/// The length of the comment `text` opens with (it starts with `(`), nested comments and
+/// quoted pairs included; `None` when it is not closed or holds a control character.
+fn comment_len(text: &str) -> Option<usize> {
+    let mut depth = 0usize;
+    let mut escaped = false;
+    for (index, character) in text.char_indices() {
+        match character {
+            control if control.is_control() && control != '\t' => return None,
+            _ if escaped => escaped = false,
+            '\\' => escaped = true,
+            '(' => depth += 1,
+            ')' => {
+                depth -= 1;
+                if depth == 0 {
+                    return Some(index + 1);
+                }
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+/// The length of the quoted string `text` opens with (it starts with `"`); `None` when it is
+/// not closed or holds a control character.
+fn quoted_len(text: &str) -> Option<usize> {
+    let mut escaped = false;
+    for (index, character) in text.char_indices().skip(1) {
+        match character {
+            control if control.is_control() && control != '\t' => return None,
+            _ if escaped => escaped = false,
+            '\\' => escaped = true,
+            '"' => return Some(index + 1),
+            _ => {}
+        }
+    }
+    None
+}
+
+/// A body's text, and whether it is too long to be an SMS; see [`InboundMail::body_too_long`].
+struct TypedText {
+    text: String,
+    too_long: bool,
+}
+
+impl TypedText {
+    /// `text`, the beginning of a body when `cut`.
+    fn new(text: String, cut: bool) -> TypedText {
+        let too_long = cut && !has_signature(&text);
+        TypedText { text, too_long }
+    }
+}
+
+/// The text the customer typed; see [`InboundMail::body`]. Only the first text/plain part and
+/// the first text/html part are read, however many parts the email has.
+fn typed_text(message: &Message<'_>, raw: &[u8]) -> Option<TypedText> {
     let plain = message.text_bodies().find_map(|part| match &part.body {
         PartType::Text(text) => Some(plain_text(part, text, raw)),
         _ => None,
     });
     let html = || {
         message.html_bodies().find_map(|part| match &part.body {
-            PartType::Html(html) => Some(html_to_text(&repaired_text(part, html, raw))),
+            PartType::Html(html) => {
+                let (html, repair_cut) = repaired_text(part, html, raw);
+                let (text, cut) = render_html(&html, MAX_BODY_BYTES);
+                Some(TypedText::new(text, cut || repair_cut))
+            }
             _ => None,
         })
     };
     match plain {
-        Some(text) if text.trim().is_empty() => Some(html().filter(|html| !html.is_empty()).unwrap_or(text)),
-        Some(text) => Some(text),
+        Some(typed) if typed.text.trim().is_empty() => {
+            Some(html().filter(|html| !html.text.is_empty()).unwrap_or(typed))
+        }
+        Some(typed) => Some(typed),
         None => html(),
     }
 }
 
-/// A text/plain part's text: repaired if need be, `format=flowed` rejoined, line breaks `\n`.
-fn plain_text(part: &MessagePart<'_>, decoded: &str, raw: &[u8]) -> String {
-    let text = repaired_text(part, decoded, raw).replace("\r\n", "\n").replace('\r', "\n");
+/// A text/plain part's text: repaired if need be, its first [`MAX_BODY_BYTES`] kept,
+/// `format=flowed` rejoined, line breaks `\n`.
+fn plain_text(part: &MessagePart<'_>, decoded: &str, raw: &[u8]) -> TypedText {
+    let (repaired, repair_cut) = repaired_text(part, decoded, raw);
+    let (kept, cut) = beginning(&repaired, MAX_BODY_BYTES);
+    let text = kept.replace("\r\n", "\n").replace('\r', "\n");
     let content_type = part.content_type();
     let parameter = |name: &str, value: &str| {
         content_type
             .and_then(|content_type| content_type.attribute(name))
             .is_some_and(|found| found.eq_ignore_ascii_case(value))
     };
-    if parameter("format", "flowed") { unflow(&text, parameter("delsp", "yes")) } else { text }
+    let text = if parameter("format", "flowed") { unflow(&text, parameter("delsp", "yes")) } else { text };
+    TypedText::new(text, cut || repair_cut)
+}
+
+/// The first `limit` bytes of `text` at most, ending after a line break when there is one in
+/// them (so that the last line kept is whole), on a character boundary otherwise; and whether
+/// anything was left out.
+fn beginning(text: &str, limit: usize) -> (&str, bool) {
+    if text.len() <= limit {
+        return (text, false);
+    }
+    let mut end = limit;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    let end = text[..end].rfind('\n').map_or(end, |line_break| line_break + 1);
+    (&text[..end], true)
 }
 
 /// mail-parser reads a text part with no charset, or a declared UTF-8 one, as UTF-8 and turns
 /// invalid bytes into U+FFFD. Scripts often send latin-1 that way: when the part's bytes (its
 /// transfer encoding undone) are not UTF-8, they are read as windows-1252 instead.
-fn repaired_text<'a>(part: &MessagePart<'_>, decoded: &'a str, raw: &[u8]) -> Cow<'a, str> {
+///
+/// Only the first [`MAX_REPAIRED_BYTES`] of the encoded part are decoded again (up to a line
+/// end, where both transfer encodings may be cut); the second value says that some were left
+/// out. When that first part is UTF-8 but for a character cut at its end, mail-parser's reading
+/// is kept.
+fn repaired_text<'a>(part: &MessagePart<'_>, decoded: &'a str, raw: &[u8]) -> (Cow<'a, str>, bool) {
     let utf8_declared = part
         .content_type()
         .and_then(|content_type| content_type.attribute("charset"))
         .is_none_or(|charset| charset.eq_ignore_ascii_case("utf-8") || charset.eq_ignore_ascii_case("utf8"));
     if !utf8_declared || !decoded.contains('\u{FFFD}') {
-        return Cow::Borrowed(decoded);
+        return (Cow::Borrowed(decoded), false);
     }
     let encoded = raw.get(part.offset_body as usize..part.offset_end as usize).unwrap_or_default();
+    let cut = encoded.len() > MAX_REPAIRED_BYTES;
+    let encoded = if cut {
+        let end = encoded[..MAX_REPAIRED_BYTES]
+            .iter()
+            .rposition(|&byte| byte == b'\n')
+            .map_or(MAX_REPAIRED_BYTES, |end| end + 1);
+        &encoded[..end]
+    } else {
+        encoded
+    };
     let bytes = match part.encoding {
         Encoding::QuotedPrintable => quoted_printable_decode(encoded),
         Encoding::Base64 => base64_decode(encoded),
         Encoding::None => Some(encoded.to_vec()),
     };
-    match bytes {
-        Some(bytes) if std::str::from_utf8(&bytes).is_err() => Cow::Owned(read_8bit(&bytes).into_owned()),
-        _ => Cow::Borrowed(decoded),
-    }
+    let repaired = match bytes {
+        Some(bytes) => match std::str::from_utf8(&bytes) {
+            Err(error) if !(cut && error.error_len().is_none()) => Cow::Owned(read_8bit(&bytes).into_owned()),
+            _ => Cow::Borrowed(decoded),
+        },
+        None => Cow::Borrowed(decoded),
+    };
+    (repaired, cut)
 }
 
 /// RFC 3676 `format=flowed`: a line ending in a space continues on the next line of the same
@@ -673,7 +962,7 @@ mod tests {
     #[test]
     fn from_is_the_bare_address_even_when_the_name_holds_a_comma() {
         let mail = read(fixture!("outlook-alternative-qp-windows-1252"));
-        assert_eq!(mail.from.as_deref(), Some("marie.dupont@example.com"));
+        assert_eq!(mail.from.address(), Some("marie.dupont@example.com"));
         assert_eq!(
             mail.message_id.as_deref(),
             Some("AM0PR01MB12345B6C7D8E9F0A1B2C3D4E5F6A@AM0PR01MB1234.eurprd01.prod.outlook.com")
@@ -758,7 +1047,7 @@ mod tests {
     fn a_subject_of_raw_latin1_bytes_is_read_as_latin1() {
         let mail = read(fixture!("subject-raw-8bit-latin1"));
         assert_eq!(mail.subject.as_deref(), Some("hélène@5e6f7a8b9c0d1e2f|33639980010|from=ATELIER"));
-        assert_eq!(mail.from.as_deref(), Some("helene.petit@example.com"));
+        assert_eq!(mail.from.address(), Some("helene.petit@example.com"));
     }
 
     #[test]
@@ -811,17 +1100,56 @@ mod tests {
     #[test]
     fn a_bounce_comes_from_the_mailer_daemon() {
         let mail = read(fixture!("bounce-mailer-daemon"));
-        assert_eq!(mail.from.as_deref(), Some("MAILER-DAEMON@mx.example.org"));
+        assert_eq!(mail.from.address(), Some("MAILER-DAEMON@mx.example.org"));
         assert_eq!(mail.subject.as_deref(), Some("failure notice"));
     }
 
+    fn author(from: &str) -> Author {
+        read(format!("From: {from}\r\nSubject: x\r\n\r\n").as_bytes()).from
+    }
+
     #[test]
-    fn a_from_without_an_address_is_none() {
+    fn a_from_without_an_address_is_ambiguous_and_no_from_is_missing() {
         for from in ["undisclosed-recipients:;", "Marie Dupont", "<>", "\"a@b\" <not an address>", ""] {
-            let raw = format!("From: {from}\r\nSubject: x\r\n\r\n");
-            assert_eq!(read(raw.as_bytes()).from, None, "{from}");
+            assert_eq!(author(from), Author::Ambiguous, "{from}");
         }
-        assert_eq!(read(b"Subject: x\r\n\r\n").from, None);
+        assert_eq!(read(b"Subject: x\r\n\r\n").from, Author::Missing);
+    }
+
+    #[test]
+    fn a_from_is_one_mailbox_or_ambiguous() {
+        assert_eq!(author("Marie <marie@example.com>"), Author::Mailbox("marie@example.com".into()));
+        assert_eq!(author("marie@example.com\r\n (Marie)"), Author::Mailbox("marie@example.com".into()));
+        assert_eq!(author("\"Dupont, Marie\" <marie@[192.0.2.1]>"), Author::Mailbox("marie@[192.0.2.1]".into()));
+        assert_eq!(author("Hélène <hélène@exemple.fr>"), Author::Mailbox("hélène@exemple.fr".into()), "RFC 6532");
+        for from in [
+            "marie@example.com\r\n victim@example.org",
+            "marie@example.com,victim@example.org",
+            "Marie <marie@example.com>, victim@example.org",
+            "team: marie@example.com;",
+            "marie@example.com <victim@example.org>",
+            "<marie@example.com> <victim@example.org>",
+            "marie@example.com\u{0}",
+            "marie\u{1b}@example.com",
+            "marie@example.com)",
+            "marie@[192.0.2.1",
+        ] {
+            assert_eq!(author(from), Author::Ambiguous, "{from:?}");
+        }
+    }
+
+    #[test]
+    fn two_from_fields_are_ambiguous() {
+        let mail = read(b"From: marie@example.com\r\nSubject: x\r\nFrom: victim@example.org\r\n\r\n");
+        assert_eq!(mail.from, Author::Ambiguous);
+    }
+
+    #[test]
+    fn a_from_of_a_million_words_is_read_in_bounded_memory() {
+        let words = "mot ".repeat(250_000);
+        assert_eq!(author(&format!("{words}<marie@example.com>")), Author::Ambiguous, "too many words");
+        assert_eq!(address_tokens(&"a ".repeat(MAX_ADDRESS_TOKENS)).map(|tokens| tokens.len()), Some(MAX_ADDRESS_TOKENS));
+        assert_eq!(address_tokens(&"a ".repeat(MAX_ADDRESS_TOKENS + 1)), None);
     }
 
     #[test]
@@ -1005,7 +1333,7 @@ mod tests {
     fn garbage_after_valid_headers_still_gives_an_email() {
         let mail = read(b"From: a@example.com\r\nSubject: ok\r\n\r\n\xff\x00\xfe garbage \x80\x81");
         assert_eq!(mail.subject.as_deref(), Some("ok"));
-        assert_eq!(mail.from.as_deref(), Some("a@example.com"));
+        assert_eq!(mail.from.address(), Some("a@example.com"));
         assert!(mail.body.is_some_and(|body| body.ends_with(" garbage \u{20ac}\u{fffd}")));
     }
 
@@ -1057,10 +1385,195 @@ mod tests {
         assert_eq!(read(&raw).subject.as_deref(), Some("outer"));
     }
 
+    /// A multipart/mixed email of these parts (headers, blank line, content).
+    fn multipart<'a>(parts: impl IntoIterator<Item = &'a str>) -> Vec<u8> {
+        let mut raw = b"From: a@example.com\r\nSubject: x\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n".to_vec();
+        for part in parts {
+            raw.extend(format!("--b\r\n{part}\r\n").bytes());
+        }
+        raw.extend(b"--b--\r\n");
+        raw
+    }
+
+    #[test]
+    fn ten_thousand_parts_give_the_first_text() {
+        let first = "Content-Type: text/plain\r\n\r\nLe premier.";
+        let others = std::iter::repeat_n("Content-Type: text/plain\r\n\r\nun autre", 9_999);
+        let mail = read(&multipart(std::iter::once(first).chain(others)));
+        assert_eq!(mail.body.as_deref(), Some("Le premier."));
+        assert!(!mail.body_too_long);
+        let pages = std::iter::repeat_n("Content-Type: text/html\r\n\r\n<p>page</p>", 10_000);
+        assert_eq!(read(&multipart(pages)).body.as_deref(), Some("page"));
+        let attachments = std::iter::repeat_n("Content-Type: application/pdf\r\n\r\n%PDF", 10_000);
+        assert_eq!(read(&multipart(attachments)).body, None);
+    }
+
+    #[test]
+    fn a_hundred_nested_multiparts_give_the_text_at_the_bottom() {
+        let mut raw = b"From: a@example.com\r\nSubject: x\r\nContent-Type: multipart/mixed; boundary=b0\r\n\r\n".to_vec();
+        for level in 0..100 {
+            raw.extend(format!("--b{level}\r\nContent-Type: multipart/alternative; boundary=b{}\r\n\r\n", level + 1).bytes());
+        }
+        raw.extend(b"--b100\r\nContent-Type: text/plain\r\n\r\nau fond\r\n");
+        for level in (0..=100).rev() {
+            raw.extend(format!("--b{level}--\r\n").bytes());
+        }
+        assert_eq!(read(&raw).body.as_deref(), Some("au fond"));
+    }
+
+    #[test]
+    fn nul_bytes_and_invalid_utf8_in_headers_are_survived() {
+        let raw = b"From: a\x00b@example.com\r\nSubject: a@k\x00\xff\xfe|0612345678\r\nX-\x00: \xc3\x28\r\n\r\ntexte\r\n";
+        let mail = read(raw);
+        assert_eq!(mail.from, Author::Ambiguous);
+        assert_eq!(mail.subject.as_deref(), Some("a@k \u{ff}\u{fe}|0612345678"), "NUL is a control character");
+        assert_eq!(mail.body.as_deref(), Some("texte\r\n".replace("\r\n", "\n").as_str()));
+        let raw = b"Subject: \xff\xfe\xfd\r\nFrom: <\xc3\xa9@example.com>\r\n\r\n";
+        assert_eq!(read(raw).from, Author::Mailbox("é@example.com".into()));
+    }
+
+    #[test]
+    fn a_huge_header_line_is_read_once() {
+        let mut raw = b"From: a@example.com\r\nX-Junk: ".to_vec();
+        raw.extend(std::iter::repeat_n(b'x', 8 * 1024 * 1024));
+        raw.extend(b"\r\nSubject: ok\r\n\r\ntexte");
+        let mail = read(&raw);
+        assert_eq!((mail.subject.as_deref(), mail.body.as_deref()), (Some("ok"), Some("texte")));
+        let mut raw = b"Subject: x\r\nFrom: ".to_vec();
+        raw.extend("a@example.com, ".repeat(100_000).bytes());
+        raw.extend(b"\r\n\r\ntexte");
+        assert_eq!(read(&raw).from, Author::Ambiguous);
+    }
+
+    #[test]
+    fn a_100_kb_subject_of_ten_thousand_numbers_is_read_whole() {
+        let numbers: Vec<String> = (0..10_000).map(|i| format!("06{:08}", 12_340_000 + i)).collect();
+        let subject = format!("a@k|{}", numbers.join(";"));
+        assert!(subject.len() > 100_000);
+        let mut raw = format!("From: a@example.com\r\nSubject: {subject}\r\n\r\ntexte").into_bytes();
+        assert_eq!(read(&raw).subject.as_deref(), Some(subject.as_str()));
+        raw.splice(0..0, b"Subject: =?UTF-8?Q?".iter().copied().chain("=C3=A9".repeat(20_000).bytes()).chain(*b"?=\r\n"));
+        assert_eq!(read(&raw).subject.map(|subject| subject.chars().count()), Some(20_000), "the first Subject");
+    }
+
+    // Bodies longer than any SMS.
+
+    fn plain(body: &str) -> InboundMail {
+        read(format!("From: a@example.com\r\nSubject: x\r\n\r\n{body}").as_bytes())
+    }
+
+    #[test]
+    fn a_body_fits_up_to_the_limit() {
+        let body = format!("{}\n", "x".repeat(MAX_BODY_BYTES - 1));
+        let mail = plain(&body);
+        assert_eq!(mail.body.as_deref(), Some(body.as_str()));
+        assert!(!mail.body_too_long);
+    }
+
+    #[test]
+    fn a_longer_body_is_cut_at_a_line_end_and_too_long() {
+        let line = "Une ligne de texte qui ne tient pas dans un SMS à elle seule, ou presque.\n";
+        let body = line.repeat(1 + 40 * 1024 * 1024 / line.len());
+        let mail = plain(&body);
+        let kept = mail.body.expect("a body");
+        assert!(kept.len() <= MAX_BODY_BYTES && kept.len() > MAX_BODY_BYTES - line.len(), "{}", kept.len());
+        assert!(kept.ends_with(line), "whole lines");
+        assert!(mail.body_too_long);
+    }
+
+    #[test]
+    fn a_longer_body_whose_signature_comes_first_is_not_too_long() {
+        let body = format!("Rendez-vous à 9h.\n-- \nMarie\n{}", "> historique\n".repeat(100_000));
+        let mail = plain(&body);
+        assert!(!mail.body_too_long);
+        assert_eq!(crate::domain::text::clean_body(&mail.body.expect("a body")), "Rendez-vous à 9h.");
+    }
+
+    #[test]
+    fn blank_lines_count_towards_the_limit() {
+        let mail = plain(&format!("Bonjour\n{}fin", "\n".repeat(MAX_BODY_BYTES)));
+        assert!(mail.body_too_long, "the end of the text is beyond what is read");
+    }
+
+    #[test]
+    fn one_huge_line_is_cut_on_a_character_boundary() {
+        let mail = plain(&"é".repeat(MAX_BODY_BYTES));
+        let kept = mail.body.expect("a body");
+        assert_eq!(kept.len(), MAX_BODY_BYTES);
+        assert!(mail.body_too_long);
+        let mail = plain(&format!("x{}", "é".repeat(MAX_BODY_BYTES)));
+        assert_eq!(mail.body.map(|body| body.len()), Some(MAX_BODY_BYTES - 1));
+    }
+
+    #[test]
+    fn huge_html_is_rendered_up_to_the_limit() {
+        let html = "<p>Un paragraphe de texte, en <b>gras</b> et en <i>italique</i>.</p>".repeat(200_000);
+        let raw = format!("From: a@example.com\r\nSubject: x\r\nContent-Type: text/html\r\n\r\n{html}");
+        let mail = read(raw.as_bytes());
+        assert!(mail.body.is_some_and(|body| body.len() <= MAX_BODY_BYTES + 4 && body.len() > MAX_BODY_BYTES / 2));
+        assert!(mail.body_too_long);
+        let markup = format!("{}<p>court</p>", "<div><span style=\"x\"></span></div>".repeat(200_000));
+        let raw = format!("From: a@example.com\r\nSubject: x\r\nContent-Type: text/html\r\n\r\n{markup}");
+        let mail = read(raw.as_bytes());
+        assert_eq!((mail.body.as_deref(), mail.body_too_long), (Some("court"), false), "markup is not text");
+    }
+
+    #[test]
+    fn a_huge_latin1_part_declared_utf8_is_repaired_within_bounds() {
+        let body = "Caf\u{e9} cr\u{e8}me\r\n".repeat(200_000);
+        let mut raw = b"From: a@example.com\r\nSubject: x\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n".to_vec();
+        raw.extend(body.chars().map(|c| c as u8));
+        let mail = read(&raw);
+        let kept = mail.body.expect("a body");
+        assert!(kept.starts_with("Café crème\nCafé crème\n") && kept.len() <= MAX_BODY_BYTES, "{}", &kept[..40]);
+        assert!(mail.body_too_long);
+        let message = MessageParser::new().parse(&raw).expect("a message");
+        let part = &message.parts[0];
+        let PartType::Text(decoded) = &part.body else { panic!("a text part") };
+        let (repaired, cut) = repaired_text(part, decoded, &raw);
+        assert!(cut && repaired.len() <= 2 * MAX_REPAIRED_BYTES && repaired.ends_with("crème\r\n"), "{}", repaired.len());
+    }
+
     proptest! {
         #[test]
         fn reading_any_bytes_never_panics(raw in proptest::collection::vec(any::<u8>(), 0..2048)) {
             let _ = parse_mail(&raw);
+        }
+
+        #[test]
+        fn a_second_address_anywhere_makes_the_from_ambiguous(
+            name in "[A-Za-z .]{0,12}",
+            separator in "(,|;| |\r\n |\r\n\t|:|\\)|>)",
+            second in "(<?[a-z]{1,6}@[a-z]{1,6}\\.org>?)",
+            bracketed in proptest::bool::ANY,
+        ) {
+            let first = if bracketed { format!("{name} <shop@example.com>") } else { "shop@example.com".to_owned() };
+            let from = author(&format!("{first}{separator}{second}"));
+            prop_assert_eq!(from, Author::Ambiguous);
+        }
+
+        #[test]
+        fn a_mailbox_is_always_a_single_addr_spec_of_the_header(from in "[ -~]{0,40}") {
+            if let Author::Mailbox(address) = author(&from) {
+                prop_assert!(from.contains(&address), "{:?} from {:?}", address, from);
+                prop_assert!(!address.contains([',', ';', '<', '>', ' ']) || address.starts_with('"'));
+                prop_assert!(address.contains('@'));
+            }
+        }
+
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(48))]
+
+        #[test]
+        fn a_body_never_exceeds_the_limit(lines in proptest::collection::vec(("[a-zé\n -]{0,30}", 0usize..3_000), 0..30)) {
+            let body: String = lines.iter().map(|(line, times)| line.repeat(*times)).collect();
+            let mail = plain(&body);
+            prop_assert!(mail.body.as_deref().unwrap_or_default().len() <= MAX_BODY_BYTES);
+            if body.len() <= MAX_BODY_BYTES {
+                prop_assert!(!mail.body_too_long);
+            }
         }
 
         #[test]

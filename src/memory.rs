@@ -201,15 +201,7 @@ pub fn gateway<G: SmsGateway>(
     credits: u64,
 ) -> Gateway<MemoryInbox, MemoryLedger, G, MemoryMailer, MemoryScheduler> {
     let ledger = MemoryLedger::default();
-    let account = Account {
-        login: login.to_owned(),
-        key_sha256: ApiKey::new(key).sha256_hex(),
-        credits,
-        sender: None,
-        timezone: None,
-        suspended: false,
-        created_at: Utc::now(),
-    };
+    let account = Account::new(login, &ApiKey::new(key), credits, Utc::now()).expect("a possible login and balance");
     ledger.accounts.lock().unwrap().insert(login.to_owned(), account);
     Gateway {
         settings: Settings {

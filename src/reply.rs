@@ -8,14 +8,19 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::domain::Rejection;
-use crate::mail::{InboundMail, Verdicts};
+use crate::domain::secret::redact;
+use crate::mail::{Author, InboundMail, Verdicts};
 
 /// Why an email gets no answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum NoReply {
-    /// No From address to answer.
+    /// No From header: no one to answer.
     NoSender,
+    /// The From header is not exactly one mailbox with a valid address (several mailboxes, a
+    /// group, a second address on a folded line, no address…): answering could reach someone
+    /// who never wrote.
+    AmbiguousSender,
     /// The email was sent by a program (Auto-Submitted other than `no`).
     AutoSubmitted,
     /// Precedence `bulk`, `junk` or `list`.
@@ -32,14 +37,20 @@ pub enum NoReply {
 const ROBOT_LOCAL_PARTS: [&str; 8] =
     ["mailer-daemon", "postmaster", "no-reply", "noreply", "do-not-reply", "donotreply", "bounce", "bounces"];
 
-/// Who may receive an error reply. Never reply to: no From address; Auto-Submitted present and
+/// Who may receive an error reply: the one mailbox of the From header (see [`Author`]), and
+/// only it. Never reply to: no From header, or one that is not exactly one valid mailbox
+/// (several addresses, a group, a folded line carrying another address); Auto-Submitted present and
 /// other than `no`; Precedence `bulk`, `junk` or `list`; a List-Id; robot senders (local part
 /// MAILER-DAEMON, postmaster, no-reply, noreply, do-not-reply, donotreply, bounce or bounces,
 /// case-insensitive, also with a `+tag` or followed by `-`, `.`, `_` or `=` and more, as in
 /// `bounces+1234@…` or `bounce-mc.123@…`); and, when `require_auth`, senders for whom none of
 /// SPF, DKIM, DMARC is Pass in `verdicts`. Returns the address to answer.
 pub fn reply_to(mail: &InboundMail, verdicts: &Verdicts, require_auth: bool) -> Result<String, NoReply> {
-    let sender = mail.from.as_deref().ok_or(NoReply::NoSender)?;
+    let sender = match &mail.from {
+        Author::Mailbox(address) => address.as_str(),
+        Author::Missing => return Err(NoReply::NoSender),
+        Author::Ambiguous => return Err(NoReply::AmbiguousSender),
+    };
     if mail.auto_submitted.as_deref().is_some_and(|value| !keyword(value).eq_ignore_ascii_case("no")) {
         return Err(NoReply::AutoSubmitted);
     }
@@ -89,26 +100,27 @@ pub struct ErrorReply {
 
 /// The reply to a refused request. Subject `Mail2SMS: erreur <code>`; body lines
 /// `Status: <code>` and `StatusText: <text>` (manual 2.2), a blank line, then the status's
-/// English sentence. The StatusText is kept on its one line (line breaks become spaces) and
-/// every occurrence of a `secrets` string in it (the API key) becomes `***`: defence in depth,
-/// the text should never contain one.
+/// English sentence. The StatusText is kept on its one line (line breaks become spaces).
+///
+/// Nothing the reply quotes holds 16 consecutive characters of a `secret` (the API key the
+/// subject gave, see [`written_api_key`](crate::domain::request::written_api_key)): the
+/// StatusText goes through [`redact`] for each, as defence in depth (the subject's parser
+/// already masks what it quotes), and the original Message-ID, which the sender wrote too, is
+/// left out when it holds one.
 pub fn error_reply(to: &str, original_message_id: Option<&str>, rejection: &Rejection, secrets: &[&str]) -> ErrorReply {
     let status = rejection.status;
-    let status_text = redact(&one_line(&rejection.status_text), secrets);
+    let status_text = without_secrets(&one_line(&rejection.status_text), secrets);
     ErrorReply {
         to: to.to_owned(),
         subject: format!("Mail2SMS: erreur {}", status.code()),
         body: format!("Status: {}\nStatusText: {status_text}\n\n{}\n", status.code(), status.english()),
-        in_reply_to: original_message_id.map(str::to_owned),
+        in_reply_to: original_message_id.filter(|id| without_secrets(id, secrets) == *id).map(str::to_owned),
     }
 }
 
-/// Replaces each secret by `***`, the longest first so that no part of a longer secret that
-/// contains a shorter one is left. Empty secrets are ignored.
-fn redact(text: &str, secrets: &[&str]) -> String {
-    let mut secrets: Vec<&str> = secrets.iter().copied().filter(|secret| !secret.is_empty()).collect();
-    secrets.sort_by_key(|secret| std::cmp::Reverse(secret.len()));
-    secrets.iter().fold(text.to_owned(), |text, secret| text.replace(secret, "***"))
+/// `text` through [`redact`] for each secret.
+fn without_secrets(text: &str, secrets: &[&str]) -> String {
+    secrets.iter().fold(text.to_owned(), |text, secret| redact(&text, secret).into_owned())
 }
 
 /// The text on one line: control characters (CR and LF among them) become spaces, ends trimmed.
@@ -244,7 +256,7 @@ mod tests {
 
     use super::*;
     use crate::domain::StatusCode;
-    use crate::mail::{Verdict, parse_mail};
+    use crate::mail::{Author, Verdict, parse_mail};
 
     macro_rules! fixture {
         ($name:literal) => {
@@ -257,7 +269,13 @@ mod tests {
         Verdicts { spam: None, virus: None, spf: None, dkim: Some(Verdict::Pass), dmarc: None };
 
     fn from(address: &str) -> InboundMail {
-        InboundMail { from: Some(address.to_owned()), ..InboundMail::default() }
+        InboundMail { from: Author::Mailbox(address.to_owned()), ..InboundMail::default() }
+    }
+
+    /// The email a raw message is read as, with `from` as its From header.
+    fn sent_from(from: &str) -> InboundMail {
+        parse_mail(format!("From: {from}\r\nSubject: a@k|0612345678|x\r\n\r\nBonjour\r\n").as_bytes())
+            .expect("an email")
     }
 
     // Who gets an answer.
@@ -299,6 +317,74 @@ mod tests {
     #[test]
     fn no_from_address_no_answer() {
         assert_eq!(reply_to(&InboundMail::default(), &AUTHENTICATED, false), Err(NoReply::NoSender));
+        let mail = parse_mail(b"Subject: a@k|0612345678\r\n\r\nBonjour\r\n").expect("an email");
+        assert_eq!(reply_to(&mail, &AUTHENTICATED, false), Err(NoReply::NoSender));
+    }
+
+    #[test]
+    fn one_mailbox_is_answered_at_its_address_only() {
+        for (from, address) in [
+            ("shop@example.com", "shop@example.com"),
+            ("Boutique Martin <shop@example.com>", "shop@example.com"),
+            ("\"Martin, Boutique\" <shop@example.com>", "shop@example.com"),
+            ("=?UTF-8?Q?H=C3=A9l=C3=A8ne?= <helene@example.com>", "helene@example.com"),
+            ("John Q. Public <jqp@example.com>", "jqp@example.com"),
+            ("shop@example.com (Boutique, victim@example.org)", "shop@example.com"),
+            ("Boutique\r\n <shop@example.com>", "shop@example.com"),
+            ("<shop@example.com>", "shop@example.com"),
+            ("\"shop desk\"@example.com", "\"shop desk\"@example.com"),
+        ] {
+            assert_eq!(reply_to(&sent_from(from), &AUTHENTICATED, true), Ok(address.to_owned()), "{from:?}");
+        }
+    }
+
+    #[test]
+    fn a_folded_line_carrying_another_address_is_not_answered() {
+        for from in [
+            "shop@example.com\r\n victim@example.org",
+            "shop@example.com\r\n\tvictim@example.org",
+            "<shop@example.com>\r\n <victim@example.org>",
+            "Shop <shop@example.com>\r\n victim@example.org",
+            "shop@example.com\r\n <victim@example.org>",
+        ] {
+            assert_eq!(reply_to(&sent_from(from), &AUTHENTICATED, true), Err(NoReply::AmbiguousSender), "{from:?}");
+        }
+    }
+
+    #[test]
+    fn several_mailboxes_a_group_or_no_valid_address_are_not_answered() {
+        for from in [
+            "shop@example.com, victim@example.org",
+            "shop@example.com; victim@example.org",
+            "Shop <shop@example.com>, Victim <victim@example.org>",
+            "friends: shop@example.com, victim@example.org;",
+            "undisclosed-recipients:;",
+            "Marie Dupont",
+            "<>",
+            "\"a@b\" <not an address>",
+            "",
+            "shop@",
+            "@example.com",
+            "shop@@example.com",
+            "shop@exa mple.com",
+            ".shop@example.com",
+            "shop..desk@example.com",
+            "shop@example.com.",
+            "<shop@example.com> trailing",
+            "<@relay.example.net:shop@example.com>",
+            "shop@example.com (unclosed",
+            "\"unclosed <shop@example.com>",
+            "shop\u{0}@example.com",
+        ] {
+            assert_eq!(reply_to(&sent_from(from), &AUTHENTICATED, true), Err(NoReply::AmbiguousSender), "{from:?}");
+        }
+    }
+
+    #[test]
+    fn two_from_headers_are_not_answered() {
+        let raw = b"From: shop@example.com\r\nFrom: victim@example.org\r\nSubject: x\r\n\r\nBonjour\r\n";
+        let mail = parse_mail(raw).expect("an email");
+        assert_eq!(reply_to(&mail, &AUTHENTICATED, true), Err(NoReply::AmbiguousSender));
     }
 
     #[test]
@@ -358,6 +444,7 @@ mod tests {
     #[test]
     fn no_reason_serialises_in_snake_case() {
         assert_eq!(serde_json::to_string(&NoReply::NotAuthenticated).expect("json"), "\"not_authenticated\"");
+        assert_eq!(serde_json::to_string(&NoReply::AmbiguousSender).expect("json"), "\"ambiguous_sender\"");
         assert_eq!(serde_json::from_str::<NoReply>("\"robot_sender\"").expect("json"), NoReply::RobotSender);
     }
 
@@ -376,15 +463,47 @@ mod tests {
         assert_eq!(reply.in_reply_to.as_deref(), Some("id@example.com"));
     }
 
+    const KEY: &str = "3f9c0a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5de21f";
+
+    /// Whether `text` holds 16 consecutive characters of [`KEY`].
+    fn shows_the_key(text: &str) -> bool {
+        (0..=KEY.len() - 16).any(|start| text.contains(&KEY[start..start + 16]))
+    }
+
     #[test]
     fn the_api_key_never_appears_in_the_reply() {
-        let key = "de135f8d2a091e4";
-        let rejection = Rejection::with_detail(StatusCode::InvalidRequest, format!("option inconnue arthur45@{key}x"));
-        let reply = error_reply("a@example.com", None, &rejection, &["", "de135", key]);
-        assert!(!reply.body.contains("de135"), "{}", reply.body);
-        assert!(reply.body.contains("option inconnue arthur45@***x"), "{}", reply.body);
+        let rejection = Rejection::with_detail(StatusCode::InvalidRequest, format!("option inconnue « {KEY} »"));
+        let reply = error_reply("a@example.com", None, &rejection, &["", KEY]);
+        assert!(reply.body.contains("option inconnue « **** »"), "{}", reply.body);
         let untouched = error_reply("a@example.com", None, &Rejection::new(StatusCode::EmptyMessage), &[""]);
         assert!(!untouched.body.contains("***"), "an empty secret hides nothing");
+    }
+
+    #[test]
+    fn no_piece_of_the_key_is_quoted_split_repeated_or_among_other_scripts() {
+        let details = [
+            format!("« {} » puis « {} »", &KEY[..20], &KEY[20..]),
+            format!("{KEY}{KEY} et {KEY}"),
+            format!("«\u{a0}{}\u{a0}» – 東京 é", &KEY[7..23]),
+            format!("x\r\n{}", &KEY[..30]),
+        ];
+        for detail in details {
+            let rejection = Rejection::with_detail(StatusCode::InvalidRequest, &detail);
+            let reply = error_reply("a@example.com", None, &rejection, &[KEY]);
+            assert!(!shows_the_key(&reply.body) && reply.body.contains("****"), "{}", reply.body);
+        }
+        let fifteen = Rejection::with_detail(StatusCode::InvalidRequest, &KEY[7..22]);
+        assert!(error_reply("a@example.com", None, &fifteen, &[KEY]).body.contains(&KEY[7..22]), "15 are kept");
+    }
+
+    #[test]
+    fn a_message_id_holding_the_key_is_not_quoted() {
+        let rejection = Rejection::new(StatusCode::InvalidRequest);
+        let reply = error_reply("a@example.com", Some(&format!("{KEY}@example.com")), &rejection, &[KEY]);
+        assert_eq!(reply.in_reply_to, None);
+        assert!(!shows_the_key(&String::from_utf8_lossy(&reply.to_mime("gw@example.org", date()))));
+        let reply = error_reply("a@example.com", Some("id@example.com"), &rejection, &[KEY]);
+        assert_eq!(reply.in_reply_to.as_deref(), Some("id@example.com"));
     }
 
     #[test]

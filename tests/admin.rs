@@ -82,6 +82,18 @@ async fn mistakes_are_refused_on_stderr_with_a_failure_status() {
 }
 
 #[tokio::test]
+async fn a_refused_sender_or_time_zone_is_explained_to_the_operator_in_english() {
+    let world = World::new().await;
+    let stderr = refused(&admin(&world, &["account", "create", "boutique", "--sender", "é"]));
+    assert!(stderr.contains("a sender is 3 to 11 unaccented letters, digits or spaces"), "{stderr}");
+    assert!(stderr.contains("\"é\" is not one"), "quotes what was typed: {stderr}");
+    assert!(!stderr.contains("from=") && !stderr.contains("doit"), "not the customer's status text: {stderr}");
+    let stderr = refused(&admin(&world, &["account", "create", "boutique", "--timezone", "Mars/Olympus"]));
+    assert!(stderr.contains("unknown time zone \"Mars/Olympus\""), "{stderr}");
+    refused(&admin(&world, &["account", "show", "boutique"]));
+}
+
+#[tokio::test]
 async fn a_rotated_key_replaces_the_old_one_at_once() {
     let world = World::new().await;
     let old = stdout(&admin(&world, &["account", "create", "boutique", "--credits", "5"])).trim().to_owned();

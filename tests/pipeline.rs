@@ -190,11 +190,7 @@ async fn a_wrong_key_a_wrong_login_or_a_suspended_account_is_102() {
         let outcome = only(gateway.handle(world.ses_event(id), &world.invocation()).await.unwrap());
         assert!(matches!(outcome, Outcome::Rejected { status: StatusCode::AuthenticationFailed, .. }), "{outcome:?}");
     }
-    world
-        .ledger
-        .update_account("shop", "SET suspended = :s", vec![(":s", aws_sdk_dynamodb::types::AttributeValue::Bool(true))])
-        .await
-        .unwrap();
+    world.ledger.set_suspended("shop", true).await.unwrap();
     let suspended = world.receive(&world.email(&format!("shop@{key}|0612345678"), &world.token)).await;
     let outcome = only(gateway.handle(world.ses_event(&suspended), &world.invocation()).await.unwrap());
     assert!(matches!(outcome, Outcome::Rejected { status: StatusCode::AuthenticationFailed, .. }), "{outcome:?}");

@@ -179,25 +179,40 @@ impl DynamoLedger {
         }
     }
 
-    /// Applies `SET`/`ADD` to an existing account and returns it as it is after; `None` if
-    /// there is no such account.
-    pub async fn update_account(
+    /// Suspends the account (its emails are refused, 102) or resumes it; returns it as it is
+    /// after, `None` if there is no such account.
+    pub async fn set_suspended(&self, login: &str, suspended: bool) -> Result<Option<Account>, PortError> {
+        self.set_account_field(login, "suspended", AttributeValue::Bool(suspended)).await
+    }
+
+    /// Replaces the account's key by `key`, at once; returns the account as it is after, `None`
+    /// if there is no such account.
+    pub async fn rotate_key(
         &self,
         login: &str,
-        expression: &str,
-        values: Vec<(&str, AttributeValue)>,
+        key: &crate::domain::request::ApiKey,
     ) -> Result<Option<Account>, PortError> {
-        let mut update = self
+        self.set_account_field(login, "key_sha256", s(key.sha256_hex())).await
+    }
+
+    /// Sets one field of an existing account and returns the account as it is after; `None` if
+    /// there is no such account.
+    async fn set_account_field(
+        &self,
+        login: &str,
+        field: &str,
+        value: AttributeValue,
+    ) -> Result<Option<Account>, PortError> {
+        let update = self
             .client
             .update_item()
             .table_name(&self.accounts)
             .set_key(Some(self.account_key(login)))
-            .update_expression(expression)
+            .update_expression("SET #field = :value")
             .condition_expression("attribute_exists(login)")
+            .expression_attribute_names("#field", field)
+            .expression_attribute_values(":value", value)
             .return_values(ReturnValue::AllNew);
-        for (name, value) in values {
-            update = update.expression_attribute_values(name, value);
-        }
         match update.send().await {
             Ok(output) => output.attributes.map(from_item).transpose(),
             Err(error) if error.as_service_error().is_some_and(condition_failed) => Ok(None),
@@ -395,17 +410,9 @@ impl DynamoLedger {
             .condition_expression(conditions.join(" AND "))
             .build()
             .expect("table, key and expression are set");
-        let credit = Update::builder()
-            .table_name(&self.accounts)
-            .set_key(Some(self.account_key(login)))
-            .update_expression("ADD credits :refund")
-            .condition_expression("attribute_exists(login)")
-            .expression_attribute_values(":refund", n(refund))
-            .build()
-            .expect("table, key and expression are set");
         let items = vec![
             TransactWriteItem::builder().update(update).build(),
-            TransactWriteItem::builder().update(credit).build(),
+            TransactWriteItem::builder().update(self.refund_update(login, refund)).build(),
         ];
         // One token per command: the SDK's own retries of this call apply it once.
         let token = &crate::domain::account::new_api_key()[..36];

@@ -4,24 +4,11 @@
 
 use std::process::ExitCode;
 
-use aws_sdk_dynamodb::types::AttributeValue;
-use chrono::{DateTime, Duration, Utc};
 use clap::{Args, Parser, Subcommand};
-use mail2sms::aws::bootstrap;
-use mail2sms::aws::dynamodb::DynamoLedger;
-use mail2sms::aws::scheduler::EventBridgeScheduler;
-use mail2sms::config::{self, Config, vars};
-use mail2sms::domain::account::{
-    Account, CreditsAdded, MAX_CREDITS, MAX_LOGIN_BYTES, credit_amount, is_possible_login, new_api_key,
-};
-use mail2sms::domain::date::parse_timezone;
-use mail2sms::domain::message::{Delivery, MessageRecord, MessageState};
-use mail2sms::domain::recipient::parse_recipients;
-use mail2sms::domain::request::ApiKey;
-use mail2sms::domain::sender::SenderId;
-use mail2sms::pipeline::Invocation;
-use mail2sms::ports::Ledger;
-use mail2sms::tables;
+use mail2sms::config::{AdminSettings, vars};
+use mail2sms::domain::account::Account;
+use mail2sms::domain::message::{Delivery, MessageRecord};
+use mail2sms::operator::{Bootstrapped, Cancelled, Decision, Operator, Resource, Settled, Settlement, spelled};
 use serde_json::json;
 
 #[derive(Parser)]
@@ -75,7 +62,7 @@ enum Command {
     Settle {
         message_id: String,
         #[command(flatten)]
-        decision: Decision,
+        decision: DecisionFlags,
         /// The recipients to settle, written as in a subject (`06 12 34 56 78`, `+33612345678`…);
         /// every recipient in doubt when none is given.
         numbers: Vec<String>,
@@ -90,7 +77,7 @@ enum Command {
 /// What `settle` does with the recipients in doubt.
 #[derive(Args)]
 #[group(required = true, multiple = false)]
-struct Decision {
+struct DecisionFlags {
     /// Send them again (only while the message still has its text: until it is settled).
     #[arg(long)]
     resend: bool,
@@ -154,337 +141,109 @@ async fn main() -> ExitCode {
     }
 }
 
-type Outcome = Result<(), String>;
+/// What went wrong, in one line: an operator's error, or the command line's own mistake.
+type Failure = Box<dyn std::error::Error>;
 
-async fn run(cli: Cli) -> Outcome {
+async fn run(cli: Cli) -> Result<(), Failure> {
     let sdk = aws_config::load_from_env().await;
-    let accounts =
-        cli.tables.accounts_table.ok_or_else(|| format!("missing environment variable {}", vars::ACCOUNTS_TABLE))?;
-    let messages =
-        cli.tables.messages_table.ok_or_else(|| format!("missing environment variable {}", vars::MESSAGES_TABLE))?;
-    let ledger = DynamoLedger::new(&sdk, &accounts, &messages);
-    let tables = Tables { accounts, messages };
+    let settings = AdminSettings::from_env(&[
+        (vars::ACCOUNTS_TABLE, cli.tables.accounts_table),
+        (vars::MESSAGES_TABLE, cli.tables.messages_table),
+    ])?;
+    let operator = Operator::new(&sdk, settings);
     match cli.command {
-        Command::Bootstrap => bootstrap_all(&sdk, &ledger, &tables.accounts, &tables.messages).await,
-        Command::Account(command) => account(&ledger, command).await,
-        Command::Credits(CreditsCommand::Add { login, credits }) => add_credits(&ledger, &login, &credits).await,
+        Command::Bootstrap => {
+            let made = |resource, created| {
+                let name = match resource {
+                    Resource::Table(name) => format!("table {name}"),
+                    Resource::Bucket(bucket) => format!("bucket {bucket}"),
+                    Resource::ReplyIdentity(address) => format!("reply identity for {address}"),
+                    Resource::ScheduleGroup(group) => format!("schedule group {group}"),
+                };
+                println!("{name}: {}", if created { "created" } else { "already there" });
+            };
+            if operator.bootstrap(made).await? == Bootstrapped::Tables {
+                println!("(AWS: the bucket, the reply identity and the schedule group come from the SAM template)");
+            }
+        }
+        Command::Account(AccountCommand::Create { login, credits, sender, timezone }) => {
+            let key =
+                operator.create_account(&login, credits.as_deref(), sender.as_deref(), timezone.as_deref()).await?;
+            println!("{}", key.expose());
+        }
+        Command::Account(AccountCommand::Show { login }) => {
+            println!("{}", account_json(&operator.account(&login).await?))
+        }
+        Command::Account(AccountCommand::RotateKey { login }) => {
+            println!("{}", operator.rotate_key(&login).await?.expose())
+        }
+        Command::Account(AccountCommand::Suspend { login }) => {
+            operator.set_suspended(&login, true).await?;
+            println!("account {login} suspended");
+        }
+        Command::Account(AccountCommand::Resume { login }) => {
+            operator.set_suspended(&login, false).await?;
+            println!("account {login} resumed");
+        }
+        Command::Credits(CreditsCommand::Add { login, credits }) => {
+            let credited = operator.add_credits(&login, &credits).await?;
+            println!("{} credits added to {login}: {} available", credited.added, credited.balance);
+        }
         Command::Messages { login, limit, stuck: false } => {
             let login = login.ok_or("give the account's LOGIN (or --stuck, to list every account's stuck messages)")?;
-            for record in ledger.messages_of(&login, limit.unwrap_or(20).max(1)).await.map_err(|e| e.to_string())? {
+            for record in operator.messages(&login, limit).await? {
                 println!("{}", message_json(&record));
             }
-            Ok(())
         }
         Command::Messages { login, limit, stuck: true } => {
-            let stuck = ledger.stuck_messages(login.as_deref(), Utc::now()).await.map_err(|e| e.to_string())?;
-            let limit = limit.map_or(usize::MAX, |limit| usize::try_from(limit.max(1)).unwrap_or(1));
-            for record in stuck.iter().take(limit) {
-                println!("{}", message_json(record));
+            for record in operator.stuck_messages(login.as_deref(), limit).await? {
+                println!("{}", message_json(&record));
             }
-            Ok(())
         }
-        Command::Cancel { message_id } => cancel(&sdk, &ledger, &message_id).await,
+        Command::Cancel { message_id } => match operator.cancel(&message_id).await? {
+            Cancelled::Now { refunded } => println!("message {message_id} cancelled; {refunded} credits refunded"),
+            Cancelled::Already => println!("message {message_id} was already cancelled"),
+        },
         Command::Settle { message_id, decision, numbers } => {
-            settle(&sdk, &ledger, &tables, &message_id, decision.resend, &numbers).await
-        }
-        Command::Resume { message_id } => resume(&sdk, &ledger, &tables, &message_id).await,
-    }
-}
-
-/// The tables the command works on, as given on the command line or in the environment.
-struct Tables {
-    accounts: String,
-    messages: String,
-}
-
-/// What a settled recipient's `error` says the operator did.
-const REFUNDED_NOTE: &str = "refunded by the operator";
-const RESENT_NOTE: &str = "resent by the operator";
-
-/// How long the operator's own delivery may hold a message (as a Lambda invocation would).
-const DELIVERY_DEADLINE_SECONDS: i64 = 60;
-
-async fn add_credits(ledger: &DynamoLedger, login: &str, typed: &str) -> Outcome {
-    let credits = credit_amount(typed).map_err(|e| e.to_string())?;
-    match ledger.add_credits(login, credits).await.map_err(|e| e.to_string())? {
-        CreditsAdded::Added(account) => {
-            println!("{credits} credits added to {login}: {} available", account.credits);
-            Ok(())
-        }
-        CreditsAdded::OverMaximum { balance } => Err(format!(
-            "{credits} credits not added to {login}: its balance, {balance}, may not pass {MAX_CREDITS} \
-             (at most {} more); nothing changed",
-            MAX_CREDITS.saturating_sub(balance)
-        )),
-        CreditsAdded::NoAccount => Err(no_account(login)),
-    }
-}
-
-async fn bootstrap_all(sdk: &aws_config::SdkConfig, ledger: &DynamoLedger, accounts: &str, messages: &str) -> Outcome {
-    for (spec, name) in [(tables::ACCOUNTS, accounts), (tables::MESSAGES, messages)] {
-        let created = bootstrap::create_table(ledger.client(), &spec, name).await.map_err(|e| e.to_string())?;
-        println!("table {name}: {}", if created { "created" } else { "already there" });
-    }
-    if sdk.endpoint_url().is_none() {
-        println!("(AWS: the bucket, the reply identity and the schedule group come from the SAM template)");
-        return Ok(());
-    }
-    let optional = |name| std::env::var(name).ok().filter(|v| !v.is_empty());
-    if let Some(bucket) = optional(vars::INBOUND_BUCKET) {
-        let created = bootstrap::create_bucket(sdk, &bucket).await.map_err(|e| e.to_string())?;
-        println!("bucket {bucket}: {}", if created { "created" } else { "already there" });
-    }
-    if let Some(reply_from) = optional(vars::REPLY_FROM) {
-        let created = bootstrap::create_reply_identity(sdk, &reply_from).await.map_err(|e| e.to_string())?;
-        println!("reply identity for {reply_from}: {}", if created { "created" } else { "already there" });
-    }
-    let group = optional(vars::SCHEDULE_GROUP).unwrap_or_else(|| config::DEFAULT_SCHEDULE_GROUP.into());
-    let created = bootstrap::create_schedule_group(sdk, &group).await.map_err(|e| e.to_string())?;
-    println!("schedule group {group}: {}", if created { "created" } else { "already there" });
-    Ok(())
-}
-
-async fn account(ledger: &DynamoLedger, command: AccountCommand) -> Outcome {
-    match command {
-        AccountCommand::Create { login, credits, sender, timezone } => {
-            if !is_possible_login(&login) {
-                return Err(format!(
-                    "a login is 1 to {MAX_LOGIN_BYTES} ASCII letters, digits, '.', '_', '-', '@' or '+'; \
-                     {} is not one",
-                    printable(&login)
-                ));
+            let decision = if decision.resend { Decision::Resend } else { Decision::Refund };
+            let Settlement { left_alone, outcome } = operator.settle(&message_id, decision, &numbers).await?;
+            for (number, delivery) in left_alone {
+                println!("{number} is {}, not in doubt: left as it is", spelled(&delivery));
             }
-            let credits = credits.as_deref().map(credit_amount).transpose().map_err(|e| e.to_string())?.unwrap_or(0);
-            let sender = sender.map(|s| SenderId::parse(&s).map_err(|r| r.status_text)).transpose()?;
-            if let Some(zone) = &timezone {
-                parse_timezone(zone).ok_or_else(|| format!("unknown time zone {zone:?}"))?;
+            match outcome {
+                Settled::NothingInDoubt { named, record } => {
+                    let among = if named { " among those named" } else { "" };
+                    println!("message {message_id}: no recipient in doubt{among}; nothing changed");
+                    println!("{}", message_json(&record));
+                }
+                Settled::Refunded { recipients, credits, login, record } => {
+                    println!(
+                        "message {message_id}: {recipients} recipient(s) in doubt refunded, {credits} credits back to {login}"
+                    );
+                    println!("{}", message_json(&record));
+                }
+                Settled::Resent { recipients, delivery } => {
+                    println!("message {message_id}: {recipients} recipient(s) in doubt sent again");
+                    print_delivered(&delivery?);
+                }
             }
-            let key = new_api_key();
-            let account = Account {
-                login: login.clone(),
-                key_sha256: ApiKey::new(key.clone()).sha256_hex(),
-                credits,
-                sender,
-                timezone,
-                suspended: false,
-                created_at: Utc::now(),
-            };
-            if !ledger.create_account(&account).await.map_err(|e| e.to_string())? {
-                return Err(format!("an account {login} already exists"));
-            }
-            println!("{key}");
-            Ok(())
         }
-        AccountCommand::Show { login } => {
-            let account = ledger.account(&login).await.map_err(|e| e.to_string())?.ok_or_else(|| no_account(&login))?;
-            println!("{}", account_json(&account));
-            Ok(())
-        }
-        AccountCommand::RotateKey { login } => {
-            let key = new_api_key();
-            let hash = AttributeValue::S(ApiKey::new(key.clone()).sha256_hex());
-            ledger
-                .update_account(&login, "SET key_sha256 = :key", vec![(":key", hash)])
-                .await
-                .map_err(|e| e.to_string())?
-                .ok_or_else(|| no_account(&login))?;
-            println!("{key}");
-            Ok(())
-        }
-        AccountCommand::Suspend { login } => set_suspended(ledger, &login, true).await,
-        AccountCommand::Resume { login } => set_suspended(ledger, &login, false).await,
-    }
-}
-
-async fn set_suspended(ledger: &DynamoLedger, login: &str, suspended: bool) -> Outcome {
-    ledger
-        .update_account(login, "SET suspended = :s", vec![(":s", AttributeValue::Bool(suspended))])
-        .await
-        .map_err(|e| e.to_string())?
-        .ok_or_else(|| no_account(login))?;
-    println!("account {login} {}", if suspended { "suspended" } else { "resumed" });
-    Ok(())
-}
-
-async fn cancel(sdk: &aws_config::SdkConfig, ledger: &DynamoLedger, message_id: &str) -> Outcome {
-    let (record, cancelled_now) = ledger
-        .cancel(message_id, Utc::now())
-        .await
-        .map_err(|e| e.to_string())?
-        .ok_or_else(|| format!("no message {message_id}"))?;
-    if let Some(name) = &record.schedule_name {
-        let group = std::env::var(vars::SCHEDULE_GROUP).ok().filter(|g| !g.is_empty());
-        let group = group.as_deref().unwrap_or(config::DEFAULT_SCHEDULE_GROUP);
-        EventBridgeScheduler::new(sdk, group, None, None).delete(name).await.map_err(|e| e.to_string())?;
-    }
-    match (cancelled_now, record.state) {
-        (true, _) => println!("message {message_id} cancelled; {} credits refunded", record.refunded),
-        (false, mail2sms::domain::message::MessageState::Cancelled) => {
-            println!("message {message_id} was already cancelled")
-        }
-        (false, state) => return Err(format!("message {message_id} is {state:?}, not scheduled: nothing to cancel")),
+        Command::Resume { message_id } => print_delivered(&operator.resume(&message_id).await?),
     }
     Ok(())
 }
 
-/// Settles the message's recipients in doubt (those named, or all): `resend` puts them back to
-/// `pending` and delivers the message; otherwise they are refunded.
-async fn settle(
-    sdk: &aws_config::SdkConfig,
-    ledger: &DynamoLedger,
-    tables: &Tables,
-    message_id: &str,
-    resend: bool,
-    numbers: &[String],
-) -> Outcome {
-    let record = load(ledger, message_id).await?;
-    let chosen = in_doubt(&record, numbers)?;
-    if chosen.is_empty() {
-        let among = if numbers.is_empty() { "" } else { " among those named" };
-        println!("message {message_id}: no recipient in doubt{among}; nothing changed");
-        println!("{}", message_json(&record));
-        return Ok(());
-    }
-    if !resend {
-        if !ledger.refund_in_doubt(&record, &chosen, REFUNDED_NOTE).await.map_err(|e| e.to_string())? {
-            return Err(changed_meanwhile(message_id));
-        }
-        let credits = u64::from(record.parts) * chosen.len() as u64;
-        let login = record.login.as_deref().unwrap_or_default();
-        println!(
-            "message {message_id}: {} recipient(s) in doubt refunded, {credits} credits back to {login}",
-            chosen.len()
-        );
-        println!("{}", message_json(&load(ledger, message_id).await?));
-        return Ok(());
-    }
-    if record.text.is_none() {
-        return Err(format!(
-            "message {message_id} no longer has its text (it is {}): it cannot be sent again, only refunded (--refund)",
-            state_name(record.state)
-        ));
-    }
-    let now = Utc::now();
-    refuse_live_lease(&record, now)?;
-    if !ledger.reopen_in_doubt(&record, &chosen, RESENT_NOTE, now).await.map_err(|e| e.to_string())? {
-        return Err(changed_meanwhile(message_id));
-    }
-    println!("message {message_id}: {} recipient(s) in doubt sent again", chosen.len());
-    deliver(sdk, ledger, tables, message_id).await
-}
-
-/// Finishes a message stuck in `accepted` whose lease has lapsed.
-async fn resume(sdk: &aws_config::SdkConfig, ledger: &DynamoLedger, tables: &Tables, message_id: &str) -> Outcome {
-    let record = load(ledger, message_id).await?;
-    if record.state != MessageState::Accepted {
-        return Err(format!("message {message_id} is {}, not accepted: nothing to resume", state_name(record.state)));
-    }
-    refuse_live_lease(&record, Utc::now())?;
-    deliver(sdk, ledger, tables, message_id).await
-}
-
-/// The indexes of the recipients to settle: every one in doubt, or those of `numbers` that are
-/// (numbers are read as a subject's list; one that is not the message's is refused).
-fn in_doubt(record: &MessageRecord, numbers: &[String]) -> Result<Vec<usize>, String> {
-    if numbers.is_empty() {
-        return Ok((0..record.recipients.len())
-            .filter(|&i| record.recipients[i].delivery == Delivery::Unknown)
-            .collect());
-    }
-    let mut chosen = Vec::new();
-    for typed in numbers {
-        let read = parse_recipients(typed);
-        if let Some(dropped) = read.dropped.first() {
-            return Err(format!("{:?} is not a phone number a subject accepts", dropped.input));
-        }
-        if read.valid.is_empty() {
-            return Err(format!("{typed:?} holds no phone number"));
-        }
-        for number in read.valid {
-            let Some(index) = record.recipients.iter().position(|r| r.number == number) else {
-                return Err(format!("{number} is not a recipient of message {}", record.message_id));
-            };
-            match record.recipients[index].delivery {
-                Delivery::Unknown if !chosen.contains(&index) => chosen.push(index),
-                Delivery::Unknown => {}
-                delivery => println!("{number} is {}, not in doubt: left as it is", delivery_name(delivery)),
-            }
-        }
-    }
-    Ok(chosen)
-}
-
-/// Refuses to touch a message another invocation is working on.
-fn refuse_live_lease(record: &MessageRecord, now: DateTime<Utc>) -> Outcome {
-    match record.lease_until.and_then(|until| DateTime::from_timestamp(until, 0)) {
-        Some(until) if until >= now => Err(format!(
-            "message {} is held by a live invocation until {} ({} s from now): nothing done; try again after",
-            record.message_id,
-            until.to_rfc3339(),
-            (until - now).num_seconds()
-        )),
-        _ => Ok(()),
-    }
-}
-
-/// Delivers what is pending of the message exactly as the function does when its
-/// `scheduled_send` event comes (a redrive): the function's gateway, built from the same
-/// configuration, under a lease of its own. Prints the outcome, then the record as JSON.
-async fn deliver(sdk: &aws_config::SdkConfig, ledger: &DynamoLedger, tables: &Tables, message_id: &str) -> Outcome {
-    let mut config = Config::from_env().map_err(|e| format!("{e}: sending needs the function's configuration"))?;
-    config.accounts_table.clone_from(&tables.accounts);
-    config.messages_table.clone_from(&tables.messages);
-    let gateway = mail2sms::aws::gateway(&config, sdk);
-    let invocation = Invocation {
-        request_id: format!("mail2sms-admin-{}", new_api_key()),
-        deadline: Utc::now() + Duration::seconds(DELIVERY_DEADLINE_SECONDS),
-        function_arn: "mail2sms-admin".to_owned(),
-    };
-    let delivered = gateway.handle(json!({ "scheduled_send": message_id }), &invocation).await;
-    let record = load(ledger, message_id).await?;
-    if let Err(error) = delivered {
-        return Err(format!(
-            "message {message_id} not finished ({}): {error}; see `messages --stuck`, and `resume` it later",
-            state_name(record.state)
-        ));
-    }
-    let count = |delivery| record.count(delivery);
+/// A delivered message's outcome, then the record.
+fn print_delivered(record: &MessageRecord) {
     println!(
-        "message {message_id}: {}; {} sent, {} failed, {} in doubt",
-        state_name(record.state),
-        count(Delivery::Sent),
-        count(Delivery::Failed),
-        count(Delivery::Unknown)
+        "message {}: {}; {} sent, {} failed, {} in doubt",
+        record.message_id,
+        spelled(&record.state),
+        record.count(Delivery::Sent),
+        record.count(Delivery::Failed),
+        record.count(Delivery::Unknown)
     );
-    println!("{}", message_json(&record));
-    Ok(())
-}
-
-async fn load(ledger: &DynamoLedger, message_id: &str) -> Result<MessageRecord, String> {
-    ledger.load(message_id).await.map_err(|e| e.to_string())?.ok_or_else(|| format!("no message {message_id}"))
-}
-
-fn changed_meanwhile(message_id: &str) -> String {
-    format!("message {message_id} changed while this ran (another command or invocation): nothing done; run it again")
-}
-
-/// A state or a delivery as the records spell it (`partially_failed`).
-fn state_name(state: MessageState) -> String {
-    serde_json::to_value(state).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
-}
-
-fn delivery_name(delivery: Delivery) -> String {
-    serde_json::to_value(delivery).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
-}
-
-/// Operator input quoted back on one line: control characters escaped, cut short.
-fn printable(input: &str) -> String {
-    let quoted = format!("{:?}", input.chars().take(80).collect::<String>());
-    if input.chars().count() > 80 { format!("{quoted}… ({} bytes)", input.len()) } else { quoted }
-}
-
-fn no_account(login: &str) -> String {
-    format!("no account {login}")
+    println!("{}", message_json(record));
 }
 
 fn account_json(account: &Account) -> serde_json::Value {

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use super::date::parse_timezone;
-use super::request::Credentials;
+use super::request::{ApiKey, Credentials};
 use super::sender::SenderId;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -28,7 +28,62 @@ pub struct Account {
     pub created_at: DateTime<Utc>,
 }
 
+/// Why an account cannot be made as asked, in the operator's words.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum AccountError {
+    #[error(
+        "a login is 1 to {MAX_LOGIN_BYTES} ASCII letters, digits, '.', '_', '-', '@' or '+'; {} is not one",
+        printable(.0)
+    )]
+    ImpossibleLogin(String),
+    #[error("{0} credits: an account holds at most {MAX_CREDITS}")]
+    TooManyCredits(u64),
+    #[error(
+        "a sender is 3 to 11 unaccented letters, digits or spaces, starting with a letter; {} is not one",
+        printable(.0)
+    )]
+    ImpossibleSender(String),
+    #[error("unknown time zone {}", printable(.0))]
+    UnknownTimezone(String),
+}
+
 impl Account {
+    /// A new account, not suspended, created `now`, holding only the hash of `key`: refused
+    /// when `login` is not [possible](is_possible_login) or `credits` pass [`MAX_CREDITS`].
+    /// It has no default sender and no time zone of its own until given them.
+    pub fn new(login: &str, key: &ApiKey, credits: u64, now: DateTime<Utc>) -> Result<Account, AccountError> {
+        if !is_possible_login(login) {
+            return Err(AccountError::ImpossibleLogin(login.to_owned()));
+        }
+        if credits > MAX_CREDITS {
+            return Err(AccountError::TooManyCredits(credits));
+        }
+        Ok(Account {
+            login: login.to_owned(),
+            key_sha256: key.sha256_hex(),
+            credits,
+            sender: None,
+            timezone: None,
+            suspended: false,
+            created_at: now,
+        })
+    }
+
+    /// The account with `sender` (as typed) as its default sender, or none.
+    pub fn with_sender(self, sender: Option<&str>) -> Result<Account, AccountError> {
+        let sender =
+            sender.map(|typed| SenderId::parse(typed).map_err(|_| AccountError::ImpossibleSender(typed.to_owned())));
+        Ok(Account { sender: sender.transpose()?, ..self })
+    }
+
+    /// The account with `timezone` (an IANA name) for reading `date=`, or the gateway's default.
+    pub fn with_timezone(self, timezone: Option<&str>) -> Result<Account, AccountError> {
+        if let Some(zone) = timezone.filter(|zone| parse_timezone(zone).is_none()) {
+            return Err(AccountError::UnknownTimezone(zone.to_owned()));
+        }
+        Ok(Account { timezone: timezone.map(str::to_owned), ..self })
+    }
+
     /// Whether these credentials open this account: same login, same key, not suspended.
     pub fn admits(&self, credentials: &Credentials) -> bool {
         !self.suspended
@@ -109,6 +164,12 @@ pub fn new_api_key() -> String {
     hex::encode(bytes)
 }
 
+/// Operator input quoted back on one line: control characters escaped, cut short.
+fn printable(input: &str) -> String {
+    let quoted = format!("{:?}", input.chars().take(80).collect::<String>());
+    if input.chars().count() > 80 { format!("{quoted}… ({} bytes)", input.len()) } else { quoted }
+}
+
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
@@ -119,16 +180,7 @@ mod tests {
     use crate::domain::request::parse_subject;
 
     fn account(key: &str) -> Account {
-        let credentials = parse_subject(&format!("shop@{key}|0612345678")).unwrap().credentials;
-        Account {
-            login: "shop".into(),
-            key_sha256: credentials.api_key.sha256_hex(),
-            credits: 10,
-            sender: None,
-            timezone: None,
-            suspended: false,
-            created_at: Utc::now(),
-        }
+        Account::new("shop", &ApiKey::new(key), 10, Utc::now()).unwrap()
     }
 
     fn credentials(subject: &str) -> Credentials {
@@ -206,6 +258,43 @@ mod tests {
     fn a_refused_amount_is_explained_in_one_line() {
         let text = credit_amount("18446744073709551615").unwrap_err().to_string();
         assert!(!text.contains('\n') && text.contains(&MAX_CREDITS.to_string()), "{text}");
+    }
+
+    #[test]
+    fn an_account_is_made_only_with_a_possible_login_and_a_balance_within_the_maximum() {
+        let key = ApiKey::new("k1");
+        let made = Account::new("shop", &key, MAX_CREDITS, Utc::now()).unwrap();
+        assert_eq!((made.credits, made.suspended, made.sender, made.timezone), (MAX_CREDITS, false, None, None));
+        assert_eq!(made.key_sha256, key.sha256_hex(), "the key itself is not kept");
+        assert_eq!(Account::new("a b", &key, 0, Utc::now()), Err(AccountError::ImpossibleLogin("a b".into())));
+        assert_eq!(
+            Account::new("shop", &key, MAX_CREDITS + 1, Utc::now()),
+            Err(AccountError::TooManyCredits(MAX_CREDITS + 1))
+        );
+    }
+
+    #[test]
+    fn a_sender_or_a_time_zone_is_refused_in_english_in_one_line() {
+        let refused = account("k").with_sender(Some("é")).unwrap_err();
+        assert_eq!(refused, AccountError::ImpossibleSender("é".into()));
+        let text = refused.to_string();
+        assert!(
+            text.starts_with("a sender is 3 to 11 unaccented letters") && text.ends_with("\"é\" is not one"),
+            "{text}"
+        );
+        let text = account("k").with_timezone(Some("Mars/Olympus")).unwrap_err().to_string();
+        assert_eq!(text, "unknown time zone \"Mars/Olympus\"");
+        let text = Account::new(&"a\n".repeat(100), &ApiKey::new("k"), 0, Utc::now()).unwrap_err().to_string();
+        assert!(!text.contains('\n') && text.contains("(200 bytes)"), "{text}");
+    }
+
+    #[test]
+    fn a_sender_and_a_time_zone_are_kept_as_given() {
+        let made = account("k").with_sender(Some(" BOUTIQUE ")).unwrap().with_timezone(Some("Asia/Tokyo")).unwrap();
+        assert_eq!(made.sender.as_ref().map(SenderId::as_str), Some("BOUTIQUE"));
+        assert_eq!(made.timezone.as_deref(), Some("Asia/Tokyo"));
+        let plain = account("k");
+        assert_eq!(plain.clone().with_sender(None).unwrap().with_timezone(None).unwrap(), plain);
     }
 
     #[test]

@@ -141,8 +141,13 @@ pub struct MessageRecord {
     pub refunded: u64,
     #[serde(default)]
     pub recipients: Vec<RecipientRecord>,
+    /// The first numbers of the subject that were refused (see
+    /// [`DROPPED_LISTED`](super::recipient::DROPPED_LISTED)) …
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub dropped: Vec<DroppedNumber>,
+    /// … and how many were refused in all, listed or not.
+    #[serde(default)]
+    pub dropped_count: usize,
     /// When a scheduled message is due, and the local time the customer wrote.
     #[serde(default, skip_serializing_if = "Option::is_none", with = "sortable_time::option")]
     pub due_at: Option<DateTime<Utc>>,
@@ -197,6 +202,7 @@ impl MessageRecord {
             refunded: 0,
             recipients: Vec::new(),
             dropped: Vec::new(),
+            dropped_count: 0,
             due_at: None,
             local_date: None,
             timezone: None,

@@ -47,18 +47,9 @@ const MAX_BLANK_LINES: usize = 2;
 /// 5. Blank lines become empty, and more than two in a row become two.
 /// 6. Trailing whitespace is removed; spacing inside lines is kept as typed.
 pub fn clean_body(body: &str) -> String {
-    let unix = body.replace("\r\n", "\n").replace('\r', "\n");
-    let encoded: String = smart_encode(&unix)
-        .chars()
-        .filter_map(|character| match character {
-            '\t' => Some(' '),
-            '\n' => Some('\n'),
-            control if control.is_control() => None,
-            other => Some(other),
-        })
-        .collect();
+    let encoded = normalised(body);
     let mut lines: Vec<&str> =
-        encoded.trim_start().split('\n').take_while(|line| !matches!(*line, "-- " | "--")).collect();
+        encoded.trim_start().split('\n').take_while(|line| !is_signature_separator(line)).collect();
     remove_trailers(&mut lines);
     let mut text = String::with_capacity(encoded.len());
     let mut blank_run = 0;
@@ -75,6 +66,33 @@ pub fn clean_body(body: &str) -> String {
         }
     }
     text.trim().to_owned()
+}
+
+/// Whether [`clean_body`] would cut a signature from this body: one of its lines, once line
+/// endings, typographic characters and control characters are dealt with, is a signature
+/// separator. Everything after the first one is then left out of the SMS, however long it is.
+pub fn has_signature(body: &str) -> bool {
+    normalised(body).trim_start().split('\n').any(is_signature_separator)
+}
+
+/// Steps 1 and 2 of [`clean_body`]: `\n` line endings, [`smart_encode`]d, a tab a space, no
+/// other control character.
+fn normalised(body: &str) -> String {
+    let unix = body.replace("\r\n", "\n").replace('\r', "\n");
+    smart_encode(&unix)
+        .chars()
+        .filter_map(|character| match character {
+            '\t' => Some(' '),
+            '\n' => Some('\n'),
+            control if control.is_control() => None,
+            other => Some(other),
+        })
+        .collect()
+}
+
+/// A line that starts a signature: exactly `-- ` (RFC 3676) or `--`.
+fn is_signature_separator(line: &str) -> bool {
+    matches!(line, "-- " | "--")
 }
 
 /// Removes trailer lines, and the blank lines around them, from the end.
@@ -107,8 +125,13 @@ fn folded(text: &str) -> String {
 /// - `…` becomes `...`, `œ` `oe` and `Œ` `OE`.
 /// - Every Unicode space (no-break U+00A0 and U+202F, U+2000–U+200A, U+1680, U+205F, U+3000)
 ///   becomes a plain space.
-/// - Invisible characters are removed: zero-width U+200B U+200C U+200D U+2060 U+FEFF and the
-///   soft hyphen U+00AD.
+/// - Invisible characters that mean nothing in an SMS are removed: the zero-width space U+200B,
+///   the word joiner U+2060, the byte order mark U+FEFF and the soft hyphen U+00AD.
+///
+/// The zero-width non-joiner U+200C and joiner U+200D are kept: they are part of the text.
+/// The joiner makes one emoji of several (👨‍👩‍👧 is a family, not three faces) and the
+/// non-joiner shapes words of Persian and Indic scripts (می‌خواهم). Both make the text UCS-2,
+/// as the letters around them already do.
 pub fn smart_encode(text: &str) -> String {
     let mut encoded = String::with_capacity(text.len());
     let mut inside_opening_guillemet = false;
@@ -144,7 +167,7 @@ fn is_space(character: char) -> bool {
 }
 
 fn is_invisible(character: char) -> bool {
-    matches!(character, '\u{200B}' | '\u{200C}' | '\u{200D}' | '\u{2060}' | '\u{FEFF}' | '\u{AD}')
+    matches!(character, '\u{200B}' | '\u{2060}' | '\u{FEFF}' | '\u{AD}')
 }
 
 /// The GSM-7 writing of a typographic character, guillemets and spaces aside.
@@ -205,9 +228,46 @@ mod tests {
 
     #[test]
     fn invisible_characters_are_removed() {
-        for invisible in ['\u{200b}', '\u{200c}', '\u{200d}', '\u{2060}', '\u{feff}', '\u{ad}'] {
+        for invisible in ['\u{200b}', '\u{2060}', '\u{feff}', '\u{ad}'] {
             assert_eq!(smart_encode(&format!("ab{invisible}c")), "abc", "{:?}", invisible);
         }
+    }
+
+    #[test]
+    fn joiners_are_kept() {
+        for joiner in ['\u{200c}', '\u{200d}'] {
+            assert_eq!(smart_encode(&format!("ab{joiner}c")), format!("ab{joiner}c"), "{:?}", joiner);
+        }
+    }
+
+    #[test]
+    fn a_family_emoji_stays_one_family() {
+        let family = "👨\u{200d}👩\u{200d}👧";
+        let text = clean_body(&format!("Bonne fête {family}\r\n\r\nEnvoyé de mon iPhone"));
+        assert_eq!(text, format!("Bonne fête {family}"));
+        let counted = segments::count(&text);
+        assert_eq!(counted.encoding, Encoding::Ucs2);
+        assert_eq!(counted.units, 11 + 3 * 2 + 2, "11 letters and spaces, 3 emoji of 2 units, 2 joiners");
+        assert_eq!(counted.parts, 1);
+    }
+
+    #[test]
+    fn a_persian_word_keeps_its_non_joiner() {
+        let word = "می\u{200c}خواهم";
+        assert_eq!(clean_body(&format!("{word}\n-- \nعلی")), word);
+        let counted = segments::count(word);
+        assert_eq!((counted.encoding, counted.units, counted.parts), (Encoding::Ucs2, 8, 1));
+    }
+
+    #[test]
+    fn what_cleaning_removes_is_exactly_what_the_readme_lists() {
+        // The README's list, character by character: anything else reaches the SMS unchanged.
+        let removed = ['\u{200b}', '\u{2060}', '\u{feff}', '\u{ad}', '\u{0}', '\u{7}', '\u{1b}', '\u{7f}', '\u{85}'];
+        for character in removed {
+            assert_eq!(clean_body(&format!("a{character}b")), "ab", "{:?}", character);
+        }
+        let kept = "\u{200c}\u{200d}\u{200e}\u{200f}\u{fe0f}\u{034f}\u{180e}\u{2061}\u{e0001}🏳\u{fe0f}\u{200d}🌈";
+        assert_eq!(clean_body(&format!("a{kept}b")), format!("a{kept}b"));
     }
 
     #[test]
@@ -237,6 +297,19 @@ mod tests {
         assert_eq!(clean_body("Bonjour\n--\u{a0}\nJean"), "Bonjour", "with a no-break space");
         assert_eq!(clean_body("Un\n-- \nDeux\n-- \nTrois"), "Un", "from the first separator");
         assert_eq!(clean_body("-- \nJean"), "");
+    }
+
+    #[test]
+    fn a_signature_is_found_where_cleaning_would_cut_it() {
+        for body in
+            ["Bonjour\n-- \nJean", "Bonjour\r\n--\r\nJean", "Bonjour\n--\u{a0}\nJean", "-- \nJean", "a\n-\u{200b}-\n"]
+        {
+            assert!(has_signature(body), "{body:?}");
+            assert!(clean_body(&format!("{body}\nmore")).len() < body.len(), "{body:?}");
+        }
+        for body in ["Bonjour", "a -- b\n--- \n -- \n--x", "Bonjour\n -- \nJean", ""] {
+            assert!(!has_signature(body), "{body:?}");
+        }
     }
 
     #[test]

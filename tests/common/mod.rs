@@ -24,7 +24,6 @@ use mail2sms::config::Config;
 use mail2sms::domain::account::{Account, new_api_key};
 use mail2sms::domain::message::MessageRecord;
 use mail2sms::domain::request::ApiKey;
-use mail2sms::domain::sender::SenderId;
 use mail2sms::pipeline::Invocation;
 use mail2sms::ports::Ledger;
 use mail2sms::tables;
@@ -145,15 +144,10 @@ impl World {
         timezone: Option<&str>,
     ) -> String {
         let key = new_api_key();
-        let account = Account {
-            login: login.to_owned(),
-            key_sha256: ApiKey::new(key.clone()).sha256_hex(),
-            credits,
-            sender: sender.map(|s| SenderId::parse(s).unwrap()),
-            timezone: timezone.map(str::to_owned),
-            suspended: false,
-            created_at: Utc::now(),
-        };
+        let account = Account::new(login, &ApiKey::new(key.clone()), credits, Utc::now())
+            .and_then(|account| account.with_sender(sender))
+            .and_then(|account| account.with_timezone(timezone))
+            .expect("a test account");
         assert!(self.ledger.create_account(&account).await.unwrap());
         key
     }
