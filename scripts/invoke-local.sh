@@ -34,8 +34,13 @@ event="$1"
 raw="${2:-${event%.json}.eml}"
 test -f "$event" || { echo "$me: no event file $event (EVENT=events/<x>.json)" >&2; exit 2; }
 
-"$here/emulator.sh" start >/dev/null
-eval "$("$here/emulator.sh" env)"
+if "$here/emulator.sh" status >/dev/null; then
+    eval "$("$here/emulator.sh" env)"
+    echo "$me: against the emulator session at $AWS_ENDPOINT_URL"
+else
+    "$here/emulator.sh" start >/dev/null
+    eval "$("$here/emulator.sh" env)"
+fi
 state="$emulator_state"
 
 # The account the samples name, and its key.

@@ -7,9 +7,11 @@
 //! what it leaves out: raw 8-bit headers and undeclared 8-bit bodies are read as windows-1252
 //! rather than turned into U+FFFD, `format=flowed` text is rejoined, and HTML becomes plain text.
 //!
-//! Hostile input is read within bounds: mail-parser reads every part once (no recursion without
-//! limit, no copy of an attachment it is not asked for), and this module reads only the first
-//! text/plain part and the first text/html part, and at most [`MAX_BODY_BYTES`] of their text.
+//! Hostile input is read within bounds: mail-parser decodes every part once, without unbounded
+//! recursion (its work and memory grow with the email, which SES caps at 40 MB); this module
+//! then reads only the first text/plain part and the first text/html part, at most
+//! [`MAX_BODY_BYTES`] of their text, and at most 256 tokens (words, quotes, `<`, `@`…) of the From
+//! header, however many parts, levels of nesting or header bytes the email holds.
 
 use std::borrow::Cow;
 
@@ -288,10 +290,12 @@ impl RenderedText {
     }
 
     fn break_line(&mut self) {
+        if self.in_head || self.full {
+            return;
+        }
         if self.text.len() >= self.limit {
             self.full = true;
-        }
-        if !self.in_head && !self.full {
+        } else {
             self.text.push('\n');
             self.line_has_content = false;
         }
@@ -1139,6 +1143,23 @@ mod tests {
     }
 
     #[test]
+    fn every_real_client_sample_has_one_mailbox() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut samples = 0;
+        for folder in ["tests/fixtures/mail", "events/emails"] {
+            for entry in std::fs::read_dir(root.join(folder)).expect("a folder") {
+                let path = entry.expect("an entry").path();
+                if path.extension().is_some_and(|extension| extension == "eml") {
+                    let from = read(&std::fs::read(&path).expect("an email")).from;
+                    assert!(matches!(from, Author::Mailbox(_)), "{}: {from:?}", path.display());
+                    samples += 1;
+                }
+            }
+        }
+        assert!(samples >= 20, "{samples} samples");
+    }
+
+    #[test]
     fn two_from_fields_are_ambiguous() {
         let mail = read(b"From: marie@example.com\r\nSubject: x\r\nFrom: victim@example.org\r\n\r\n");
         assert_eq!(mail.from, Author::Ambiguous);
@@ -1148,7 +1169,10 @@ mod tests {
     fn a_from_of_a_million_words_is_read_in_bounded_memory() {
         let words = "mot ".repeat(250_000);
         assert_eq!(author(&format!("{words}<marie@example.com>")), Author::Ambiguous, "too many words");
-        assert_eq!(address_tokens(&"a ".repeat(MAX_ADDRESS_TOKENS)).map(|tokens| tokens.len()), Some(MAX_ADDRESS_TOKENS));
+        assert_eq!(
+            address_tokens(&"a ".repeat(MAX_ADDRESS_TOKENS)).map(|tokens| tokens.len()),
+            Some(MAX_ADDRESS_TOKENS)
+        );
         assert_eq!(address_tokens(&"a ".repeat(MAX_ADDRESS_TOKENS + 1)), None);
     }
 
@@ -1387,7 +1411,8 @@ mod tests {
 
     /// A multipart/mixed email of these parts (headers, blank line, content).
     fn multipart<'a>(parts: impl IntoIterator<Item = &'a str>) -> Vec<u8> {
-        let mut raw = b"From: a@example.com\r\nSubject: x\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n".to_vec();
+        let mut raw =
+            b"From: a@example.com\r\nSubject: x\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n".to_vec();
         for part in parts {
             raw.extend(format!("--b\r\n{part}\r\n").bytes());
         }
@@ -1410,9 +1435,12 @@ mod tests {
 
     #[test]
     fn a_hundred_nested_multiparts_give_the_text_at_the_bottom() {
-        let mut raw = b"From: a@example.com\r\nSubject: x\r\nContent-Type: multipart/mixed; boundary=b0\r\n\r\n".to_vec();
+        let mut raw =
+            b"From: a@example.com\r\nSubject: x\r\nContent-Type: multipart/mixed; boundary=b0\r\n\r\n".to_vec();
         for level in 0..100 {
-            raw.extend(format!("--b{level}\r\nContent-Type: multipart/alternative; boundary=b{}\r\n\r\n", level + 1).bytes());
+            raw.extend(
+                format!("--b{level}\r\nContent-Type: multipart/alternative; boundary=b{}\r\n\r\n", level + 1).bytes(),
+            );
         }
         raw.extend(b"--b100\r\nContent-Type: text/plain\r\n\r\nau fond\r\n");
         for level in (0..=100).rev() {
@@ -1423,7 +1451,8 @@ mod tests {
 
     #[test]
     fn nul_bytes_and_invalid_utf8_in_headers_are_survived() {
-        let raw = b"From: a\x00b@example.com\r\nSubject: a@k\x00\xff\xfe|0612345678\r\nX-\x00: \xc3\x28\r\n\r\ntexte\r\n";
+        let raw =
+            b"From: a\x00b@example.com\r\nSubject: a@k\x00\xff\xfe|0612345678\r\nX-\x00: \xc3\x28\r\n\r\ntexte\r\n";
         let mail = read(raw);
         assert_eq!(mail.from, Author::Ambiguous);
         assert_eq!(mail.subject.as_deref(), Some("a@k \u{ff}\u{fe}|0612345678"), "NUL is a control character");
@@ -1452,7 +1481,10 @@ mod tests {
         assert!(subject.len() > 100_000);
         let mut raw = format!("From: a@example.com\r\nSubject: {subject}\r\n\r\ntexte").into_bytes();
         assert_eq!(read(&raw).subject.as_deref(), Some(subject.as_str()));
-        raw.splice(0..0, b"Subject: =?UTF-8?Q?".iter().copied().chain("=C3=A9".repeat(20_000).bytes()).chain(*b"?=\r\n"));
+        raw.splice(
+            0..0,
+            b"Subject: =?UTF-8?Q?".iter().copied().chain("=C3=A9".repeat(20_000).bytes()).chain(*b"?=\r\n"),
+        );
         assert_eq!(read(&raw).subject.map(|subject| subject.chars().count()), Some(20_000), "the first Subject");
     }
 
@@ -1531,7 +1563,11 @@ mod tests {
         let part = &message.parts[0];
         let PartType::Text(decoded) = &part.body else { panic!("a text part") };
         let (repaired, cut) = repaired_text(part, decoded, &raw);
-        assert!(cut && repaired.len() <= 2 * MAX_REPAIRED_BYTES && repaired.ends_with("crème\r\n"), "{}", repaired.len());
+        assert!(
+            cut && repaired.len() <= 2 * MAX_REPAIRED_BYTES && repaired.ends_with("crème\r\n"),
+            "{}",
+            repaired.len()
+        );
     }
 
     proptest! {

@@ -28,7 +28,7 @@ use crate::domain::message::{
     RecipientRecord, ReplyOutcome, truncated,
 };
 use crate::domain::recipient::{Recipient, mask_numbers_in};
-use crate::domain::request::{Request, parse_credentials, parse_subject};
+use crate::domain::request::{ApiKey, Credentials, Request, read_subject};
 use crate::domain::segments::{self, MAX_PARTS};
 use crate::domain::sender::{has_stop_mention, sender_for};
 use crate::domain::text::clean_body;
@@ -167,11 +167,13 @@ impl<S, L, G, M, C> Gateway<S, L, G, M, C> {
     }
 }
 
-/// An email as read, and what SES said of its sender: enough to answer it.
+/// An email as read, what SES said of its sender and the key its subject carries: enough to
+/// answer it without quoting the key.
 #[derive(Clone, Copy)]
 struct Letter<'a> {
     mail: &'a InboundMail,
     verdicts: &'a Verdicts,
+    key: Option<&'a ApiKey>,
 }
 
 /// An email that passed every check: who pays, what is sent to whom, and when.
@@ -230,8 +232,9 @@ where
             return self.discard(MessageRecord::dropped(id, received_at, Discard::Spam)).await;
         }
 
-        let letter = Letter { mail: &mail, verdicts: &verdicts };
-        match self.read_request(id, &mail, received_at).await? {
+        let subject = read_subject(mail.subject.as_deref().unwrap_or_default());
+        let letter = Letter { mail: &mail, verdicts: &verdicts, key: subject.written_key.as_ref() };
+        match self.read_request(id, &mail, subject.credentials, subject.request, received_at).await? {
             Reading::Order(order) => self.accept(*order, letter, invocation).await,
             Reading::Refused(rejection, login) => {
                 self.reject(id, letter, rejection, login, received_at, invocation).await
@@ -247,10 +250,11 @@ where
         &self,
         message_id: &str,
         mail: &InboundMail,
+        credentials: Result<Credentials, Rejection>,
+        request: Result<Request, Rejection>,
         received_at: DateTime<Utc>,
     ) -> Result<Reading, PipelineError> {
-        let subject = mail.subject.as_deref().unwrap_or_default();
-        let credentials = match parse_credentials(subject) {
+        let credentials = match credentials {
             Ok(credentials) => credentials,
             Err(rejection) => return Ok(Reading::Refused(rejection, None)),
         };
@@ -265,7 +269,7 @@ where
         let login = Some(account.login.clone());
         let refuse = |rejection: Rejection| Ok(Reading::Refused(rejection, login.clone()));
 
-        let Request { recipients, sender, date, .. } = match parse_subject(subject) {
+        let Request { recipients, sender, date, .. } = match request {
             Ok(request) => request,
             Err(rejection) => return refuse(rejection),
         };
@@ -273,6 +277,12 @@ where
             return refuse(Rejection::with_detail(
                 StatusCode::InvalidRequest,
                 format!("{} destinataires, {MAX_RECIPIENTS} au maximum par email", recipients.valid.len()),
+            ));
+        }
+        if mail.body_too_long {
+            return refuse(Rejection::with_detail(
+                StatusCode::MessageTooLong,
+                format!("plus de {} Ko de texte", crate::mail::MAX_BODY_BYTES / 1024),
             ));
         }
         let text = clean_body(mail.body.as_deref().unwrap_or_default());
@@ -303,6 +313,7 @@ where
         let mut record =
             MessageRecord::accepted(message_id, received_at, &account.login, recipients_records, text, segments, when);
         record.dropped = recipients.dropped;
+        record.dropped_count = recipients.dropped_count;
         Ok(Reading::Order(Box::new(Order { login: account.login, key_sha256: account.key_sha256, record })))
     }
 
@@ -546,7 +557,7 @@ where
             (MessageState::Accepted, ..) => self.take_over(record, invocation).await,
             (MessageState::Rejected, Some(ReplyOutcome::Due), Some(letter)) => {
                 let to = self.reply_address(letter);
-                self.answer(record, to, letter.mail, false).await
+                self.answer(record, to, letter, false).await
             }
             (state, ..) => Ok(Outcome::Duplicate { message_id: record.message_id, state }),
         }
@@ -598,7 +609,7 @@ where
             record.reply_skipped = serde_json::to_value(reason).ok().and_then(|v| v.as_str().map(str::to_owned));
         }
         match self.ledger.open(&record, None).await? {
-            Opening::Opened => self.answer(record, to, letter.mail, true).await,
+            Opening::Opened => self.answer(record, to, letter, true).await,
             Opening::Exists(existing) => self.resume(*existing, Some(letter), invocation).await,
             Opening::UnknownAccount | Opening::InsufficientCredits { .. } => unreachable!("no debit was asked"),
         }
@@ -619,7 +630,7 @@ where
         &self,
         mut record: MessageRecord,
         to: ReplyTo,
-        mail: &InboundMail,
+        letter: Letter<'_>,
         first: bool,
     ) -> Result<Outcome, PipelineError> {
         let status = record.status.unwrap_or(StatusCode::InvalidRequest);
@@ -631,8 +642,8 @@ where
             return Ok(rejected(ReplyOutcome::RateLimited));
         }
         let rejection = Rejection { status, status_text: record.status_text.clone().unwrap_or_default() };
-        let secrets: Vec<&str> = api_key_in(mail.subject.as_deref()).into_iter().collect();
-        let reply = error_reply(&to, mail.message_id.as_deref(), &rejection, &secrets);
+        let secrets: Vec<&str> = letter.key.iter().map(|key| key.expose()).collect();
+        let reply = error_reply(&to, letter.mail.message_id.as_deref(), &rejection, &secrets);
         let outcome = match self.mailer.send_raw(&to, reply.to_mime(&self.settings.reply_from, (self.clock)())).await {
             Ok(()) => ReplyOutcome::Sent,
             Err(error @ PortError::Refused { .. }) => {
@@ -665,25 +676,5 @@ where
             until: invocation.deadline,
             attempt: format!("{:016x}", rand::random::<u64>()),
         }
-    }
-}
-
-/// The API key as the subject gives it, to keep it out of replies even when the subject is
-/// malformed: what follows the last `@` of the first field.
-fn api_key_in(subject: Option<&str>) -> Option<&str> {
-    let first = subject?.split('|').next()?;
-    let (_, key) = first.rsplit_once('@')?;
-    Some(key.trim()).filter(|key| !key.is_empty())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_key_is_found_even_in_a_broken_subject() {
-        assert_eq!(api_key_in(Some("a@b.c@SECRET|06|dat=x")), Some("SECRET"));
-        assert_eq!(api_key_in(Some("nokey|06")), None);
-        assert_eq!(api_key_in(None), None);
     }
 }

@@ -497,3 +497,20 @@ async fn only_the_head_of_a_large_email_is_read() {
     let limit = mail2sms::pipeline::MAX_READ_BYTES;
     assert_eq!(reads[0].header("Range"), Some(format!("bytes=0-{}", limit - 1).as_str()), "{:?}", reads[0].headers);
 }
+
+#[tokio::test]
+async fn fifty_thousand_junk_numbers_and_one_good_one_send_one_sms_and_record_a_bounded_list() {
+    let world = World::new().await;
+    let key = world.account("shop", 10).await;
+    let junk: Vec<String> = (0..50_000).map(|i| format!("x{i}")).collect();
+    let subject = format!("shop@{key}|{};0612345678", junk.join(";"));
+    let id = world.receive(&world.email(&subject, &world.token)).await;
+
+    let outcome = only(world.gateway().handle(world.ses_event(&id), &world.invocation()).await.unwrap());
+
+    assert!(matches!(outcome, Outcome::Sent { sent: 1, .. }), "{outcome:?}");
+    assert_eq!(world.sms().len(), 1);
+    let record = world.record(&id).await;
+    assert_eq!(record.dropped_count, 50_000, "everything dropped is counted");
+    assert_eq!(record.dropped.len(), mail2sms::domain::recipient::DROPPED_LISTED, "only the first few are listed");
+}

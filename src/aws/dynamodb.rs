@@ -819,7 +819,7 @@ mod tests {
         use crate::domain::message::{
             Delivery, MAX_ERROR_BYTES, MAX_PROVIDER_ID_BYTES, MAX_RECIPIENTS, RecipientRecord,
         };
-        use crate::domain::recipient::Recipient;
+        use crate::domain::recipient::{DROPPED_INPUT_CHARS, DROPPED_LISTED, DropReason, DroppedNumber, Recipient};
         use crate::domain::segments::{Encoding, MAX_PARTS};
         use crate::domain::sender::SenderId;
         use crate::domain::status::{Rejection, StatusCode};
@@ -847,6 +847,10 @@ mod tests {
                 error: Some("é".repeat(MAX_ERROR_BYTES / 2)),
             })
             .collect();
+        record.dropped = (0..DROPPED_LISTED)
+            .map(|_| DroppedNumber::new(&"€".repeat(DROPPED_INPUT_CHARS * 2), DropReason::Malformed))
+            .collect();
+        record.dropped_count = usize::MAX;
         record.due_at = Some(now);
         record.local_date = Some("2026-12-01 09:30:00".into());
         record.timezone = Some("America/Argentina/ComodRivadavia".into());
@@ -858,7 +862,7 @@ mod tests {
         record.checkpoints = u64::MAX;
 
         let size = item_size(&to_item(&record).unwrap());
-        // Room is left for what the record does not hold yet (dropped input, a reply's notes).
+        // Room is left for what the record does not hold yet (a reply's notes, the operator's).
         assert!(size < 360 * 1024, "{size} bytes");
     }
 

@@ -138,7 +138,7 @@ pub const DROPPED_INPUT_CHARS: usize = 32;
 
 impl DroppedNumber {
     /// An item refused for `reason`, its text cut to [`DROPPED_INPUT_CHARS`].
-    fn new(item: &str, reason: DropReason) -> DroppedNumber {
+    pub fn new(item: &str, reason: DropReason) -> DroppedNumber {
         let mut characters = item.chars();
         let mut input: String = characters.by_ref().take(DROPPED_INPUT_CHARS).collect();
         if characters.next().is_some() {

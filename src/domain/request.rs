@@ -80,8 +80,34 @@ const QUOTE_LIMIT: usize = 40;
 ///
 /// The work is linear in the subject's length (see [`parse_recipients`]), and so is the memory.
 pub fn parse_subject(subject: &str) -> Result<Request, Rejection> {
+    read_subject(subject).request
+}
+
+/// A subject read once: the key as written (for redaction, even when the rest is wrong), who
+/// asks, and what is asked, each with the status that tells what is wrong with it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Subject {
+    /// See [`written_api_key`].
+    pub written_key: Option<ApiKey>,
+    /// Rules 1 to 4 of [`parse_subject`]: 105 or 102 when the subject cannot say who asks.
+    pub credentials: Result<Credentials, Rejection>,
+    /// The whole of [`parse_subject`]; the credentials' refusal when they are wrong.
+    pub request: Result<Request, Rejection>,
+}
+
+/// Reads a subject once; see [`parse_subject`] for the rules. The pipeline opens the account
+/// with `credentials` before it judges `request`, so that a stranger learns nothing but 102.
+pub fn read_subject(subject: &str) -> Subject {
     let subject = unfolded(subject);
-    let credentials = credentials_of(&subject)?;
+    let (_, key) = login_and_key(&subject);
+    let written_key = (!key.is_empty()).then(|| ApiKey::new(key));
+    let credentials = credentials_of(&subject);
+    let request = credentials.clone().and_then(|credentials| request_of(&subject, credentials));
+    Subject { written_key, credentials, request }
+}
+
+/// Rules 5 and 6 of [`parse_subject`], on an unfolded subject whose credentials were read.
+fn request_of(subject: &str, credentials: Credentials) -> Result<Request, Rejection> {
     let key = credentials.api_key.expose();
     let mut fields = subject.split('|').map(str::trim).skip(1);
     let numbers = fields.next().unwrap_or_default();
@@ -104,7 +130,7 @@ pub fn parse_subject(subject: &str) -> Result<Request, Rejection> {
 /// Reads only who asks: rules 1 to 4 of [`parse_subject`] (105, then 102), the rest of the
 /// subject unread, so that an account can be opened before its request is judged.
 pub fn parse_credentials(subject: &str) -> Result<Credentials, Rejection> {
-    credentials_of(&unfolded(subject))
+    read_subject(subject).credentials
 }
 
 /// The API key as the customer wrote it in the subject, even when the subject is otherwise
@@ -114,9 +140,7 @@ pub fn parse_credentials(subject: &str) -> Result<Credentials, Rejection> {
 /// This is the secret that no reply, record or log may quote, even in part: give it to
 /// [`redact`](crate::domain::secret::redact) with any text taken from the email.
 pub fn written_api_key(subject: &str) -> Option<ApiKey> {
-    let subject = unfolded(subject);
-    let (_, key) = login_and_key(&subject);
-    (!key.is_empty()).then(|| ApiKey::new(key))
+    read_subject(subject).written_key
 }
 
 /// The credentials of an unfolded subject.
