@@ -61,6 +61,8 @@ pub struct Config {
     pub schedule_group: String,
     pub scheduler_role_arn: Option<String>,
     pub schedule_dlq_arn: Option<String>,
+    /// See [`SEND_CONCURRENCY`].
+    pub send_concurrency: usize,
 }
 
 /// Which service sends the SMS.
@@ -101,6 +103,9 @@ pub const DEFAULT_INBOUND_PREFIX: &str = "inbound/";
 pub const DEFAULT_TIMEZONE: &str = "Europe/Paris";
 pub const DEFAULT_REPLY_LIMIT_PER_HOUR: u32 = 10;
 pub const DEFAULT_SCHEDULE_GROUP: &str = "default";
+/// How many SMS one invocation hands to the provider at once (the sliding window's width):
+/// also the most recipients that can be in doubt after a crash.
+pub const SEND_CONCURRENCY: usize = 16;
 
 impl Config {
     /// Reads the configuration from the process environment.
@@ -154,6 +159,7 @@ impl Config {
             schedule_group: get(vars::SCHEDULE_GROUP).unwrap_or_else(|| DEFAULT_SCHEDULE_GROUP.into()),
             scheduler_role_arn: get(vars::SCHEDULER_ROLE_ARN),
             schedule_dlq_arn: get(vars::SCHEDULE_DLQ_ARN),
+            send_concurrency: SEND_CONCURRENCY,
         })
     }
 }

@@ -211,7 +211,7 @@ pub fn gateway<G: SmsGateway>(
             reply_require_auth: false,
             reply_limit_per_hour: 1000,
             default_timezone: chrono_tz::Europe::Paris,
-            send_concurrency: crate::aws::SEND_CONCURRENCY,
+            send_concurrency: crate::config::SEND_CONCURRENCY,
         },
         inbox: MemoryInbox::default(),
         ledger,

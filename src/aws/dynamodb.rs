@@ -80,11 +80,7 @@ fn failed_condition(reason: &CancellationReason) -> bool {
 
 impl DynamoLedger {
     pub fn new(sdk: &aws_config::SdkConfig, accounts: &str, messages: &str) -> DynamoLedger {
-        DynamoLedger::from_client(Client::new(sdk), accounts, messages)
-    }
-
-    pub fn from_client(client: Client, accounts: &str, messages: &str) -> DynamoLedger {
-        DynamoLedger { client, accounts: accounts.to_owned(), messages: messages.to_owned() }
+        DynamoLedger { client: Client::new(sdk), accounts: accounts.to_owned(), messages: messages.to_owned() }
     }
 
     pub fn client(&self) -> &Client {

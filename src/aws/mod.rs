@@ -34,8 +34,6 @@ pub const FUNCTION_IAM_ACTIONS: &[&str] = &[
     "iam:PassRole",
 ];
 
-/// How many SMS one invocation hands to the provider at once.
-pub const SEND_CONCURRENCY: usize = 16;
 
 /// The gateway on AWS.
 pub type AwsGateway =
@@ -57,7 +55,7 @@ pub fn gateway(config: &Config, sdk: &aws_config::SdkConfig) -> AwsGateway {
             reply_require_auth: config.reply_require_auth,
             reply_limit_per_hour: config.reply_limit_per_hour,
             default_timezone: config.default_timezone,
-            send_concurrency: SEND_CONCURRENCY,
+            send_concurrency: config.send_concurrency,
         },
         inbox: s3::S3Inbox::new(sdk, &config.inbound_bucket),
         ledger: dynamodb::DynamoLedger::new(sdk, &config.accounts_table, &config.messages_table),
