@@ -90,10 +90,12 @@ build: $(VENV_STAMP) ## the release Lambda artifact, <target>/lambda/mail2sms/bo
 	@ls -l $(BOOTSTRAP)
 
 # On a host of the Lambda's own kind (x86_64 Linux for LAMBDA_ARCH=x86_64), the admin comes from
-# the function's release build (only its own code is compiled); elsewhere, a host release build.
+# the function's release build (only its own code is compiled; cargo lambda leaves it as
+# lambda/mail2sms-admin/bootstrap, copied back under its name); elsewhere, a host release build.
 admin: $(VENV_STAMP) ## the release mail2sms-admin, from the same release build as `make build`
 	@if [ "$$(rustc -vV | sed -n 's/^host: //p')" = "$(LAMBDA_TRIPLE)" ]; then \
 	    set -x; cargo lambda build --manifest-path $(ROOT)/Cargo.toml --release $(CARGO_LAMBDA_TARGET) --bin mail2sms-admin; \
+	    cp -p $(TARGET_DIR)/lambda/mail2sms-admin/bootstrap $(LAMBDA_RELEASE_DIR)/mail2sms-admin; \
 	    ls -l $(LAMBDA_RELEASE_DIR)/mail2sms-admin; \
 	else \
 	    set -x; cargo build --manifest-path $(ROOT)/Cargo.toml --release --bin mail2sms-admin; \

@@ -221,6 +221,22 @@ impl Operator {
         Ok(key)
     }
 
+    /// Changes the account's cut rules: those of `remove` taken away (case and accents aside),
+    /// then those of `add` added (see [`Account::with_cut_rules`]). Returns the account as it
+    /// is after.
+    pub async fn update_cut_rules(
+        &self,
+        login: &str,
+        add: &[String],
+        remove: &[String],
+    ) -> Result<Account, OperatorError> {
+        let updated = self.account(login).await?.with_cut_rules(add, remove)?;
+        self.ledger
+            .set_cut_rules(login, &updated.cut_at)
+            .await?
+            .ok_or_else(|| OperatorError::NoAccount(login.to_owned()))
+    }
+
     /// Suspends the account (its emails are answered 102) or resumes it.
     pub async fn set_suspended(&self, login: &str, suspended: bool) -> Result<(), OperatorError> {
         self.ledger.set_suspended(login, suspended).await?.ok_or_else(|| OperatorError::NoAccount(login.to_owned()))?;

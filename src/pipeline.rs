@@ -285,7 +285,7 @@ where
                 format!("plus de {} Ko de texte", crate::mail::MAX_BODY_BYTES / 1024),
             ));
         }
-        let text = clean_body(mail.body.as_deref().unwrap_or_default());
+        let text = clean_body(account.cut_rules().cut(mail.body.as_deref().unwrap_or_default()));
         if text.is_empty() {
             return refuse(Rejection::new(StatusCode::EmptyMessage));
         }
@@ -617,10 +617,7 @@ where
 
     /// Where the reply to this email goes, if anywhere.
     fn reply_address(&self, letter: Letter<'_>) -> ReplyTo {
-        // The gateway's own address is a robot too: answering it would answer ourselves.
-        reply_to(letter.mail, letter.verdicts, self.settings.reply_require_auth).and_then(|to| {
-            if to.eq_ignore_ascii_case(&self.settings.reply_from) { Err(NoReply::RobotSender) } else { Ok(to) }
-        })
+        reply_to(letter.mail, letter.verdicts, self.settings.reply_require_auth, &self.settings.reply_from)
     }
 
     /// Sends the reply a refused email's record says is due, and records that it went. A send

@@ -5,6 +5,13 @@
 //! none, and neither, when the gateway asks for it, does a sender whose address is not proven.
 
 use chrono::{DateTime, Utc};
+use mail_builder::MessageBuilder;
+use mail_builder::headers::address::Address;
+use mail_builder::headers::date::Date;
+use mail_builder::headers::raw::Raw;
+use mail_builder::mime::make_boundary;
+use mail_parser::HeaderValue;
+use mail_parser::parsers::MessageStream;
 use serde::{Deserialize, Serialize};
 
 use crate::domain::Rejection;
@@ -43,9 +50,11 @@ const ROBOT_LOCAL_PARTS: [&str; 8] =
 /// other than `no`; Precedence `bulk`, `junk` or `list`; a List-Id; robot senders (local part
 /// MAILER-DAEMON, postmaster, no-reply, noreply, do-not-reply, donotreply, bounce or bounces,
 /// case-insensitive, also with a `+tag` or followed by `-`, `.`, `_` or `=` and more, as in
-/// `bounces+1234@…` or `bounce-mc.123@…`); and, when `require_auth`, senders for whom none of
-/// SPF, DKIM, DMARC is Pass in `verdicts`. Returns the address to answer.
-pub fn reply_to(mail: &InboundMail, verdicts: &Verdicts, require_auth: bool) -> Result<String, NoReply> {
+/// `bounces+1234@…` or `bounce-mc.123@…`); when `require_auth`, senders for whom none of
+/// SPF, DKIM, DMARC is Pass in `verdicts`; and the gateway itself (`gateway`, the address
+/// replies are sent from, as in [`ErrorReply::to_mime`], compared case-insensitively), a robot
+/// too: answering it would answer ourselves. Returns the address to answer.
+pub fn reply_to(mail: &InboundMail, verdicts: &Verdicts, require_auth: bool, gateway: &str) -> Result<String, NoReply> {
     let sender = match &mail.from {
         Author::Mailbox(address) => address.as_str(),
         Author::Missing => return Err(NoReply::NoSender),
@@ -69,6 +78,9 @@ pub fn reply_to(mail: &InboundMail, verdicts: &Verdicts, require_auth: bool) -> 
     }
     if require_auth && !verdicts.is_authenticated() {
         return Err(NoReply::NotAuthenticated);
+    }
+    if sender.eq_ignore_ascii_case(&mailbox(gateway).1) {
+        return Err(NoReply::RobotSender);
     }
     Ok(sender.to_owned())
 }
@@ -133,39 +145,49 @@ fn one_line(text: &str) -> String {
 }
 
 impl ErrorReply {
-    /// The RFC 5322 message given to SES v2 as raw content: From (`from`, the gateway address,
-    /// optionally as `Mail2SMS <addr>`), To, Subject (RFC 2047-encoded when not ASCII), Date
-    /// (RFC 2822, from `date`), MIME-Version, Content-Type `text/plain; charset=utf-8`,
-    /// Content-Transfer-Encoding `quoted-printable` (lines of at most 76 characters),
+    /// The RFC 5322 message given to SES v2 as raw content, written by mail-builder: From
+    /// (`from`, the gateway's address, optionally as `Mail2SMS <addr>`), To, Subject, Date (from
+    /// `date`), a Message-ID at the gateway's domain (SES puts its own in its place),
     /// In-Reply-To and References when the original Message-ID is known, Auto-Submitted
-    /// `auto-replied` and X-Auto-Response-Suppression `All`, so that robots do not answer back.
-    /// CRLF line endings. Header values are kept on their line (control characters become
-    /// spaces), so that nothing can add a header.
+    /// `auto-replied` and X-Auto-Response-Suppression `All`, so that robots do not answer back;
+    /// then the body as `text/plain; charset=utf-8`, its lines ending in CRLF. mail-builder
+    /// encodes what needs it (RFC 2047 words in headers, quoted-printable or base64 in the body,
+    /// lines of at most 76 characters) and keeps every value on its line; the original
+    /// Message-ID, which mail-builder writes as it is given (`id>\r\nX-Injected: yes` would add
+    /// a header), goes through [`bare_message_id`].
     pub fn to_mime(&self, from: &str, date: DateTime<Utc>) -> Vec<u8> {
-        let mut message = String::new();
-        let mut header = |name: &str, value: &str| {
-            message.push_str(name);
-            message.push_str(": ");
-            message.push_str(value);
-            message.push_str("\r\n");
-        };
-        header("From", &one_line(from));
-        header("To", &one_line(&self.to));
-        header("Subject", &encoded_words(&one_line(&self.subject)));
-        header("Date", &date.to_rfc2822());
-        header("MIME-Version", "1.0");
-        header("Content-Type", "text/plain; charset=utf-8");
-        header("Content-Transfer-Encoding", "quoted-printable");
+        let (name, address) = mailbox(from);
+        let domain = address.rsplit_once('@').map_or("localhost", |(_, domain)| domain);
+        let mut message = MessageBuilder::new()
+            .from(Address::new_address(name, address.as_str()))
+            .to(self.to.as_str())
+            .subject(self.subject.as_str())
+            .date(Date::new(date.timestamp()))
+            .message_id(format!("{}@{domain}", make_boundary(".")));
         if let Some(id) = self.in_reply_to.as_deref().map(bare_message_id).filter(|id| !id.is_empty()) {
-            header("In-Reply-To", &format!("<{id}>"));
-            header("References", &format!("<{id}>"));
+            message = message.in_reply_to(id.clone()).references(id);
         }
-        header("Auto-Submitted", "auto-replied");
-        header("X-Auto-Response-Suppression", "All");
-        message.push_str("\r\n");
-        message.push_str(&quoted_printable(&self.body));
-        message.into_bytes()
+        let mut mime = Vec::new();
+        message
+            .header("Auto-Submitted", Raw::new("auto-replied"))
+            .header("X-Auto-Response-Suppression", Raw::new("All"))
+            .text_body(crlf_lines(&self.body))
+            .serialize(&mut mime);
+        mime
     }
+}
+
+/// The display name and the address of a mailbox written `addr` or `Name <addr>`, as
+/// mail-parser reads it; the whole value as the address when it reads none.
+fn mailbox(value: &str) -> (Option<String>, String) {
+    let line = format!("{value}\n");
+    if let HeaderValue::Address(address) = MessageStream::new(line.as_bytes()).parse_address()
+        && let Some(mailbox) = address.first()
+        && let Some(found) = mailbox.address()
+    {
+        return (mailbox.name().map(str::to_owned), found.to_owned());
+    }
+    (None, value.to_owned())
 }
 
 /// A Message-ID with its brackets, spaces and control characters removed, to be put in `<…>`.
@@ -175,77 +197,12 @@ fn bare_message_id(id: &str) -> String {
         .collect()
 }
 
-/// A header value as RFC 2047 encoded words (UTF-8, base64) when it is not ASCII, folded so that
-/// each line stays short; as it is otherwise.
-fn encoded_words(value: &str) -> String {
-    /// Bytes of text per encoded word: 48 base64 characters, a 60-character word.
-    const CHUNK: usize = 36;
-    if value.is_ascii() {
-        return value.to_owned();
-    }
-    let mut words = Vec::new();
-    let mut chunk = String::new();
-    for character in value.chars() {
-        if chunk.len() + character.len_utf8() > CHUNK {
-            words.push(format!("=?UTF-8?B?{}?=", base64(chunk.as_bytes())));
-            chunk.clear();
-        }
-        chunk.push(character);
-    }
-    words.push(format!("=?UTF-8?B?{}?=", base64(chunk.as_bytes())));
-    words.join("\r\n ")
-}
-
-fn base64(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut encoded = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for group in bytes.chunks(3) {
-        let bits =
-            group.iter().enumerate().fold(0u32, |bits, (index, &byte)| bits | (u32::from(byte) << (16 - 8 * index)));
-        for index in 0..4 {
-            if index <= group.len() {
-                encoded.push(char::from(ALPHABET[((bits >> (18 - 6 * index)) & 0x3F) as usize]));
-            } else {
-                encoded.push('=');
-            }
-        }
-    }
-    encoded
-}
-
-/// The body in quoted-printable (RFC 2045): `\n` (or `\r\n`) is a CRLF line break; `=`, bytes
-/// outside printable ASCII and a space or tab ending a line are written `=XX`; lines longer than
-/// 76 characters are cut by soft line breaks (`=` at the end of the line), never inside an `=XX`.
-fn quoted_printable(text: &str) -> String {
-    /// Characters on a line before a soft line break's `=`.
-    const WIDTH: usize = 75;
-    const HEX_DIGITS: &[u8; 16] = b"0123456789ABCDEF";
-    let mut encoded = String::with_capacity(text.len() * 3 / 2);
-    for (index, line) in text.replace("\r\n", "\n").split('\n').enumerate() {
-        if index > 0 {
-            encoded.push_str("\r\n");
-        }
-        let line = line.as_bytes();
-        let mut width = 0;
-        for (position, &byte) in line.iter().enumerate() {
-            let ends_line = position + 1 == line.len();
-            let literal = matches!(byte, b'!'..=b'<' | b'>'..=b'~') || matches!(byte, b' ' | b'\t') && !ends_line;
-            let len = if literal { 1 } else { 3 };
-            if width + len > WIDTH {
-                encoded.push_str("=\r\n");
-                width = 0;
-            }
-            if literal {
-                encoded.push(char::from(byte));
-            } else {
-                encoded.push('=');
-                encoded.push(char::from(HEX_DIGITS[usize::from(byte >> 4)]));
-                encoded.push(char::from(HEX_DIGITS[usize::from(byte & 0x0F)]));
-            }
-            width += len;
-        }
-    }
-    encoded
+/// The text with every line break (`\r\n`, `\n` or a lone `\r`) written CRLF. mail-builder
+/// writes CRLF for `\n` in a 7bit or quoted-printable body, but keeps `\n` inside base64 (which
+/// it picks for text mostly beyond ASCII: a reader would then decode bare LFs) and a lone `\r`
+/// as it is in 7bit (a bare CR on the wire).
+fn crlf_lines(text: &str) -> String {
+    text.replace("\r\n", "\n").replace('\r', "\n").replace('\n', "\r\n")
 }
 
 #[cfg(test)]
@@ -265,6 +222,9 @@ mod tests {
         };
     }
 
+    /// The address replies are sent from.
+    const GATEWAY: &str = "mail2sms@sms.example.com";
+
     const AUTHENTICATED: Verdicts =
         Verdicts { spam: None, virus: None, spf: None, dkim: Some(Verdict::Pass), dmarc: None };
 
@@ -283,23 +243,26 @@ mod tests {
     #[test]
     fn a_customer_is_answered_at_their_address() {
         let mail = fixture!("gmail-alternative-base64-utf8");
-        assert_eq!(reply_to(&mail, &AUTHENTICATED, true), Ok("jean.martin@example.com".to_owned()));
+        assert_eq!(reply_to(&mail, &AUTHENTICATED, true, GATEWAY), Ok("jean.martin@example.com".to_owned()));
         let mail = fixture!("ses-stored");
-        assert_eq!(reply_to(&mail, &mail.verdicts, true), Ok("claire.roux@example.com".to_owned()));
+        assert_eq!(reply_to(&mail, &mail.verdicts, true, GATEWAY), Ok("claire.roux@example.com".to_owned()));
     }
 
     #[test]
     fn robots_lists_and_auto_replies_are_not_answered() {
-        assert_eq!(reply_to(&fixture!("auto-reply"), &AUTHENTICATED, false), Err(NoReply::AutoSubmitted));
-        assert_eq!(reply_to(&fixture!("mailing-list"), &AUTHENTICATED, false), Err(NoReply::BulkPrecedence));
-        assert_eq!(reply_to(&fixture!("bounce-mailer-daemon"), &AUTHENTICATED, false), Err(NoReply::RobotSender));
+        assert_eq!(reply_to(&fixture!("auto-reply"), &AUTHENTICATED, false, GATEWAY), Err(NoReply::AutoSubmitted));
+        assert_eq!(reply_to(&fixture!("mailing-list"), &AUTHENTICATED, false, GATEWAY), Err(NoReply::BulkPrecedence));
+        assert_eq!(
+            reply_to(&fixture!("bounce-mailer-daemon"), &AUTHENTICATED, false, GATEWAY),
+            Err(NoReply::RobotSender)
+        );
     }
 
     #[test]
     fn an_unauthenticated_sender_is_answered_only_when_authentication_is_not_required() {
         let mail = fixture!("ses-stored-forged-authentication");
-        assert_eq!(reply_to(&mail, &mail.verdicts, true), Err(NoReply::NotAuthenticated));
-        assert_eq!(reply_to(&mail, &mail.verdicts, false), Ok("claire.roux@example.com".to_owned()));
+        assert_eq!(reply_to(&mail, &mail.verdicts, true, GATEWAY), Err(NoReply::NotAuthenticated));
+        assert_eq!(reply_to(&mail, &mail.verdicts, false, GATEWAY), Ok("claire.roux@example.com".to_owned()));
     }
 
     #[test]
@@ -311,14 +274,14 @@ mod tests {
             dmarc: Some(Verdict::Fail),
             ..mail.verdicts
         };
-        assert_eq!(reply_to(&mail, &event, true), Err(NoReply::NotAuthenticated));
+        assert_eq!(reply_to(&mail, &event, true, GATEWAY), Err(NoReply::NotAuthenticated));
     }
 
     #[test]
     fn no_from_address_no_answer() {
-        assert_eq!(reply_to(&InboundMail::default(), &AUTHENTICATED, false), Err(NoReply::NoSender));
+        assert_eq!(reply_to(&InboundMail::default(), &AUTHENTICATED, false, GATEWAY), Err(NoReply::NoSender));
         let mail = parse_mail(b"Subject: a@k|0612345678\r\n\r\nBonjour\r\n").expect("an email");
-        assert_eq!(reply_to(&mail, &AUTHENTICATED, false), Err(NoReply::NoSender));
+        assert_eq!(reply_to(&mail, &AUTHENTICATED, false, GATEWAY), Err(NoReply::NoSender));
     }
 
     #[test]
@@ -334,7 +297,7 @@ mod tests {
             ("<shop@example.com>", "shop@example.com"),
             ("\"shop desk\"@example.com", "\"shop desk\"@example.com"),
         ] {
-            assert_eq!(reply_to(&sent_from(from), &AUTHENTICATED, true), Ok(address.to_owned()), "{from:?}");
+            assert_eq!(reply_to(&sent_from(from), &AUTHENTICATED, true, GATEWAY), Ok(address.to_owned()), "{from:?}");
         }
     }
 
@@ -347,7 +310,11 @@ mod tests {
             "Shop <shop@example.com>\r\n victim@example.org",
             "shop@example.com\r\n <victim@example.org>",
         ] {
-            assert_eq!(reply_to(&sent_from(from), &AUTHENTICATED, true), Err(NoReply::AmbiguousSender), "{from:?}");
+            assert_eq!(
+                reply_to(&sent_from(from), &AUTHENTICATED, true, GATEWAY),
+                Err(NoReply::AmbiguousSender),
+                "{from:?}"
+            );
         }
     }
 
@@ -376,7 +343,11 @@ mod tests {
             "\"unclosed <shop@example.com>",
             "shop\u{0}@example.com",
         ] {
-            assert_eq!(reply_to(&sent_from(from), &AUTHENTICATED, true), Err(NoReply::AmbiguousSender), "{from:?}");
+            assert_eq!(
+                reply_to(&sent_from(from), &AUTHENTICATED, true, GATEWAY),
+                Err(NoReply::AmbiguousSender),
+                "{from:?}"
+            );
         }
     }
 
@@ -384,18 +355,18 @@ mod tests {
     fn two_from_headers_are_not_answered() {
         let raw = b"From: shop@example.com\r\nFrom: victim@example.org\r\nSubject: x\r\n\r\nBonjour\r\n";
         let mail = parse_mail(raw).expect("an email");
-        assert_eq!(reply_to(&mail, &AUTHENTICATED, true), Err(NoReply::AmbiguousSender));
+        assert_eq!(reply_to(&mail, &AUTHENTICATED, true, GATEWAY), Err(NoReply::AmbiguousSender));
     }
 
     #[test]
     fn auto_submitted_no_is_a_person() {
         let mail = |value: &str| InboundMail { auto_submitted: Some(value.to_owned()), ..from("a@example.com") };
-        assert!(reply_to(&mail("no"), &AUTHENTICATED, true).is_ok());
-        assert!(reply_to(&mail("No (a person)"), &AUTHENTICATED, true).is_ok());
+        assert!(reply_to(&mail("no"), &AUTHENTICATED, true, GATEWAY).is_ok());
+        assert!(reply_to(&mail("No (a person)"), &AUTHENTICATED, true, GATEWAY).is_ok());
         for value in
             ["auto-replied", "auto-generated (failure)", "auto-notified; owner-email=x@example.com", "", "nope"]
         {
-            assert_eq!(reply_to(&mail(value), &AUTHENTICATED, true), Err(NoReply::AutoSubmitted), "{value:?}");
+            assert_eq!(reply_to(&mail(value), &AUTHENTICATED, true, GATEWAY), Err(NoReply::AutoSubmitted), "{value:?}");
         }
     }
 
@@ -403,15 +374,15 @@ mod tests {
     fn bulk_junk_and_list_precedences_are_not_answered() {
         let mail = |value: &str| InboundMail { precedence: Some(value.to_owned()), ..from("a@example.com") };
         for value in ["bulk", "junk", "list", "Bulk"] {
-            assert_eq!(reply_to(&mail(value), &AUTHENTICATED, true), Err(NoReply::BulkPrecedence), "{value}");
+            assert_eq!(reply_to(&mail(value), &AUTHENTICATED, true, GATEWAY), Err(NoReply::BulkPrecedence), "{value}");
         }
-        assert!(reply_to(&mail("first-class"), &AUTHENTICATED, true).is_ok());
+        assert!(reply_to(&mail("first-class"), &AUTHENTICATED, true, GATEWAY).is_ok());
     }
 
     #[test]
     fn a_list_id_alone_marks_a_mailing_list() {
         let mail = InboundMail { list_id: true, ..from("annonces@example.org") };
-        assert_eq!(reply_to(&mail, &AUTHENTICATED, true), Err(NoReply::MailingList));
+        assert_eq!(reply_to(&mail, &AUTHENTICATED, true, GATEWAY), Err(NoReply::MailingList));
     }
 
     #[test]
@@ -432,13 +403,23 @@ mod tests {
             "\"postmaster\"@example.org",
         ];
         for robot in robots {
-            assert_eq!(reply_to(&from(robot), &AUTHENTICATED, true), Err(NoReply::RobotSender), "{robot}");
+            assert_eq!(reply_to(&from(robot), &AUTHENTICATED, true, GATEWAY), Err(NoReply::RobotSender), "{robot}");
         }
         let people =
             ["bouncer@example.com", "marie.noreply@example.com", "postmasters@example.org", "reply@example.com"];
         for person in people {
-            assert_eq!(reply_to(&from(person), &AUTHENTICATED, true), Ok(person.to_owned()), "{person}");
+            assert_eq!(reply_to(&from(person), &AUTHENTICATED, true, GATEWAY), Ok(person.to_owned()), "{person}");
         }
+    }
+
+    #[test]
+    fn the_gateway_never_answers_itself() {
+        let ourselves = from("MAIL2SMS@sms.example.com");
+        assert_eq!(reply_to(&ourselves, &AUTHENTICATED, true, GATEWAY), Err(NoReply::RobotSender));
+        let named = "Mail2SMS <mail2sms@sms.example.com>";
+        assert_eq!(reply_to(&ourselves, &AUTHENTICATED, true, named), Err(NoReply::RobotSender), "{named}");
+        let colleague = from("mail2sms@example.com");
+        assert_eq!(reply_to(&colleague, &AUTHENTICATED, true, GATEWAY), Ok("mail2sms@example.com".to_owned()));
     }
 
     #[test]
@@ -527,28 +508,24 @@ mod tests {
     }
 
     #[test]
-    fn the_message_reads_back_as_written() {
-        let reply = sample_reply();
-        let mime = reply.to_mime("Mail2SMS <mail2sms@example.org>", date());
-        let message = MessageParser::new().parse(&mime).expect("a message");
-        assert_eq!(message.subject(), Some("Mail2SMS: erreur 104"));
-        let sender = message.from().and_then(|from| from.first()).expect("a From");
-        assert_eq!((sender.name(), sender.address()), (Some("Mail2SMS"), Some("mail2sms@example.org")));
-        assert_eq!(message.to().and_then(|to| to.first()).and_then(|to| to.address()), Some("claire.roux@example.com"));
-        assert_eq!(message.date().map(|date| date.to_timestamp()), Some(date().timestamp()));
-        let id = "CAB7r2sXq0dN4m9P1vK8wT6uYzH3fJ5cLgE2aR0iO9bV7nM4xWq@mail.example.com";
-        assert_eq!(message.in_reply_to(), &HeaderValue::Text(id.into()));
-        assert_eq!(message.references(), &HeaderValue::Text(id.into()));
-        assert_eq!(message.header_raw("Auto-Submitted").map(str::trim), Some("auto-replied"));
-        assert_eq!(message.header_raw("X-Auto-Response-Suppression").map(str::trim), Some("All"));
-        let content_type = message.content_type().expect("a Content-Type");
-        assert_eq!((content_type.ctype(), content_type.subtype()), ("text", Some("plain")));
-        assert_eq!(content_type.attribute("charset"), Some("utf-8"));
-        let body = message.body_text(0).expect("a body").replace("\r\n", "\n");
-        assert_eq!(body, reply.body);
-        assert!(
-            body.contains("Crédit insuffisant pour traiter cet envoi. A utiliser: 12 Crédits, Disponibles: 3 Crédits.")
-        );
+    fn the_reply_comes_from_the_gateway_and_is_named_at_its_domain() {
+        let address = Some("mail2sms@example.org".to_owned());
+        for (from, name) in [
+            ("Mail2SMS <mail2sms@example.org>", Some("Mail2SMS")),
+            ("mail2sms@example.org", None),
+            ("\"Mail2SMS, passerelle\" <mail2sms@example.org>", Some("Mail2SMS, passerelle")),
+        ] {
+            let mime = sample_reply().to_mime(from, date());
+            assert_eq!(decoded(&mime).from, Some((name.map(str::to_owned), address.clone())), "{from}");
+            let message = MessageParser::new().parse(&mime).expect("a message");
+            assert!(message.message_id().is_some_and(|id| id.ends_with("@example.org")), "{from}");
+        }
+        let ids: Vec<String> = (0..2)
+            .map(|_| sample_reply().to_mime("mail2sms@example.org", date()))
+            .map(|mime| MessageParser::new().parse(&mime).and_then(|m| m.message_id().map(str::to_owned)))
+            .map(|id| id.expect("a Message-ID"))
+            .collect();
+        assert_ne!(ids[0], ids[1], "each reply has its own Message-ID");
     }
 
     #[test]
@@ -584,11 +561,18 @@ mod tests {
         let mime = reply.to_mime("mail2sms@example.org\r\nX-Injected: yes", date());
         let message = MessageParser::new().parse(&mime).expect("a message");
         let names: Vec<&str> = message.headers().iter().map(|header| header.name.as_str()).collect();
-        assert!(
-            !names.iter().any(|name| name.eq_ignore_ascii_case("Bcc") || name.eq_ignore_ascii_case("X-Injected")),
-            "{names:?}"
-        );
-        assert_eq!(names.len(), 11, "{names:?}");
+        assert_eq!(names, field_names(true), "no Bcc, no X-Injected");
+    }
+
+    /// The header fields of every reply, in their order; In-Reply-To and References when `threaded`.
+    fn field_names(threaded: bool) -> Vec<&'static str> {
+        let threading = ["In-Reply-To", "References"];
+        ["From", "To", "Subject", "Date", "Message-ID"]
+            .into_iter()
+            .chain(threading.into_iter().filter(|_| threaded))
+            .chain(["Auto-Submitted", "X-Auto-Response-Suppression", "MIME-Version"])
+            .chain(["Content-Type", "Content-Transfer-Encoding"])
+            .collect()
     }
 
     #[test]
@@ -607,25 +591,137 @@ mod tests {
         assert_eq!(MessageParser::new().parse(&mime).expect("a message").subject(), Some(subject));
     }
 
+    /// What a reader decodes of a reply: subject, text, threading and the other header values.
+    #[derive(Debug, PartialEq, Eq)]
+    struct Decoded {
+        subject: Option<String>,
+        text: Option<String>,
+        in_reply_to: Option<String>,
+        references: Option<String>,
+        from: Option<(Option<String>, Option<String>)>,
+        to: Option<String>,
+        date: Option<i64>,
+        auto_submitted: Option<String>,
+        auto_response_suppression: Option<String>,
+        content_type: Option<String>,
+    }
+
+    fn decoded(mime: &[u8]) -> Decoded {
+        let message = MessageParser::new().parse(mime).expect("a message");
+        let text = |value: &HeaderValue<'_>| value.as_text().map(str::to_owned);
+        let raw = |name: &str| message.header_raw(name).map(|value| value.trim().to_owned());
+        Decoded {
+            subject: message.subject().map(str::to_owned),
+            text: message.body_text(0).map(|text| text.into_owned()),
+            in_reply_to: text(message.in_reply_to()),
+            references: text(message.references()),
+            from: message
+                .from()
+                .and_then(|from| from.first())
+                .map(|sender| (sender.name().map(str::to_owned), sender.address().map(str::to_owned))),
+            to: message.to().and_then(|to| to.first()).and_then(|to| to.address()).map(str::to_owned),
+            date: message.date().map(|date| date.to_timestamp()),
+            auto_submitted: raw("Auto-Submitted"),
+            auto_response_suppression: raw("X-Auto-Response-Suppression"),
+            content_type: message.content_type().map(|content_type| {
+                let charset = content_type.attribute("charset").unwrap_or_default();
+                format!("{}/{}; charset={charset}", content_type.ctype(), content_type.subtype().unwrap_or_default())
+            }),
+        }
+    }
+
+    /// The reply to each status, as a reader decodes it, is what it was when the gateway wrote
+    /// its own MIME: the same subject, text (CRLF line ends) and header values.
     #[test]
-    fn quoted_printable_encodes_what_must_be_and_nothing_else() {
-        assert_eq!(quoted_printable("a=b é\ttab \nfin\t"), "a=3Db =C3=A9\ttab=20\r\nfin=09");
-        assert_eq!(quoted_printable(&"x".repeat(80)), format!("{}=\r\n{}", "x".repeat(75), "x".repeat(5)));
-        assert_eq!(
-            quoted_printable(&format!("{}é", "x".repeat(73))),
-            format!("{}=\r\n=C3=A9", "x".repeat(73)),
-            "an =XX is never cut"
-        );
+    fn every_status_reads_back_as_before() {
+        const ID: &str = "CAB7r2sXq0dN4m9P1vK8wT6uYzH3fJ5cLgE2aR0iO9bV7nM4xWq@mail.example.com";
+        let cases = [
+            (
+                Rejection::new(StatusCode::AuthenticationFailed),
+                "Mail2SMS: erreur 102",
+                "Status: 102\r\nStatusText: Problème de connexion - Aucun compte ne correspond aux login et apiKey spécifiés\r\n\r\nNo account matches the login and API key given in the subject.\r\n",
+            ),
+            (
+                Rejection::new(StatusCode::InsufficientCredits),
+                "Mail2SMS: erreur 104",
+                "Status: 104\r\nStatusText: Crédit insuffisant pour traiter cet envoi.\r\n\r\nNot enough credits to send this message.\r\n",
+            ),
+            (
+                Rejection::new(StatusCode::EmptyRequest),
+                "Mail2SMS: erreur 105",
+                "Status: 105\r\nStatusText: Objet de l'email vide\r\n\r\nThe email has no subject.\r\n",
+            ),
+            (
+                Rejection::new(StatusCode::InvalidRequest),
+                "Mail2SMS: erreur 109",
+                "Status: 109\r\nStatusText: Objet de l'email invalide ou incomplet\r\n\r\nThe subject is invalid or incomplete.\r\n",
+            ),
+            (
+                Rejection::new(StatusCode::EmptyMessage),
+                "Mail2SMS: erreur 110",
+                "Status: 110\r\nStatusText: Message non défini (vide) dans le corps de l'email\r\n\r\nThe message (the email's body) is empty.\r\n",
+            ),
+            (
+                Rejection::new(StatusCode::MessageTooLong),
+                "Mail2SMS: erreur 111",
+                "Status: 111\r\nStatusText: Le message dépasse le nombre de caractères autorisé\r\n\r\nThe message is longer than 8 SMS.\r\n",
+            ),
+            (
+                Rejection::new(StatusCode::NoValidRecipient),
+                "Mail2SMS: erreur 114",
+                "Status: 114\r\nStatusText: Aucun numéro de téléphone valide dans l'objet de l'email. Veuillez-vous référer à la documentation en ligne pour connaître les formats valides.\r\n\r\nThe subject holds no valid phone number.\r\n",
+            ),
+            (
+                Rejection::new(StatusCode::InvalidDate),
+                "Mail2SMS: erreur 115",
+                "Status: 115\r\nStatusText: Objet de l'email invalide ou date mal formatée dans l'option date=\r\n\r\nThe date= option is not a valid date (YYYY-MM-DD hh:ii:ss).\r\n",
+            ),
+            (
+                Rejection::insufficient_credits(12, 3),
+                "Mail2SMS: erreur 104",
+                "Status: 104\r\nStatusText: Crédit insuffisant pour traiter cet envoi. A utiliser: 12 Crédits, Disponibles: 3 Crédits. Veuillez re-créditer votre compte.\r\n\r\nNot enough credits to send this message.\r\n",
+            ),
+            (
+                Rejection::with_detail(StatusCode::InvalidRequest, "option inconnue « x »"),
+                "Mail2SMS: erreur 109",
+                "Status: 109\r\nStatusText: Objet de l'email invalide ou incomplet : option inconnue « x »\r\n\r\nThe subject is invalid or incomplete.\r\n",
+            ),
+        ];
+        let statuses: Vec<StatusCode> = cases.iter().map(|(rejection, ..)| rejection.status).collect();
+        assert!(StatusCode::ALL.iter().all(|status| statuses.contains(status)), "every status");
+        for (rejection, subject, text) in cases {
+            let reply = error_reply("claire.roux@example.com", Some(ID), &rejection, &[]);
+            let mime = reply.to_mime("Mail2SMS <mail2sms@example.org>", date());
+            let expected = Decoded {
+                subject: Some(subject.to_owned()),
+                text: Some(text.to_owned()),
+                in_reply_to: Some(ID.to_owned()),
+                references: Some(ID.to_owned()),
+                from: Some((Some("Mail2SMS".to_owned()), Some("mail2sms@example.org".to_owned()))),
+                to: Some("claire.roux@example.com".to_owned()),
+                date: Some(1_905_843_605),
+                auto_submitted: Some("auto-replied".to_owned()),
+                auto_response_suppression: Some("All".to_owned()),
+                content_type: Some("text/plain; charset=utf-8".to_owned()),
+            };
+            assert_eq!(decoded(&mime), expected, "{subject}");
+        }
     }
 
     #[test]
-    fn base64_matches_the_standard_alphabet_and_padding() {
-        assert_eq!(base64(b""), "");
-        assert_eq!(base64(b"f"), "Zg==");
-        assert_eq!(base64(b"fo"), "Zm8=");
-        assert_eq!(base64(b"foo"), "Zm9v");
-        assert_eq!(base64("é".as_bytes()), "w6k=");
-        assert_eq!(base64(&[0xFB, 0xFF]), "+/8=");
+    fn what_a_body_must_encode_reads_back_in_short_lines() {
+        for body in [
+            "a=b é\ttab \nfin\t".to_owned(),
+            "x".repeat(80),
+            format!("{}é\n", "x".repeat(73)),
+            "=?UTF-8?B?w6k=?= .\n.\nFrom here\n".to_owned(),
+            format!("{}\n", "東京 ".repeat(40)),
+        ] {
+            let mime = ErrorReply { body: body.clone(), ..sample_reply() }.to_mime("gw@example.org", date());
+            let (_, encoded) = std::str::from_utf8(&mime).expect("ASCII").split_once("\r\n\r\n").expect("a body");
+            assert!(encoded.split("\r\n").all(|line| line.len() <= 76), "{encoded}");
+            assert_eq!(decoded(&mime).text, Some(crlf_lines(&body)), "{body:?}");
+        }
     }
 
     proptest! {
@@ -636,8 +732,7 @@ mod tests {
             let message = MessageParser::new().parse(&mime).expect("a message");
             let (_, encoded) = std::str::from_utf8(&mime).expect("ASCII").split_once("\r\n\r\n").expect("a body");
             prop_assert!(encoded.split("\r\n").all(|line| line.len() <= 76));
-            let decoded = message.body_text(0).unwrap_or_default().replace("\r\n", "\n");
-            prop_assert_eq!(decoded, body.replace("\r\n", "\n"));
+            prop_assert_eq!(message.body_text(0).unwrap_or_default(), crlf_lines(&body));
         }
 
         #[test]
@@ -646,8 +741,13 @@ mod tests {
             let mime = reply.to_mime(&from, date());
             let text = String::from_utf8_lossy(&mime);
             let (headers, _) = text.split_once("\r\n\r\n").expect("headers, then the body");
-            let fields = headers.split("\r\n").filter(|line| !line.starts_with(' ')).count();
-            prop_assert!(fields == 9 || fields == 11, "{}", headers);
+            let names: Vec<&str> = headers
+                .split("\r\n")
+                .filter(|line| !line.starts_with([' ', '\t']))
+                .map(|line| line.split(':').next().unwrap_or_default())
+                .collect();
+            let threaded = names.contains(&"In-Reply-To");
+            prop_assert_eq!(names, field_names(threaded), "{}", headers);
         }
     }
 }

@@ -181,6 +181,12 @@ impl DynamoLedger {
         self.set_account_field(login, "suspended", AttributeValue::Bool(suspended)).await
     }
 
+    /// Replaces the account's cut rules by `rules`; returns the account as it is after, `None` if
+    /// there is no such account.
+    pub async fn set_cut_rules(&self, login: &str, rules: &[String]) -> Result<Option<Account>, PortError> {
+        self.set_account_field(login, "cut_at", to_value(&rules)?).await
+    }
+
     /// Replaces the account's key by `key`, at once; returns the account as it is after, `None`
     /// if there is no such account.
     pub async fn rotate_key(

@@ -34,7 +34,6 @@ pub const FUNCTION_IAM_ACTIONS: &[&str] = &[
     "iam:PassRole",
 ];
 
-
 /// The gateway on AWS.
 pub type AwsGateway =
     Gateway<s3::S3Inbox, dynamodb::DynamoLedger, Sms, sesv2::SesMailer, scheduler::EventBridgeScheduler>;

@@ -4,7 +4,7 @@
 
 use std::process::ExitCode;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{ArgGroup, Args, Parser, Subcommand};
 use mail2sms::config::{AdminSettings, vars};
 use mail2sms::domain::account::Account;
 use mail2sms::domain::message::{Delivery, MessageRecord};
@@ -102,9 +102,21 @@ enum AccountCommand {
         #[arg(long)]
         timezone: Option<String>,
     },
-    /// The account as JSON.
+    /// The account as JSON, its cut rules included.
     Show {
         login: String,
+    },
+    /// Change the account's cut rules: its bodies are cut at the first line that begins with one
+    /// of them, case and accents ignored (a business signature: "Cordialement", "Best regards").
+    #[command(group(ArgGroup::new("changes").required(true).multiple(true).args(["cut_at", "no_cut_at"])))]
+    Update {
+        login: String,
+        /// Add a rule (repeatable): 1 to 100 characters on one line.
+        #[arg(long = "cut-at", value_name = "TEXT", allow_hyphen_values = true)]
+        cut_at: Vec<String>,
+        /// Remove a rule (repeatable), written in any case, with or without accents.
+        #[arg(long = "no-cut-at", value_name = "TEXT", allow_hyphen_values = true)]
+        no_cut_at: Vec<String>,
     },
     /// Replace the API key; prints the new one. The old one stops working at once.
     RotateKey {
@@ -173,6 +185,15 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         }
         Command::Account(AccountCommand::Show { login }) => {
             println!("{}", account_json(&operator.account(&login).await?))
+        }
+        Command::Account(AccountCommand::Update { login, cut_at, no_cut_at }) => {
+            let account = operator.update_cut_rules(&login, &cut_at, &no_cut_at).await?;
+            if account.cut_at.is_empty() {
+                println!("account {login}: no cut rule");
+            } else {
+                let rules: Vec<String> = account.cut_at.iter().map(|rule| format!("{rule:?}")).collect();
+                println!("account {login}: cut at {}", rules.join(", "));
+            }
         }
         Command::Account(AccountCommand::RotateKey { login }) => {
             println!("{}", operator.rotate_key(&login).await?.expose())
@@ -254,6 +275,7 @@ fn account_json(account: &Account) -> serde_json::Value {
         "timezone": account.timezone,
         "suspended": account.suspended,
         "created_at": account.created_at,
+        "cut_at": account.cut_at,
     })
 }
 

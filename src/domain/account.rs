@@ -10,6 +10,7 @@ use thiserror::Error;
 use super::date::parse_timezone;
 use super::request::{ApiKey, Credentials};
 use super::sender::SenderId;
+use super::text::CutRules;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Account {
@@ -26,6 +27,10 @@ pub struct Account {
     #[serde(default)]
     pub suspended: bool,
     pub created_at: DateTime<Utc>,
+    /// The account's cut rules, as the operator typed them: its bodies are cut at the first line
+    /// that begins with one of them (see [`CutRules`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cut_at: Vec<String>,
 }
 
 /// Why an account cannot be made as asked, in the operator's words.
@@ -45,7 +50,18 @@ pub enum AccountError {
     ImpossibleSender(String),
     #[error("unknown time zone {}", printable(.0))]
     UnknownTimezone(String),
+    #[error("a cut rule is 1 to {MAX_CUT_RULE_CHARS} characters on one line; {} is not one", printable(.0))]
+    ImpossibleCutRule(String),
+    #[error("an account has at most {MAX_CUT_RULES} cut rules; nothing changed")]
+    TooManyCutRules,
+    #[error("no cut rule {} to remove; nothing changed", printable(.0))]
+    NoCutRule(String),
 }
+
+/// The most cut rules an account holds, and the longest one, in characters: a few sign-offs
+/// ("Cordialement", "Bien à vous", "Best regards"…), never enough to weigh on an account's item.
+pub const MAX_CUT_RULES: usize = 20;
+pub const MAX_CUT_RULE_CHARS: usize = 100;
 
 impl Account {
     /// A new account, not suspended, created `now`, holding only the hash of `key`: refused
@@ -66,6 +82,7 @@ impl Account {
             timezone: None,
             suspended: false,
             created_at: now,
+            cut_at: Vec::new(),
         })
     }
 
@@ -82,6 +99,41 @@ impl Account {
             return Err(AccountError::UnknownTimezone(zone.to_owned()));
         }
         Ok(Account { timezone: timezone.map(str::to_owned), ..self })
+    }
+
+    /// The account with the cut rules of `remove` taken away, then those of `add` added (as
+    /// typed, trimmed; one that is the same rule as one it has, case and accents aside, is not
+    /// added twice). Refused when a rule to remove is not there, a rule to add is blank, longer
+    /// than [`MAX_CUT_RULE_CHARS`] or holds a control character (a line break among them), or
+    /// the account would have more than [`MAX_CUT_RULES`].
+    pub fn with_cut_rules(self, add: &[String], remove: &[String]) -> Result<Account, AccountError> {
+        let mut rules = self.cut_at.clone();
+        for typed in remove {
+            let before = rules.len();
+            rules.retain(|rule| !CutRules::same_rule(rule, typed));
+            if rules.len() == before {
+                return Err(AccountError::NoCutRule(typed.clone()));
+            }
+        }
+        for typed in add {
+            let rule = typed.trim();
+            let blank = CutRules::new(&[rule.to_owned()]).is_empty();
+            if blank || rule.chars().count() > MAX_CUT_RULE_CHARS || rule.chars().any(char::is_control) {
+                return Err(AccountError::ImpossibleCutRule(typed.clone()));
+            }
+            if !rules.iter().any(|known| CutRules::same_rule(known, rule)) {
+                rules.push(rule.to_owned());
+            }
+        }
+        if rules.len() > MAX_CUT_RULES {
+            return Err(AccountError::TooManyCutRules);
+        }
+        Ok(Account { cut_at: rules, ..self })
+    }
+
+    /// The account's [`cut_at`](Account::cut_at) rules, ready to cut a body.
+    pub fn cut_rules(&self) -> CutRules {
+        CutRules::new(&self.cut_at)
     }
 
     /// Whether these credentials open this account: same login, same key, not suspended.
@@ -295,6 +347,52 @@ mod tests {
         assert_eq!(made.timezone.as_deref(), Some("Asia/Tokyo"));
         let plain = account("k");
         assert_eq!(plain.clone().with_sender(None).unwrap().with_timezone(None).unwrap(), plain);
+    }
+
+    fn typed(rules: &[&str]) -> Vec<String> {
+        rules.iter().map(|rule| rule.to_string()).collect()
+    }
+
+    #[test]
+    fn cut_rules_are_added_trimmed_once_and_removed_whatever_their_case() {
+        let made =
+            account("k").with_cut_rules(&typed(&[" Cordialement ", "Bien à vous", "CORDIALEMENT"]), &[]).unwrap();
+        assert_eq!(made.cut_at, ["Cordialement", "Bien à vous"]);
+        assert_eq!(made.cut_rules().cut("Merci\ncordialement,\nJean"), "Merci\n");
+        let made = made.with_cut_rules(&typed(&["Best regards"]), &typed(&["bien a vous"])).unwrap();
+        assert_eq!(made.cut_at, ["Cordialement", "Best regards"]);
+        let made = made.with_cut_rules(&[], &typed(&["cordialement", "BEST REGARDS"])).unwrap();
+        assert!(made.cut_at.is_empty());
+        assert_eq!(made.cut_rules().cut("Merci\nCordialement"), "Merci\nCordialement");
+    }
+
+    #[test]
+    fn impossible_cut_rules_are_refused_and_nothing_changes() {
+        let with_one = account("k").with_cut_rules(&typed(&["Cordialement"]), &[]).unwrap();
+        for rule in ["", "   ", "\u{200b}", "a\nb", "a\rb", "tab\there", &"x".repeat(MAX_CUT_RULE_CHARS + 1)] {
+            let refused = with_one.clone().with_cut_rules(&typed(&[rule]), &[]).unwrap_err();
+            assert_eq!(refused, AccountError::ImpossibleCutRule(rule.into()), "{rule:?}");
+            assert!(!refused.to_string().contains('\n'), "{refused}");
+        }
+        assert!(with_one.clone().with_cut_rules(&typed(&[&"é".repeat(MAX_CUT_RULE_CHARS)]), &[]).is_ok());
+        let refused = with_one.clone().with_cut_rules(&[], &typed(&["Bien à vous"])).unwrap_err();
+        assert_eq!(refused.to_string(), "no cut rule \"Bien à vous\" to remove; nothing changed");
+        let many: Vec<String> = (0..MAX_CUT_RULES).map(|i| format!("Règle {i}")).collect();
+        assert_eq!(with_one.clone().with_cut_rules(&many, &[]), Err(AccountError::TooManyCutRules));
+        assert_eq!(
+            with_one.clone().with_cut_rules(&many, &typed(&["cordialement"])).unwrap().cut_at.len(),
+            MAX_CUT_RULES
+        );
+    }
+
+    #[test]
+    fn an_account_without_cut_rules_is_stored_without_them() {
+        let plain = serde_json::to_value(account("k")).unwrap();
+        assert!(plain.get("cut_at").is_none(), "{plain}");
+        let read: Account = serde_json::from_value(plain).unwrap();
+        assert!(read.cut_at.is_empty(), "accounts made before cut rules read without them");
+        let ruled = account("k").with_cut_rules(&typed(&["Cordialement"]), &[]).unwrap();
+        assert_eq!(serde_json::to_value(&ruled).unwrap()["cut_at"], serde_json::json!(["Cordialement"]));
     }
 
     #[test]

@@ -6,6 +6,7 @@
 pub mod account;
 pub mod date;
 pub mod message;
+pub mod quote;
 pub mod recipient;
 pub mod request;
 pub mod secret;

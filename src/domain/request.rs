@@ -63,7 +63,9 @@ const QUOTE_LIMIT: usize = 40;
 
 /// Reads a subject, checking in this order (the first rule broken is the one reported):
 ///
-/// 1. A run of whitespace holding a line break (a folding leftover) counts as one space.
+/// 1. A run of whitespace holding a line break (a folding leftover) counts as one space. Reply
+///    and forward prefixes at the start (`RE:`, `Fwd: Re: `, `TR :`… see [`REPLY_PREFIXES`])
+///    are removed, however many; nothing else is.
 /// 2. An empty or blank subject is 105.
 /// 3. Fields are separated by `|`, their surrounding whitespace ignored.
 /// 4. The first field is `login@apiKey`, split at the last `@` (a login may be an email
@@ -98,11 +100,12 @@ pub struct Subject {
 /// Reads a subject once; see [`parse_subject`] for the rules. The pipeline opens the account
 /// with `credentials` before it judges `request`, so that a stranger learns nothing but 102.
 pub fn read_subject(subject: &str) -> Subject {
-    let subject = unfolded(subject);
-    let (_, key) = login_and_key(&subject);
+    let unfolded = unfolded(subject);
+    let subject = without_reply_prefixes(&unfolded);
+    let (_, key) = login_and_key(subject);
     let written_key = (!key.is_empty()).then(|| ApiKey::new(key));
-    let credentials = credentials_of(&subject);
-    let request = credentials.clone().and_then(|credentials| request_of(&subject, credentials));
+    let credentials = credentials_of(subject);
+    let request = credentials.clone().and_then(|credentials| request_of(subject, credentials));
     Subject { written_key, credentials, request }
 }
 
@@ -180,6 +183,43 @@ fn unfolded(subject: &str) -> String {
     }
     unfolded.push_str(if has_line_break { " " } else { &pending_space });
     unfolded
+}
+
+/// The words mail clients put, with a colon, in front of the subject they answer or forward,
+/// in French, English, German, Spanish, Italian and the Nordic languages: `RE`, `Fwd`, `Fw`,
+/// `TR` (French Outlook's forward), `Réf.`, `AW` and `WG` (German), `RV` (Spanish forward),
+/// `R` and `I` (Italian), `Rif.`, `SV` and `VS`. Lowercase, without accent nor final dot.
+pub const REPLY_PREFIXES: &[&str] = &["re", "fwd", "fw", "tr", "ref", "aw", "wg", "rv", "r", "i", "rif", "sv", "vs"];
+
+/// The longest prefix looked at before its colon, in characters (`Réf.`, `RE[12]`, spaces).
+const MAX_PREFIX_CHARS: usize = 12;
+
+/// The subject without its reply and forward prefixes: at its start, one of
+/// [`REPLY_PREFIXES`] in any case (a final dot, a counter `[2]` and spaces before the colon
+/// allowed), then a colon; again and again. The subject itself when it has none: a login
+/// cannot hold a colon, so only a prefix is ever removed.
+fn without_reply_prefixes(subject: &str) -> &str {
+    let mut rest = subject;
+    loop {
+        let trimmed = rest.trim_start();
+        let colon = trimmed.char_indices().take(MAX_PREFIX_CHARS + 1).find(|&(_, c)| c == ':');
+        let Some((colon, _)) = colon else { return rest };
+        if !is_reply_prefix(&trimmed[..colon]) {
+            return rest;
+        }
+        rest = &trimmed[colon + 1..];
+    }
+}
+
+/// Whether the text before a colon is a reply or forward prefix.
+fn is_reply_prefix(word: &str) -> bool {
+    let word = word.trim_end();
+    let word = match word.strip_suffix(']').and_then(|counted| counted.split_once('[')) {
+        Some((word, count)) if !count.is_empty() && count.bytes().all(|b| b.is_ascii_digit()) => word.trim_end(),
+        _ => word,
+    };
+    let word = word.strip_suffix('.').unwrap_or(word).replace(['é', 'É'], "e").to_ascii_lowercase();
+    REPLY_PREFIXES.contains(&word.as_str())
 }
 
 /// The options of a subject.
@@ -331,6 +371,82 @@ mod tests {
         assert_eq!(request.date, date("2026-12-01 09:30:00"));
         assert_eq!(accepted("a@k|0612345678|date=2026-12-01 \r\n  09:30:00").date, date("2026-12-01 09:30:00"));
         assert_eq!(accepted("a@k|0612345678|date=2026-12-01\n09:30:00").date, date("2026-12-01 09:30:00"));
+    }
+
+    #[test]
+    fn reply_and_forward_prefixes_are_removed() {
+        let plain = parse_subject("shop@KEY|0612345678|from=SHOP");
+        for prefix in [
+            "RE:",
+            "Re:",
+            "re:",
+            "RE :",
+            "Re\u{a0}:",
+            "TR:",
+            "TR :",
+            "Tr:",
+            "Fwd:",
+            "FWD:",
+            "Fw:",
+            "FW:",
+            "AW:",
+            "WG:",
+            "Réf. :",
+            "RÉF.:",
+            "Ref:",
+            "RV:",
+            "R:",
+            "I:",
+            "Rif.:",
+            "SV:",
+            "VS:",
+            "Re[2]:",
+            "RE [3] :",
+        ] {
+            assert_eq!(parse_subject(&format!("{prefix} shop@KEY|0612345678|from=SHOP")), plain, "{prefix}");
+            assert_eq!(parse_subject(&format!("{prefix}shop@KEY|0612345678|from=SHOP")), plain, "{prefix} unspaced");
+        }
+    }
+
+    #[test]
+    fn stacked_prefixes_are_all_removed() {
+        let plain = parse_subject("shop@KEY|0612345678");
+        for subject in [
+            "Fwd: Re: shop@KEY|0612345678",
+            "RE: TR: RE : shop@KEY|0612345678",
+            "  AW: WG: AW:shop@KEY|0612345678",
+            "Re:\r\n Re: shop@KEY|0612345678",
+        ] {
+            assert_eq!(parse_subject(subject), plain, "{subject:?}");
+        }
+        let many = format!("{}shop@KEY|0612345678", "Re: ".repeat(10_000));
+        assert_eq!(parse_subject(&many), plain);
+    }
+
+    #[test]
+    fn only_a_prefix_and_its_colon_are_removed() {
+        assert_eq!(accepted("re@KEY|0612345678").credentials.login, "re", "a login that is a prefix");
+        assert_eq!(accepted("rebecca@KEY|0612345678").credentials.login, "rebecca");
+        assert_eq!(accepted("fwd.shop@KEY|0612345678").credentials.login, "fwd.shop");
+        assert_eq!(accepted("shop@Re:KEY|0612345678").credentials.api_key.expose(), "Re:KEY", "in the key");
+        assert_eq!(accepted("Re: shop@KEY|0612345678|from=RE SHOP").sender.unwrap().as_str(), "RE SHOP");
+        for kept in ["Réponse: shop", "Re - shop", "Re[x]: shop", "Re[]: shop", "Re..: shop", "Rex: shop", ": shop"] {
+            assert_eq!(parse_credentials(&format!("{kept}@KEY|06")).unwrap().login, kept, "not a prefix");
+        }
+        assert_eq!(parse_credentials("Re: "), Err(Rejection::new(StatusCode::EmptyRequest)));
+        assert_eq!(parse_credentials("Fwd: Re:"), Err(Rejection::new(StatusCode::EmptyRequest)));
+    }
+
+    #[test]
+    fn the_key_behind_prefixes_is_still_found_and_masked() {
+        assert_eq!(
+            written_api_key(&format!("Fwd: Re: a@{KEY}|06|dat=x")).map(|key| key.expose().to_owned()),
+            Some(KEY.into())
+        );
+        let text = refusal_text(&format!("RE: TR: a@{KEY}|0612345678|{KEY}=1"));
+        assert!(text.ends_with("option inconnue « **** »"), "{text}");
+        let request = accepted(&format!("Réf. : a@{KEY}|{KEY};0612345678"));
+        assert_eq!(request.recipients.dropped[0].input, "****…");
     }
 
     #[test]

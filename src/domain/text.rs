@@ -1,36 +1,30 @@
 //! The SMS text an email body becomes: the signature and the phone's "Sent from my…" lines
 //! removed, and typographic characters replaced by their GSM-7 equivalent so that a French
-//! message is not sent in UCS-2 (which holds less than half as much per SMS).
+//! message is not sent in UCS-2 (which holds less than half as much per SMS). The quoted
+//! conversation under a reply and the message under a forward are left out too (see
+//! [`quote`]), and an account may name the lines its customers' bodies are cut at
+//! ([`CutRules`]).
 
-/// The trailer lines phones and mail apps add under a message, removed from its end.
+use std::sync::LazyLock;
+
+use crate::domain::quote;
+
+/// The trailer lines phones and mail apps add under a message, removed from its end: one a
+/// line, in `src/domain/trailers.txt` (`#` starts a comment). See [`phone_trailers`].
 ///
-/// A line is one of these when, ignoring case, surrounding whitespace and trailing
-/// punctuation, it is the trailer or the trailer followed by a space and more words ("Sent from
-/// my iPhone 15 Pro", "Envoyé de mon iPhone de Marie"). Accents of the list are optional
-/// ("Envoye a partir d'Outlook pour iOS" matches too).
-pub const PHONE_TRAILERS: &[&str] = &[
-    "Sent from my iPhone",
-    "Sent from my iPad",
-    "Sent from my Android",
-    "Sent from my Samsung Galaxy smartphone",
-    "Sent from my mobile device",
-    "Sent from Outlook for iOS",
-    "Sent from Outlook for Android",
-    "Get Outlook for iOS",
-    "Get Outlook for Android",
-    "Sent from Mail for Windows",
-    "Sent from Yahoo Mail",
-    "Envoyé de mon iPhone",
-    "Envoyé de mon iPad",
-    "Envoyé de mon appareil Android",
-    "Envoyé depuis mon smartphone Samsung Galaxy",
-    "Envoyé de mon appareil mobile",
-    "Envoyé à partir d'Outlook pour iOS",
-    "Envoyé à partir d'Outlook pour Android",
-    "Obtenir Outlook pour iOS",
-    "Obtenir Outlook pour Android",
-    "Envoyé depuis Yahoo Mail",
-];
+/// A line is one of these when, ignoring case, accents, surrounding whitespace and trailing
+/// punctuation, it is the trailer or the trailer followed by more that does not continue its
+/// last word ("Sent from my iPhone 15 Pro", "Envoyé de mon iPhone de Marie", but not "Sent from
+/// my iPhoneX"). Accents are optional ("Envoye a partir d'Outlook pour iOS" matches too).
+pub const PHONE_TRAILERS: &str = include_str!("trailers.txt");
+
+/// The entries of [`PHONE_TRAILERS`], as written there.
+pub fn phone_trailers() -> impl Iterator<Item = &'static str> {
+    PHONE_TRAILERS.lines().map(str::trim).filter(|line| !line.is_empty() && !line.starts_with('#'))
+}
+
+/// [`phone_trailers`] as lines are compared with them.
+static TRAILER_KEYS: LazyLock<Vec<String>> = LazyLock::new(|| phone_trailers().map(trailer_key).collect());
 
 /// Consecutive blank lines kept at most; a longer run is shortened to this.
 const MAX_BLANK_LINES: usize = 2;
@@ -40,17 +34,26 @@ const MAX_BLANK_LINES: usize = 2;
 /// 1. Line endings become `\n` (from `\r\n` or `\r`).
 /// 2. [`smart_encode`]; then a tab becomes a space and other control characters are removed
 ///    (GSM-7 has neither; they would turn the message UCS-2 for nothing).
-/// 3. Leading whitespace is removed, then the signature is cut: the first line that is
-///    exactly `-- ` (RFC 3676) or `--` (many clients drop the trailing space) and everything
-///    after it.
-/// 4. [`PHONE_TRAILERS`] lines at the end are removed, with the blank lines around them.
-/// 5. Blank lines become empty, and more than two in a row become two.
-/// 6. Trailing whitespace is removed; spacing inside lines is kept as typed.
+/// 3. Leading whitespace is removed, then the quoted conversation or forwarded content is cut:
+///    from the first separator or attribution line of [`quote::quoted_from`] to the end.
+/// 4. The signature is cut: the first line that is `-- ` (RFC 3676), `--` (many clients drop
+///    the trailing space) or `--` and more spaces, and everything after it.
+/// 5. From the end, until nothing changes: [`PHONE_TRAILERS`] lines and blank lines are
+///    removed, then a trailing block of quoted lines ([`quote::trailing_quote`]).
+/// 6. Blank lines become empty, and more than two in a row become two.
+/// 7. Trailing whitespace is removed; spacing inside lines is kept as typed.
+///
+/// An account's own cut rules are applied before, by [`CutRules::cut`].
 pub fn clean_body(body: &str) -> String {
     let encoded = normalised(body);
-    let mut lines: Vec<&str> =
-        encoded.trim_start().split('\n').take_while(|line| !is_signature_separator(line)).collect();
-    remove_trailers(&mut lines);
+    let mut lines: Vec<&str> = encoded.trim_start().split('\n').collect();
+    if let Some(quote) = quote::quoted_from(&lines) {
+        lines.truncate(quote);
+    }
+    if let Some(signature) = lines.iter().position(|line| is_signature_separator(line)) {
+        lines.truncate(signature);
+    }
+    remove_trailing_lines(&mut lines);
     let mut text = String::with_capacity(encoded.len());
     let mut blank_run = 0;
     for line in lines {
@@ -68,11 +71,107 @@ pub fn clean_body(body: &str) -> String {
     text.trim().to_owned()
 }
 
-/// Whether [`clean_body`] would cut a signature from this body: one of its lines, once line
-/// endings, typographic characters and control characters are dealt with, is a signature
-/// separator. Everything after the first one is then left out of the SMS, however long it is.
+/// Whether [`clean_body`] would cut this body at a line whatever follows it: one of its lines,
+/// once line endings, typographic characters and control characters are dealt with, is a
+/// signature separator, or starts a quoted conversation or forwarded content
+/// ([`quote::quoted_from`]). Everything after the first one is then left out of the SMS,
+/// however long it is. (A trailing block of quoted lines does not count: in the beginning of a
+/// longer body, it may not be trailing.)
 pub fn has_signature(body: &str) -> bool {
-    normalised(body).trim_start().split('\n').any(is_signature_separator)
+    let encoded = normalised(body);
+    let lines: Vec<&str> = encoded.trim_start().split('\n').collect();
+    lines.iter().any(|line| is_signature_separator(line)) || quote::quoted_from(&lines).is_some()
+}
+
+/// An account's cut rules (`mail2sms-admin account update LOGIN --cut-at TEXT`): the body is
+/// cut at the first line that begins with one of them, case, accents, typography (`’` is `'`)
+/// and whitespace runs ignored, before it is [cleaned](clean_body). A rule that is blank once
+/// folded never applies.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CutRules {
+    /// The rules, [`folded`] after [`smart_encode`].
+    keys: Vec<String>,
+}
+
+impl CutRules {
+    pub fn new(rules: &[String]) -> CutRules {
+        CutRules { keys: rules.iter().map(|rule| cut_key(rule)).filter(|key| !key.is_empty()).collect() }
+    }
+
+    /// Whether there is no rule (that can apply).
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+
+    /// The body up to the first line that begins with one of the rules; the whole body when
+    /// none does (or there is no rule).
+    pub fn cut<'a>(&self, body: &'a str) -> &'a str {
+        if self.keys.is_empty() {
+            return body;
+        }
+        let mut start = 0;
+        for line in body.split_inclusive(['\n', '\r']) {
+            let key = cut_key(line);
+            if self.keys.iter().any(|rule| key.starts_with(rule.as_str())) {
+                return &body[..start];
+            }
+            start += line.len();
+        }
+        body
+    }
+
+    /// Whether two rules are the same rule (one adds nothing to the other, one removes the other).
+    pub fn same_rule(a: &str, b: &str) -> bool {
+        cut_key(a) == cut_key(b)
+    }
+}
+
+/// A rule or a line as cut rules compare them.
+fn cut_key(text: &str) -> String {
+    folded(&normalised(text))
+}
+
+/// `text` as the gateway compares words: lowercase, without accents (Latin letters lose their
+/// diacritics, `ß` is `ss`, `æ` `ae`, `œ` `oe`), whitespace runs one space, trimmed.
+pub(crate) fn folded(text: &str) -> String {
+    let mut folded = String::with_capacity(text.len());
+    let mut space_pending = false;
+    for character in text.chars().flat_map(char::to_lowercase) {
+        if character.is_whitespace() {
+            space_pending = !folded.is_empty();
+        } else if !('\u{300}'..='\u{36f}').contains(&character) {
+            if std::mem::take(&mut space_pending) {
+                folded.push(' ');
+            }
+            match unaccented(character) {
+                Some(plain) => folded.push_str(plain),
+                None => folded.push(character),
+            }
+        }
+    }
+    folded
+}
+
+/// A lowercase Latin letter with a diacritic, without it.
+fn unaccented(character: char) -> Option<&'static str> {
+    Some(match character {
+        'à' | 'á' | 'â' | 'ã' | 'ä' | 'å' | 'ā' | 'ă' | 'ą' => "a",
+        'ç' | 'ć' | 'č' => "c",
+        'è' | 'é' | 'ê' | 'ë' | 'ē' | 'ė' | 'ę' | 'ě' => "e",
+        'ì' | 'í' | 'î' | 'ï' | 'ī' | 'į' | 'ı' => "i",
+        'ñ' | 'ń' | 'ň' => "n",
+        'ò' | 'ó' | 'ô' | 'õ' | 'ö' | 'ø' | 'ō' | 'ő' => "o",
+        'ù' | 'ú' | 'û' | 'ü' | 'ū' | 'ů' | 'ű' | 'ų' => "u",
+        'ý' | 'ÿ' => "y",
+        'ś' | 'š' => "s",
+        'ź' | 'ż' | 'ž' => "z",
+        'ł' => "l",
+        'ř' => "r",
+        'ß' => "ss",
+        'æ' => "ae",
+        'œ' => "oe",
+        _ => return None,
+    })
 }
 
 /// Steps 1 and 2 of [`clean_body`]: `\n` line endings, [`smart_encode`]d, a tab a space, no
@@ -90,30 +189,40 @@ fn normalised(body: &str) -> String {
         .collect()
 }
 
-/// A line that starts a signature: exactly `-- ` (RFC 3676) or `--`.
+/// A line that starts a signature: `--` and nothing else but spaces: `-- ` (RFC 3676), `--`
+/// (many clients drop the space), or `--` and spaces (a tab or a no-break space typed after it
+/// is a space by then). Trimmed at the end of the text, such a line would read `--`: were it
+/// not a separator, cleaning twice would cut what cleaning once kept.
 fn is_signature_separator(line: &str) -> bool {
-    matches!(line, "-- " | "--")
+    line.strip_prefix("--").is_some_and(|rest| rest.bytes().all(|byte| byte == b' '))
 }
 
-/// Removes trailer lines, and the blank lines around them, from the end.
-fn remove_trailers(lines: &mut Vec<&str>) {
-    while lines.last().is_some_and(|last| last.trim().is_empty() || is_phone_trailer(last)) {
-        lines.pop();
+/// Step 5 of [`clean_body`]: trailers, blank lines and a trailing quote block, from the end,
+/// until none is left there.
+fn remove_trailing_lines(lines: &mut Vec<&str>) {
+    loop {
+        while lines.last().is_some_and(|last| last.trim().is_empty() || is_phone_trailer(last)) {
+            lines.pop();
+        }
+        match quote::trailing_quote(lines) {
+            Some(quote) => lines.truncate(quote),
+            None => return,
+        }
     }
 }
 
-/// Whether a line is one of [`PHONE_TRAILERS`], possibly followed by more words.
+/// Whether a line is one of [`PHONE_TRAILERS`], possibly followed by more.
 fn is_phone_trailer(line: &str) -> bool {
-    let line = folded(line.trim().trim_end_matches(|c: char| c.is_whitespace() || c.is_ascii_punctuation()));
-    PHONE_TRAILERS
-        .iter()
-        .map(|trailer| folded(trailer))
-        .any(|trailer| line.strip_prefix(trailer.as_str()).is_some_and(|rest| rest.is_empty() || rest.starts_with(' ')))
+    let line = trailer_key(line);
+    TRAILER_KEYS.iter().any(|trailer| {
+        line.strip_prefix(trailer.as_str()).is_some_and(|rest| rest.chars().next().is_none_or(|c| !c.is_alphanumeric()))
+    })
 }
 
-/// Lowercase, without the accents the trailers carry.
-fn folded(text: &str) -> String {
-    text.to_lowercase().replace('é', "e").replace('à', "a")
+/// A trailer, or a line, as they are compared: [`smart_encode`]d, without trailing whitespace
+/// and punctuation, [`folded`].
+fn trailer_key(line: &str) -> String {
+    folded(smart_encode(line).trim_end_matches(|c: char| c.is_whitespace() || c.is_ascii_punctuation()))
 }
 
 /// Replaces typographic characters by their GSM-7 equivalent; accented letters are kept.
@@ -295,6 +404,8 @@ mod tests {
         assert_eq!(clean_body("Bonjour\n-- \nJean Dupont\n06 12 34 56 78"), "Bonjour");
         assert_eq!(clean_body("Bonjour\r\n--\r\nJean"), "Bonjour", "without the trailing space");
         assert_eq!(clean_body("Bonjour\n--\u{a0}\nJean"), "Bonjour", "with a no-break space");
+        assert_eq!(clean_body("Bonjour\n--  \t\nJean"), "Bonjour", "with more spaces");
+        assert_eq!(clean_body("Bonjour\n--  "), "Bonjour", "last, so that cleaning again changes nothing");
         assert_eq!(clean_body("Un\n-- \nDeux\n-- \nTrois"), "Un", "from the first separator");
         assert_eq!(clean_body("-- \nJean"), "");
     }
@@ -330,10 +441,46 @@ mod tests {
     }
 
     #[test]
-    fn every_listed_trailer_is_removed() {
-        for trailer in PHONE_TRAILERS {
+    fn every_listed_trailer_is_removed_when_last_and_kept_when_not() {
+        assert!(phone_trailers().count() >= 80, "the list is read");
+        for trailer in phone_trailers() {
             assert_eq!(clean_body(&format!("Message\n\n{trailer}\n")), "Message", "{trailer}");
             assert_eq!(clean_body(&format!("Message\n{}", trailer.to_uppercase())), "Message", "{trailer}");
+            assert_eq!(clean_body(&format!("Message\n{trailer} 15 Pro.")), "Message", "{trailer} and more words");
+            let not_last = format!("{trailer}\nMessage");
+            assert_eq!(clean_body(&not_last), not_last, "{trailer} first");
+            let mid = format!("Message\n{trailer}\nsuite");
+            assert_eq!(clean_body(&mid), mid, "{trailer} in the middle");
+        }
+    }
+
+    #[test]
+    fn every_trailer_is_listed_once_and_written_as_data() {
+        let keys: Vec<String> = phone_trailers().map(trailer_key).collect();
+        for (index, key) in keys.iter().enumerate() {
+            assert!(!key.is_empty(), "{key:?}");
+            assert!(!keys[..index].contains(key), "{key} listed twice");
+        }
+        assert!(PHONE_TRAILERS.lines().all(|line| line == line.trim_end()), "no trailing spaces in trailers.txt");
+    }
+
+    #[test]
+    fn trailers_of_every_language_are_removed() {
+        for trailer in [
+            "Envoyé à partir de Outlook pour iOS",
+            "Obtenir Outlook pour Android",
+            "Sent from Yahoo Mail for iPhone",
+            "Envoyé de mon appareil Galaxy",
+            "Von meinem iPhone gesendet",
+            "Enviado desde mi iPhone",
+            "Inviato da iPhone",
+            "Sent from my Samsung Galaxy smartphone.",
+            "Envoye a partir d'Outlook pour iOS",
+            "Envoyé à partir d’Outlook pour iOS",
+            "Gesendet mit der GMX Mail App",
+            "Sent from my BlackBerry® wireless device",
+        ] {
+            assert_eq!(clean_body(&format!("Rendez-vous à 9h\n\n{trailer}")), "Rendez-vous à 9h", "{trailer}");
         }
     }
 
@@ -394,6 +541,71 @@ mod tests {
         assert_eq!(clean_body(" \r\n\t\u{a0}\u{200b}\n"), "");
     }
 
+    fn rules(rules: &[&str]) -> CutRules {
+        CutRules::new(&rules.iter().map(|rule| rule.to_string()).collect::<Vec<_>>())
+    }
+
+    #[test]
+    fn a_cut_rule_cuts_at_the_first_line_that_begins_with_it() {
+        let body = "Bonjour,\nLivraison demain.\n\nCordialement,\nJean Dupont\nBoutique Dupont\nTél : 01 23 45 67 89";
+        assert_eq!(rules(&["Cordialement"]).cut(body), "Bonjour,\nLivraison demain.\n\n");
+        assert_eq!(clean_body(rules(&["Cordialement"]).cut(body)), "Bonjour,\nLivraison demain.");
+        assert_eq!(rules(&["Bien à vous", "Cordialement"]).cut(body), "Bonjour,\nLivraison demain.\n\n", "any rule");
+        assert_eq!(rules(&["Livraison", "Cordialement"]).cut(body), "Bonjour,\n", "the first line, whichever rule");
+    }
+
+    #[test]
+    fn a_cut_rule_ignores_case_accents_typography_and_leading_spaces() {
+        let body = "Merci\n   BIEN A VOUS,\nJean";
+        assert_eq!(rules(&["bien à vous"]).cut(body), "Merci\n");
+        assert_eq!(rules(&["Bien  à\u{a0}vous"]).cut(body), "Merci\n", "whitespace runs");
+        assert_eq!(rules(&["L’équipe"]).cut("Merci\r\nL'EQUIPE Dupont"), "Merci\r\n", "apostrophes");
+        assert_eq!(rules(&["Grüße"]).cut("Danke\nGRUSSE aus Berlin"), "Danke\n", "ß is ss");
+    }
+
+    #[test]
+    fn a_cut_rule_in_the_middle_of_a_line_or_absent_cuts_nothing() {
+        let body = "Merci et cordialement\nJean";
+        assert_eq!(rules(&["Cordialement"]).cut(body), body);
+        assert_eq!(rules(&[]).cut(body), body);
+        assert_eq!(rules(&["", "  ", "\u{200b}"]).cut(body), body, "a blank rule never applies");
+        assert_eq!(rules(&["Jean-Pierre"]).cut(body), body);
+    }
+
+    #[test]
+    fn a_cut_rule_on_the_first_line_leaves_nothing() {
+        assert_eq!(clean_body(rules(&["Cordialement"]).cut("\n  Cordialement\nJean")), "");
+    }
+
+    #[test]
+    fn rules_are_the_same_rule_whatever_their_case_and_accents() {
+        assert!(CutRules::same_rule("Cordialement", " CORDIALEMENT "));
+        assert!(CutRules::same_rule("Bien à vous", "bien a  vous"));
+        assert!(!CutRules::same_rule("Bien à vous", "Bien à toi"));
+    }
+
+    #[test]
+    fn folding_is_lowercase_unaccented_and_single_spaced() {
+        assert_eq!(folded("  Début du  Message\tRÉEXPÉDIÉ : "), "debut du message reexpedie :");
+        assert_eq!(folded("Ursprüngliche Straße Æsop Œuvre ñ"), "ursprungliche strasse aesop oeuvre n");
+        assert_eq!(folded("e\u{301}crit"), "ecrit", "combining accents");
+        assert_eq!(folded("中文 😀"), "中文 😀");
+    }
+
+    #[test]
+    fn quoted_conversation_comes_off_before_the_signature_and_trailers() {
+        let body = "Merci\n-- \nJean\n\nLe 25 nov. 2026 à 10:00, Mail2SMS <a@b.c> a écrit :\n> x";
+        assert_eq!(clean_body(body), "Merci");
+        assert_eq!(clean_body("Merci\n\nSent from my iPhone\n\nOn Nov 25, 2026, at 10:00, X wrote:\n> x"), "Merci");
+    }
+
+    #[test]
+    fn a_quote_marks_where_a_long_body_is_cut() {
+        assert!(has_signature("Merci\n-----Original Message-----\nFrom: x"));
+        assert!(has_signature("Merci\nOn Nov 25, 2026, at 10:00, X wrote:\n> x"));
+        assert!(!has_signature("Merci\n\n> x\n> y"), "a trailing quote may not be trailing in the whole body");
+    }
+
     proptest! {
         #[test]
         fn cleaning_never_panics_and_leaves_no_carriage_return(body in any::<String>()) {
@@ -408,6 +620,13 @@ mod tests {
         fn cleaning_twice_changes_nothing(body in "(\\PC|\n|\r| ){0,80}") {
             let once = clean_body(&body);
             prop_assert_eq!(clean_body(&once), once.clone());
+        }
+
+        #[test]
+        fn cut_rules_never_panic_and_cut_at_a_line_start(body in any::<String>(), rule in any::<String>()) {
+            let cut = CutRules::new(&[rule]).cut(&body);
+            prop_assert!(body.starts_with(cut));
+            prop_assert!(cut.is_empty() || cut.len() == body.len() || cut.ends_with(['\n', '\r']));
         }
 
         #[test]

@@ -3,10 +3,9 @@
 //! refusals, credits are conserved, nobody gets an SMS twice, every email has exactly one
 //! record, and no reply or record carries the API key.
 
-mod common;
-
 use std::collections::{HashMap, HashSet};
 
+use crate::helpers;
 use chrono::Utc;
 use mail2sms::domain::message::{Delivery, MessageState};
 use mail2sms::memory::{self, MemoryInbox, MemoryLedger, MemoryMailer, MemoryScheduler, MemorySms};
@@ -101,7 +100,7 @@ proptest! {
         // Each email once, then duplicates in any order; each event carries its subject, as SES's.
         let order = (0..emails.len()).chain(deliveries.into_iter().filter(|&n| n < emails.len()));
         for (attempt, n) in order.enumerate() {
-            let event = common::ses_event(&format!("m{n}"), Some(&emails[n].0));
+            let event = helpers::ses_event(&format!("m{n}"), Some(&emails[n].0));
             let outcome = runtime.block_on(gateway.handle(event, &invocation(attempt)));
             prop_assert!(outcome.is_ok(), "{outcome:?}");
         }
@@ -146,7 +145,7 @@ fn the_properties_gateway_sends_refunds_a_refusal_and_answers_an_error() {
     for (n, (subject, body)) in emails.iter().enumerate() {
         gateway.inbox.emails.lock().unwrap().insert(format!("inbound/m{n}"), raw_email(subject, body));
         let outcome =
-            runtime.block_on(gateway.handle(common::ses_event(&format!("m{n}"), Some(subject)), &invocation(n)));
+            runtime.block_on(gateway.handle(helpers::ses_event(&format!("m{n}"), Some(subject)), &invocation(n)));
         assert!(outcome.is_ok(), "{outcome:?}");
     }
 

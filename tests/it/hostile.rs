@@ -73,9 +73,9 @@ fn a_folded_from_carrying_a_second_address_gets_no_reply() {
     let mail = parse_mail(raw.as_bytes()).expect("an email");
     assert_eq!(mail.from, Author::Ambiguous);
     let verdicts = Verdicts { dkim: Some(mail2sms::mail::Verdict::Pass), ..Verdicts::default() };
-    assert_eq!(reply_to(&mail, &verdicts, true), Err(NoReply::AmbiguousSender));
+    assert_eq!(reply_to(&mail, &verdicts, true, "mail2sms@sms.example.com"), Err(NoReply::AmbiguousSender));
     let mail = email("Boutique <shop@example.com>", "x", "y");
-    assert_eq!(reply_to(&mail, &verdicts, true), Ok("shop@example.com".to_owned()));
+    assert_eq!(reply_to(&mail, &verdicts, true, "mail2sms@sms.example.com"), Ok("shop@example.com".to_owned()));
 }
 
 #[test]

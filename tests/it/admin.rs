@@ -1,11 +1,9 @@
 //! `mail2sms-admin` as the operator runs it: the real binary against the emulator.
 
-mod common;
-
 use std::process::{Command, Output};
 
+use crate::helpers::World;
 use chrono::Utc;
-use common::World;
 use mail2sms::domain::account::{MAX_CREDITS, new_api_key};
 use mail2sms::domain::message::{Delivery, MessageRecord, MessageState, RecipientRecord};
 use mail2sms::domain::recipient::Recipient;

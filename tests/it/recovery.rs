@@ -2,16 +2,14 @@
 //! dying mid-send. The records and credits in the emulator must say exactly what happened, and
 //! the retry must finish the job without sending anyone twice.
 
-mod common;
-
 use std::collections::{BTreeMap, HashSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use common::World;
-use common::faults::{Fault as HttpFault, FaultProxy, Message, Response, Rule, Served, classify, read_request};
-use common::runtime::{Answer, Function};
+use crate::helpers::World;
+use crate::helpers::faults::{Fault as HttpFault, FaultProxy, Message, Response, Rule, Served, classify, read_request};
+use crate::helpers::runtime::{Answer, Function};
 use futures::StreamExt;
 use mail2sms::aws::{AwsGateway, Sms, gateway};
 use mail2sms::domain::message::{Delivery, MessageRecord, MessageState};

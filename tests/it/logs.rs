@@ -2,12 +2,10 @@
 //! emulator: never an API key (not even the one in the SES event's subject), never an SMS text,
 //! never a whole phone number.
 
-mod common;
-
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 
-use common::World;
+use crate::helpers::World;
 use mail2sms::ports::{OutgoingSms, PortError, SmsGateway};
 
 /// Everything written to the log, kept for the assertions.
@@ -47,6 +45,9 @@ async fn logs_never_show_a_key_a_text_or_a_whole_number() {
         .with_max_level(tracing::Level::DEBUG)
         .with_writer(move || writer.clone())
         .finish();
+    // For this thread only, until the guard drops: the test's runtime is a current-thread one, so
+    // everything the gateway logs for it is written here, and the other tests of the binary,
+    // each on a thread of its own, neither write to this capture nor replace it.
     let _guard = tracing::subscriber::set_default(subscriber);
 
     let world = World::new().await;

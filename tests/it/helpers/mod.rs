@@ -8,10 +8,12 @@ pub mod faults;
 pub mod runtime;
 
 use std::collections::HashMap;
-use std::io::{Read, Write};
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom, Write};
 use std::net::TcpStream;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{LazyLock, Mutex};
+use std::sync::{LazyLock, Mutex, PoisonError};
 
 use aws_config::SdkConfig;
 use aws_sdk_s3::config::{Credentials, SharedCredentialsProvider};
@@ -198,7 +200,7 @@ impl World {
     }
 
     pub fn s3_event(&self, message_id: &str) -> Value {
-        let mut event: Value = serde_json::from_str(include_str!("../../events/s3-event.json")).unwrap();
+        let mut event: Value = serde_json::from_str(include_str!("../../../events/s3-event.json")).unwrap();
         event["Records"][0]["s3"]["bucket"]["name"] = json!(self.config.inbound_bucket);
         event["Records"][0]["s3"]["object"]["key"] = json!(format!("{}{message_id}", self.config.inbound_prefix));
         event
@@ -219,11 +221,7 @@ impl World {
 
     /// Every request this world's clients made, in the order the emulator served them.
     pub fn requests(&self) -> Vec<Recorded> {
-        let credential = format!("Credential={}/", self.access_key());
-        let mine: Vec<Recorded> = recorded(&self.endpoint)
-            .into_iter()
-            .filter(|request| request.authorization().is_some_and(|a| a.contains(&credential)))
-            .collect();
+        let mine = recorded_by(&self.endpoint, &self.access_key());
         // At least the setup's (tables, bucket, identity): an empty list means the recording is
         // off or lost, and every "nothing was sent" would pass.
         assert!(!mine.is_empty(), "the emulator recorded no request of this world: is MOTO_ENABLE_RECORDING on?");
@@ -255,7 +253,7 @@ fn subject_of(raw: &[u8]) -> Option<String> {
 /// events/ses-event.json for `message_id`, its subject (in `commonHeaders` and in the header
 /// list) replaced by `subject`, or removed when the email has none.
 pub fn ses_event(message_id: &str, subject: Option<&str>) -> Value {
-    let mut event: Value = serde_json::from_str(include_str!("../../events/ses-event.json")).unwrap();
+    let mut event: Value = serde_json::from_str(include_str!("../../../events/ses-event.json")).unwrap();
     let mail = &mut event["Records"][0]["ses"]["mail"];
     mail["messageId"] = json!(message_id);
     let headers = mail["headers"].as_array_mut().expect("the sample lists its headers");
@@ -273,12 +271,18 @@ pub fn ses_event(message_id: &str, subject: Option<&str>) -> Value {
     event
 }
 
-/// An error reply as its reader sees it: the raw message, and its subject and text decoded.
+/// An error reply as its reader sees it: the raw message, its subject and text decoded, and the
+/// header fields that tie it to the email it answers.
 #[derive(Debug, Clone)]
 pub struct Reply {
     pub raw: String,
     pub subject: String,
     pub text: String,
+    /// The address of its `To` field.
+    pub to: Option<String>,
+    /// `In-Reply-To` and `Auto-Submitted` as written (angle brackets included).
+    pub in_reply_to: Option<String>,
+    pub auto_submitted: Option<String>,
 }
 
 impl Reply {
@@ -308,9 +312,13 @@ impl Reply {
         let message = mail_parser::MessageParser::default()
             .parse(raw)
             .unwrap_or_else(|| panic!("a reply that is not an email: {lossy}"));
+        let field = |name: &str| message.header_raw(name).map(|value| value.trim().to_owned());
         Reply {
             subject: message.subject().unwrap_or_else(|| panic!("a reply without a subject: {lossy}")).to_owned(),
             text: message.body_text(0).unwrap_or_else(|| panic!("a reply without a text part: {lossy}")).into_owned(),
+            to: message.to().and_then(|to| to.first()).and_then(|to| to.address()).map(str::to_owned),
+            in_reply_to: field("In-Reply-To"),
+            auto_submitted: field("Auto-Submitted"),
             raw: lossy.into_owned(),
         }
     }
@@ -417,6 +425,11 @@ impl Recorded {
         self.header("Authorization")
     }
 
+    /// The access key the request was signed with.
+    pub fn access_key(&self) -> Option<&str> {
+        self.authorization()?.split("Credential=").nth(1)?.split('/').next()
+    }
+
     /// The service the request was signed for (`sns`, `ses`, `s3`, `dynamodb`, `scheduler`).
     pub fn service(&self) -> Option<&str> {
         let scope = self.authorization()?.split("Credential=").nth(1)?.split([',', ' ']).next()?;
@@ -439,13 +452,76 @@ impl Recorded {
     }
 }
 
-/// The emulator's recording of every request it served; a line it cannot read fails the test.
-fn recorded(endpoint: &str) -> Vec<Recorded> {
-    http_get(endpoint, "/moto-api/recorder/download-recording")
-        .lines()
-        .filter(|line| !line.trim().is_empty())
-        .map(Recorded::parse)
-        .collect()
+/// The requests signed with `access_key` that the emulator recorded, in the order it served them.
+///
+/// The emulator serves one request at a time (scripts/moto_server.py) and its recording only
+/// grows: once the large-email tests have stored theirs, it holds over 100 MB, and downloading
+/// it whole on every read held up every other test's calls past their timeouts. So the file
+/// itself is read when it is at hand, each time from where the last read stopped, and every
+/// request is filed under the key that signed it. Without the file (an emulator elsewhere), the
+/// recording is downloaded whole.
+fn recorded_by(endpoint: &str, access_key: &str) -> Vec<Recorded> {
+    let Some(path) = recording_file(endpoint) else {
+        let downloaded = http_get(endpoint, "/moto-api/recorder/download-recording");
+        let requests = downloaded.lines().filter(|line| !line.trim().is_empty()).map(Recorded::parse);
+        return requests.filter(|request| request.access_key() == Some(access_key)).collect();
+    };
+    let mut recording = RECORDING.lock().unwrap_or_else(PoisonError::into_inner);
+    let recording = match &mut *recording {
+        Some(recording) if recording.path == path => recording,
+        other => other.insert(Recording { path, read: 0, by_key: HashMap::new() }),
+    };
+    recording.catch_up();
+    recording.by_key.get(access_key).cloned().unwrap_or_default()
+}
+
+/// The file the emulator records to: `MOTO_RECORDER_FILEPATH` when set, else the one
+/// scripts/with-moto.sh gives it, `target/moto-recording.<port>`, if it is there.
+fn recording_file(endpoint: &str) -> Option<PathBuf> {
+    if let Some(path) = std::env::var_os("MOTO_RECORDER_FILEPATH") {
+        return Some(path.into());
+    }
+    let port = endpoint.trim_end_matches('/').rsplit(':').next()?;
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("target").join(format!("moto-recording.{port}"));
+    path.is_file().then_some(path)
+}
+
+/// The recording file as read so far, its requests by access key.
+struct Recording {
+    path: PathBuf,
+    read: u64,
+    by_key: HashMap<String, Vec<Recorded>>,
+}
+
+static RECORDING: Mutex<Option<Recording>> = Mutex::new(None);
+
+impl Recording {
+    /// Reads the lines appended since the last read; a line still being written waits for the
+    /// next. A line it cannot read fails the test.
+    fn catch_up(&mut self) {
+        let mut file =
+            File::open(&self.path).unwrap_or_else(|e| panic!("the emulator's recording {}: {e}", self.path.display()));
+        if file.metadata().map(|metadata| metadata.len()).unwrap_or(0) < self.read {
+            // Reset since (moto's reset-recording): start again.
+            self.read = 0;
+            self.by_key.clear();
+        }
+        let mut appended = Vec::new();
+        file.seek(SeekFrom::Start(self.read)).and_then(|_| file.read_to_end(&mut appended)).unwrap();
+        let complete = appended.iter().rposition(|&byte| byte == b'\n').map_or(0, |end| end + 1);
+        self.read += complete as u64;
+        for line in appended[..complete].split(|&byte| byte == b'\n') {
+            let line = std::str::from_utf8(line)
+                .unwrap_or_else(|e| panic!("the emulator's recording holds a line that is not UTF-8: {e}"));
+            if line.trim().is_empty() {
+                continue;
+            }
+            let request = Recorded::parse(line);
+            if let Some(key) = request.access_key() {
+                self.by_key.entry(key.to_owned()).or_default().push(request);
+            }
+        }
+    }
 }
 
 /// A GET on the emulator, with nothing but the standard library; anything but a 200 fails.

@@ -1,11 +1,9 @@
 //! Scheduled sending (`date=` in the future) through EventBridge Scheduler, against the
 //! emulator: what schedule is created, and that the scheduled event sends exactly once.
 
-mod common;
-
+use crate::helpers::{FUNCTION_ARN, SCHEDULER_ROLE, World};
 use aws_sdk_scheduler::types::{ActionAfterCompletion, FlexibleTimeWindowMode};
 use chrono::{DateTime, TimeZone, Utc};
-use common::{FUNCTION_ARN, SCHEDULER_ROLE, World};
 use futures::future::join_all;
 use mail2sms::aws::AwsGateway;
 use mail2sms::domain::StatusCode;
@@ -101,7 +99,7 @@ async fn the_scheduled_event_sends_once_even_when_delivered_twice_or_concurrentl
     let gateway = gateway(&world);
     let (id, _) = schedule_email(&world, &gateway, &key, "2026-12-01 09:30:00").await;
     // The schedule's input, as the sample event shows it.
-    let mut due: serde_json::Value = serde_json::from_str(include_str!("../events/scheduled-send.json")).unwrap();
+    let mut due: serde_json::Value = serde_json::from_str(include_str!("../../events/scheduled-send.json")).unwrap();
     due["scheduled_send"] = json!(id);
 
     let invocations: Vec<_> = (0..4).map(|_| world.invocation()).collect();

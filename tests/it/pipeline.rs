@@ -1,9 +1,7 @@
 //! The pipeline end to end, with real SDK clients against the emulator: what reached SNS, SES
 //! and DynamoDB after an email went through.
 
-mod common;
-
-use common::{World, email};
+use crate::helpers::{World, email};
 use futures::future::join_all;
 use mail2sms::domain::StatusCode;
 use mail2sms::domain::message::{Delivery, Discard, MessageState, ReplyOutcome};
@@ -353,9 +351,9 @@ async fn the_sample_events_and_their_emails_go_through_as_shipped() {
     let with_key = |raw: &str| raw.replace("{{KEY}}", &key).into_bytes();
 
     let ses_event: serde_json::Value =
-        serde_json::from_slice(&with_key(include_str!("../events/ses-event.json"))).unwrap();
+        serde_json::from_slice(&with_key(include_str!("../../events/ses-event.json"))).unwrap();
     let ses_id = ses_event["Records"][0]["ses"]["mail"]["messageId"].as_str().unwrap().to_owned();
-    let ses_raw = with_key(include_str!("../events/ses-event.eml"));
+    let ses_raw = with_key(include_str!("../../events/ses-event.eml"));
     let ses_subject = mail_parser::MessageParser::default().parse(&ses_raw).unwrap().subject().unwrap().to_owned();
     let mail = &ses_event["Records"][0]["ses"]["mail"];
     assert_eq!(mail["commonHeaders"]["subject"], ses_subject.as_str(), "the event carries its email's subject");
@@ -372,11 +370,11 @@ async fn the_sample_events_and_their_emails_go_through_as_shipped() {
         "the sample ends with the STOP mention"
     );
 
-    let mut s3_event: serde_json::Value = serde_json::from_str(include_str!("../events/s3-event.json")).unwrap();
+    let mut s3_event: serde_json::Value = serde_json::from_str(include_str!("../../events/s3-event.json")).unwrap();
     s3_event["Records"][0]["s3"]["bucket"]["name"] = world.config.inbound_bucket.clone().into();
     let s3_key = s3_event["Records"][0]["s3"]["object"]["key"].as_str().unwrap().to_owned();
     let s3_id = s3_key.trim_start_matches(&world.config.inbound_prefix).to_owned();
-    world.store(&s3_id, &with_key(include_str!("../events/s3-event.eml"))).await;
+    world.store(&s3_id, &with_key(include_str!("../../events/s3-event.eml"))).await;
     let outcome = only(gateway.handle(s3_event, &world.invocation()).await.unwrap());
     assert!(matches!(outcome, Outcome::Sent { sent: 1, .. }), "{outcome:?}");
     assert!(world.record(&s3_id).await.text.is_none());
