@@ -7,7 +7,7 @@ The script drives the function as a black box:
 1. bootstraps the tables, bucket, reply identity and schedule group with `mail2sms-admin`, and
    creates the accounts the samples' expectations name (events/emails/*.expected.json: "demo",
    20 credits, sender BOUTIQUE; "petit", 2 credits);
-2. starts the function binary, target/debug/mail2sms, once, as a warm Lambda container runs it:
+2. starts the function binary, <target>/debug/mail2sms, once, as a warm Lambda container runs it:
    it polls a minimal Lambda Runtime API served here, and is fed one event at a time;
 3. for each sample email in events/emails/*.eml: fills in its placeholders (the API key of the
    account its expectations name, {{DUE}}), stores it in S3 under inbound/<SES message id> as
@@ -92,10 +92,12 @@ UNKNOWN_LOGIN = "inconnu"
 # ---------------------------------------------------------------------------------------------
 
 ROOT = Path(__file__).resolve().parent.parent
+# Cargo's target directory, as the Makefile finds it (CARGO_TARGET_DIR and the like), else target/.
+TARGET_DIR = Path(os.environ.get("MAIL2SMS_TARGET_DIR") or ROOT / "target")
 # The function's binary: the debug build by default (`make measure` points this at the release
 # Lambda artifact).
-FUNCTION_BIN = Path(os.environ.get("MAIL2SMS_FUNCTION_BIN") or ROOT / "target" / "debug" / "mail2sms")
-ADMIN_BIN = ROOT / "target" / "debug" / "mail2sms-admin"
+FUNCTION_BIN = Path(os.environ.get("MAIL2SMS_FUNCTION_BIN") or TARGET_DIR / "debug" / "mail2sms")
+ADMIN_BIN = TARGET_DIR / "debug" / "mail2sms-admin"
 EMAILS_DIR = ROOT / "events" / "emails"
 SES_EVENT = ROOT / "events" / "ses-event.json"
 FUNCTION_LOG = ROOT / "target" / "demo-function.log"
