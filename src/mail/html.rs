@@ -44,7 +44,13 @@ struct RenderedText {
     /// The current line holds something visible: a non-breaking space counts (Outlook writes
     /// its blank lines `<p>&nbsp;</p>`), source whitespace does not.
     line_has_content: bool,
+    /// How many `<blockquote>` are open: their lines are written `> ` per level, as a plain
+    /// text client quotes, so that a quoted conversation reads as one (see `domain::quote`).
+    quote_depth: usize,
 }
+
+/// The deepest quoting written out; deeper levels are written as this one.
+const MAX_QUOTE_DEPTH: usize = 8;
 
 impl RenderedText {
     fn push_str(&mut self, source: &str) {
@@ -55,6 +61,12 @@ impl RenderedText {
             if self.text.len() >= self.limit {
                 self.full = true;
                 return;
+            }
+            let visible = character == NO_BREAK_SPACE || !(character.is_whitespace() || character.is_control());
+            if visible && !self.line_has_content && self.quote_depth > 0 {
+                for _ in 0..self.quote_depth.min(MAX_QUOTE_DEPTH) {
+                    self.text.push_str("> ");
+                }
             }
             if character == NO_BREAK_SPACE {
                 self.text.push(NO_BREAK_SPACE);
@@ -141,6 +153,11 @@ impl RenderedText {
             }
             "body" => {
                 self.in_head = false;
+                rest
+            }
+            "blockquote" => {
+                self.end_line();
+                self.quote_depth = if closing { self.quote_depth.saturating_sub(1) } else { self.quote_depth + 1 };
                 rest
             }
             "td" | "th" => {
@@ -254,6 +271,18 @@ mod tests {
              Dernière réponse à 03h12 & 5 tentatives <HTTP 503>.\n\
              Merci de vérifier."
         );
+    }
+
+    #[test]
+    fn blockquotes_are_quoted_line_by_line_as_plain_text_quotes() {
+        assert_eq!(
+            html_to_text(
+                "<p>Merci</p><blockquote type=\"cite\"><p>Hier</p>encore<blockquote>plus loin</blockquote></blockquote>fin"
+            ),
+            "Merci\n> Hier\n> encore\n> > plus loin\nfin"
+        );
+        let deep = "<blockquote>".repeat(100) + "x";
+        assert_eq!(html_to_text(&deep), "> ".repeat(MAX_QUOTE_DEPTH) + "x");
     }
 
     #[test]
