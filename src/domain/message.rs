@@ -169,7 +169,8 @@ pub struct MessageRecord {
     pub lease_owner: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lease_until: Option<i64>,
-    /// The attempt holding the lease (see [`crate::ports::Lease::attempt`]).
+    /// The attempt holding the lease (random per attempt; it tells an attempt's own write, answered
+    /// late and repeated by the SDK, from an earlier attempt's).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lease_attempt: Option<String>,
     /// How many checkpoints were written: each one applies only on top of the one before, so a
