@@ -93,11 +93,6 @@ impl Verdicts {
     pub fn is_authenticated(&self) -> bool {
         [self.spf, self.dkim, self.dmarc].contains(&Some(Verdict::Pass))
     }
-
-    /// SES found spam or a virus.
-    pub fn is_spam_or_virus(&self) -> bool {
-        self.spam == Some(Verdict::Fail) || self.virus == Some(Verdict::Fail)
-    }
 }
 
 /// The spf, dkim and dmarc results of an Authentication-Results value, if SES wrote it
@@ -201,7 +196,6 @@ mod tests {
         let pass = Some(Verdict::Pass);
         assert_eq!(verdicts, Verdicts { spam: pass, virus: pass, spf: pass, dkim: pass, dmarc: pass });
         assert!(verdicts.is_authenticated());
-        assert!(!verdicts.is_spam_or_virus());
     }
 
     #[test]
@@ -334,15 +328,5 @@ mod tests {
                 .is_authenticated()
         );
         assert!(!Verdicts::default().is_authenticated());
-        assert!(only(Verdicts { virus: Some(Verdict::Fail), ..Verdicts::default() }).is_spam_or_virus());
-        assert!(only(Verdicts { spam: Some(Verdict::Fail), ..Verdicts::default() }).is_spam_or_virus());
-        assert!(
-            !only(Verdicts {
-                spam: Some(Verdict::Gray),
-                virus: Some(Verdict::ProcessingFailed),
-                ..Verdicts::default()
-            })
-            .is_spam_or_virus()
-        );
     }
 }
