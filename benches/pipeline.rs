@@ -77,7 +77,7 @@ fn main() {
     );
     measure("MIME: 32 MiB email (text + attachment)", budget, || parse_mail(huge.as_bytes()).unwrap());
 
-    let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap();
     for (label, subject) in
         [("pipeline: 2 recipients, sent", &subject_2), ("pipeline: 1000 recipients, sent", &subject_1000)]
     {
