@@ -388,8 +388,7 @@ impl DynamoLedger {
             });
         };
         let refund = u64::from(record.parts) * recipients.len() as u64;
-        let mut sets = Vec::new();
-        let mut conditions = Vec::new();
+        let (sets, conditions, numbers) = in_doubt_moves(record, recipients, ":failed");
         let mut update = Update::builder()
             .table_name(&self.messages)
             .set_key(Some(self.message_key(&record.message_id)))
@@ -400,12 +399,8 @@ impl DynamoLedger {
             .expression_attribute_values(":failed", to_value(&Delivery::Failed)?)
             .expression_attribute_values(":note", s(note))
             .expression_attribute_values(":refund", n(refund));
-        for &index in recipients {
-            let recipient = &record.recipients[index];
-            sets.push(format!("recipients[{index}].#delivery = :failed, recipients[{index}].#error = :note"));
-            conditions
-                .push(format!("recipients[{index}].#delivery = :unknown AND recipients[{index}].#number = :n{index}"));
-            update = update.expression_attribute_values(format!(":n{index}"), s(recipient.number.e164()));
+        for (name, number) in numbers {
+            update = update.expression_attribute_values(name, number);
         }
         let update = update
             .update_expression(format!("SET {} ADD refunded :refund", sets.join(", ")))
@@ -459,12 +454,15 @@ impl DynamoLedger {
         now: DateTime<Utc>,
     ) -> Result<bool, PortError> {
         use crate::domain::message::Delivery;
+        let (moves, checks, numbers) = in_doubt_moves(record, recipients, ":pending");
         let mut sets = vec!["#state = :accepted".to_owned()];
+        sets.extend(moves);
         let mut conditions = vec![
             "#state = :expected".to_owned(),
             "attribute_exists(#text)".to_owned(),
             "(attribute_not_exists(lease_until) OR lease_until < :now)".to_owned(),
         ];
+        conditions.extend(checks);
         let mut update = self
             .client
             .update_item()
@@ -481,12 +479,8 @@ impl DynamoLedger {
             .expression_attribute_values(":unknown", to_value(&Delivery::Unknown)?)
             .expression_attribute_values(":pending", to_value(&Delivery::Pending)?)
             .expression_attribute_values(":note", s(note));
-        for &index in recipients {
-            let recipient = &record.recipients[index];
-            sets.push(format!("recipients[{index}].#delivery = :pending, recipients[{index}].#error = :note"));
-            conditions
-                .push(format!("recipients[{index}].#delivery = :unknown AND recipients[{index}].#number = :n{index}"));
-            update = update.expression_attribute_values(format!(":n{index}"), s(recipient.number.e164()));
+        for (name, number) in numbers {
+            update = update.expression_attribute_values(name, number);
         }
         let reopened = update
             .update_expression(format!(
@@ -779,6 +773,27 @@ impl DynamoLedger {
             None => Err(PortError::Unavailable { service: "dynamodb", message: format!("{message_id} vanished") }),
         }
     }
+}
+
+/// The operator's decision on recipients in doubt: each recipient at `indexes` moves to the
+/// delivery named by the value `to` (`:failed`, `:pending`) with the note `:note`, on the
+/// condition that it is still `:unknown` with the same number. Returns the `SET` parts, the
+/// conditions and the number values they name (`:n<index>`).
+fn in_doubt_moves(
+    record: &MessageRecord,
+    indexes: &[usize],
+    to: &str,
+) -> (Vec<String>, Vec<String>, Vec<(String, AttributeValue)>) {
+    let mut sets = Vec::new();
+    let mut conditions = Vec::new();
+    let mut numbers = Vec::new();
+    for &index in indexes {
+        sets.push(format!("recipients[{index}].#delivery = {to}, recipients[{index}].#error = :note"));
+        conditions
+            .push(format!("recipients[{index}].#delivery = :unknown AND recipients[{index}].#number = :n{index}"));
+        numbers.push((format!(":n{index}"), s(record.recipients[index].number.e164())));
+    }
+    (sets, conditions, numbers)
 }
 
 /// The idempotency token of a message's checkpoint: at most 36 characters, as DynamoDB asks.
