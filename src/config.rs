@@ -22,9 +22,13 @@ pub mod vars {
     pub const SCHEDULE_GROUP: &str = "SCHEDULE_GROUP";
     pub const SCHEDULER_ROLE_ARN: &str = "SCHEDULER_ROLE_ARN";
     pub const SCHEDULE_DLQ_ARN: &str = "SCHEDULE_DLQ_ARN";
+    pub const REFUND_FAILED_DELIVERIES: &str = "REFUND_FAILED_DELIVERIES";
+    pub const IN_DOUBT_AFTER_MINUTES: &str = "IN_DOUBT_AFTER_MINUTES";
+    pub const IN_DOUBT_POLICY: &str = "IN_DOUBT_POLICY";
+    pub const METRICS_NAMESPACE: &str = "METRICS_NAMESPACE";
 
     /// Every variable the function reads: the template must set each one.
-    pub const ALL: [&str; 15] = [
+    pub const ALL: [&str; 19] = [
         ACCOUNTS_TABLE,
         MESSAGES_TABLE,
         INBOUND_BUCKET,
@@ -40,6 +44,10 @@ pub mod vars {
         SCHEDULE_GROUP,
         SCHEDULER_ROLE_ARN,
         SCHEDULE_DLQ_ARN,
+        REFUND_FAILED_DELIVERIES,
+        IN_DOUBT_AFTER_MINUTES,
+        IN_DOUBT_POLICY,
+        METRICS_NAMESPACE,
     ];
 }
 
@@ -63,6 +71,24 @@ pub struct Config {
     pub schedule_dlq_arn: Option<String>,
     /// See [`SEND_CONCURRENCY`].
     pub send_concurrency: usize,
+    /// A definitive delivery failure (invalid or unreachable number, blocked, spam, expired,
+    /// opted out) gives the recipient's parts back.
+    pub refund_failed_deliveries: bool,
+    /// How long a recipient in doubt waits for a delivery event before the policy applies.
+    pub in_doubt_after: chrono::Duration,
+    pub in_doubt_policy: InDoubtPolicy,
+    /// The CloudWatch namespace of the function's metrics.
+    pub metrics_namespace: String,
+}
+
+/// What becomes of a recipient in doubt (its send's answer was lost, or the invocation died)
+/// when no delivery event has come within the window: the provider never took it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InDoubtPolicy {
+    /// Send it once more (a second doubt refunds it).
+    Resend,
+    /// Give its parts back.
+    Refund,
 }
 
 /// Which service sends the SMS.
@@ -106,6 +132,8 @@ pub const DEFAULT_SCHEDULE_GROUP: &str = "default";
 /// How many SMS one invocation hands to the provider at once (the sliding window's width):
 /// also the most recipients that can be in doubt after a crash.
 pub const SEND_CONCURRENCY: usize = 16;
+pub const DEFAULT_IN_DOUBT_AFTER_MINUTES: i64 = 30;
+pub const DEFAULT_METRICS_NAMESPACE: &str = "Mail2SMS";
 
 impl Config {
     /// Reads the configuration from the process environment.
@@ -139,6 +167,27 @@ impl Config {
             None => DEFAULT_REPLY_LIMIT_PER_HOUR,
             Some(value) => value.parse().map_err(|_| invalid(vars::REPLY_LIMIT_PER_HOUR, value, "a whole number"))?,
         };
+        let refund_failed_deliveries = match get(vars::REFUND_FAILED_DELIVERIES).as_deref() {
+            None | Some("true") => true,
+            Some("false") => false,
+            Some(other) => return Err(invalid(vars::REFUND_FAILED_DELIVERIES, other.into(), "true or false")),
+        };
+        let in_doubt_after = match get(vars::IN_DOUBT_AFTER_MINUTES) {
+            None => DEFAULT_IN_DOUBT_AFTER_MINUTES,
+            Some(value) => value
+                .parse()
+                .ok()
+                .filter(|minutes| (1..=24 * 60).contains(minutes))
+                .ok_or_else(|| invalid(vars::IN_DOUBT_AFTER_MINUTES, value, "a number of minutes from 1 to 1440"))?,
+        };
+        // End User Messaging reports within seconds that it queued an SMS: silence means it never
+        // took it, and sending again is safe. SNS only logs final statuses, hours later at
+        // worst: silence proves nothing, so its default is the refund.
+        let in_doubt_policy = match (get(vars::IN_DOUBT_POLICY).as_deref(), sms_provider) {
+            (None | Some("auto"), SmsProvider::EndUserMessaging) | (Some("resend"), _) => InDoubtPolicy::Resend,
+            (None | Some("auto"), SmsProvider::Sns) | (Some("refund"), _) => InDoubtPolicy::Refund,
+            (Some(other), _) => return Err(invalid(vars::IN_DOUBT_POLICY, other.into(), "auto, resend or refund")),
+        };
         let timezone = get(vars::DEFAULT_TIMEZONE).unwrap_or_else(|| DEFAULT_TIMEZONE.into());
         let default_timezone = crate::domain::date::parse_timezone(&timezone)
             .ok_or_else(|| invalid(vars::DEFAULT_TIMEZONE, timezone, "an IANA time zone such as Europe/Paris"))?;
@@ -160,6 +209,10 @@ impl Config {
             scheduler_role_arn: get(vars::SCHEDULER_ROLE_ARN),
             schedule_dlq_arn: get(vars::SCHEDULE_DLQ_ARN),
             send_concurrency: SEND_CONCURRENCY,
+            refund_failed_deliveries,
+            in_doubt_after: chrono::Duration::minutes(in_doubt_after),
+            in_doubt_policy,
+            metrics_namespace: get(vars::METRICS_NAMESPACE).unwrap_or_else(|| DEFAULT_METRICS_NAMESPACE.into()),
         })
     }
 }

@@ -9,6 +9,7 @@ pub mod domain;
 pub mod event;
 pub mod mail;
 pub mod memory;
+pub mod metrics;
 pub mod operator;
 pub mod pipeline;
 pub mod ports;

@@ -445,7 +445,7 @@ mod tests {
     fn record(deliveries: &[(&str, Delivery)]) -> MessageRecord {
         let recipient = |&(number, delivery): &(&str, Delivery)| {
             let number = Recipient::parse_e164(number).unwrap();
-            RecipientRecord { number, sender: None, delivery, provider_id: None, error: None }
+            RecipientRecord { delivery, ..RecipientRecord::pending(number, None) }
         };
         MessageRecord { recipients: deliveries.iter().map(recipient).collect(), ..MessageRecord::new("m1", Utc::now()) }
     }

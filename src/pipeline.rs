@@ -88,10 +88,14 @@ pub enum Outcome {
         unknown: usize,
         cost: u64,
         refunded: u64,
+        /// From SES's receipt of the email to the provider's acceptance of its first SMS.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        latency_ms: Option<u64>,
     },
     Scheduled {
         message_id: String,
         due_at: DateTime<Utc>,
+        cost: u64,
     },
     Rejected {
         message_id: String,
@@ -110,6 +114,32 @@ pub enum Outcome {
     /// A scheduled send for a message that is no longer scheduled (sent, cancelled) or unknown.
     NothingDue {
         message_id: String,
+    },
+    /// A provider's delivery event for one recipient. `changed` is false for a late, repeated or
+    /// backwards event; `refunded` counts the credits it gave back.
+    Reported {
+        message_id: String,
+        delivery: Delivery,
+        changed: bool,
+        refunded: u64,
+    },
+    /// A delivery event for no message or recipient this gateway knows: logged and dropped.
+    Unmatched {
+        provider: &'static str,
+    },
+    /// The in-doubt window ended: recipients never reported were sent again or refunded.
+    InDoubtSettled {
+        message_id: String,
+        resent: usize,
+        refunded: u64,
+    },
+    /// Every recipient's fate is known, or 72 hours passed: `unknown` counts those never
+    /// reported; `receipt` says what became of the delivery receipt, when the account wants one.
+    Closed {
+        message_id: String,
+        unknown: usize,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        receipt: Option<ReplyOutcome>,
     },
 }
 
@@ -302,12 +332,9 @@ where
         };
 
         let stop_mention = has_stop_mention(&text);
-        let recipient = |number: Recipient| RecipientRecord {
-            sender: sender_for(&number, sender.as_ref(), stop_mention, account.sender.as_ref()),
-            number,
-            delivery: Delivery::Pending,
-            provider_id: None,
-            error: None,
+        let recipient = |number: Recipient| {
+            let sender = sender_for(&number, sender.as_ref(), stop_mention, account.sender.as_ref());
+            RecipientRecord::pending(number, sender)
         };
         let recipients_records = recipients.valid.into_iter().map(recipient).collect();
         let mut record =
@@ -391,6 +418,7 @@ where
             state: record.state,
             cost: record.cost,
             refunded: record.refunded,
+            latency_ms: None,
             message_id: record.message_id,
         })
     }
@@ -540,7 +568,7 @@ where
         let send = ScheduledSend { name, at: due_at, input, target_arn: invocation.function_arn.clone() };
         self.scheduler.schedule(&send).await?;
         info!(due_at = %due_at, "scheduled");
-        Ok(Outcome::Scheduled { message_id: record.message_id.clone(), due_at })
+        Ok(Outcome::Scheduled { message_id: record.message_id.clone(), due_at, cost: record.cost })
     }
 
     /// An email seen before: finish what is unfinished (sending, scheduling, a reply still

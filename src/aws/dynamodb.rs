@@ -833,6 +833,7 @@ mod tests {
 
     #[test]
     fn the_largest_record_an_email_can_make_fits_in_a_dynamodb_item() {
+        use crate::domain::delivery::DeliveryReport;
         use crate::domain::message::{
             Delivery, MAX_ERROR_BYTES, MAX_PROVIDER_ID_BYTES, MAX_RECIPIENTS, RecipientRecord,
         };
@@ -862,6 +863,14 @@ mod tests {
                 delivery: Delivery::Unknown,
                 provider_id: Some("p".repeat(MAX_PROVIDER_ID_BYTES)),
                 error: Some("é".repeat(MAX_ERROR_BYTES / 2)),
+                report: Some(DeliveryReport {
+                    delivery: Delivery::Unconfirmed,
+                    at: now,
+                    reason: Some("é".repeat(MAX_ERROR_BYTES / 2)),
+                    price: Some("0".repeat(16)),
+                    refunded: true,
+                }),
+                resent: true,
             })
             .collect();
         record.dropped = (0..DROPPED_LISTED)
@@ -873,6 +882,10 @@ mod tests {
         record.timezone = Some("America/Argentina/ComodRivadavia".into());
         record.schedule_name = Some("s".repeat(64));
         record.settled_at = Some(now);
+        record.closed_at = Some(now);
+        record.mail_message_id = Some("m".repeat(crate::domain::message::MAX_MAIL_MESSAGE_ID_BYTES));
+        record.receipt_to = Some("r".repeat(254));
+        record.receipt = Some(crate::domain::message::ReplyOutcome::Sent);
         record.lease_owner = Some("o".repeat(64));
         record.lease_until = Some(i64::MAX);
         record.lease_attempt = Some("a".repeat(16));

@@ -31,6 +31,53 @@ pub struct Account {
     /// that begins with one of them (see [`CutRules`]).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub cut_at: Vec<String>,
+    /// The delivery receipts the account gets by email.
+    #[serde(default, skip_serializing_if = "Receipts::is_none")]
+    pub receipts: Receipts,
+}
+
+/// Which delivery receipts an account gets: one email per message once every recipient's fate
+/// is known (or 72 hours after sending). None by default, as in the manual.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Receipts {
+    #[default]
+    None,
+    /// Only for messages with a recipient not delivered (failed, expired, unconfirmed, unknown).
+    Failures,
+    All,
+}
+
+impl Receipts {
+    pub fn is_none(&self) -> bool {
+        *self == Receipts::None
+    }
+
+    pub fn parse(text: &str) -> Option<Receipts> {
+        match text {
+            "none" => Some(Receipts::None),
+            "failures" => Some(Receipts::Failures),
+            "all" => Some(Receipts::All),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Receipts::None => "none",
+            Receipts::Failures => "failures",
+            Receipts::All => "all",
+        }
+    }
+
+    /// Whether a closed message whose recipients' fates are `fates` gets a receipt.
+    pub fn wants(self, mut fates: impl Iterator<Item = super::message::Delivery>) -> bool {
+        match self {
+            Receipts::None => false,
+            Receipts::Failures => fates.any(|fate| fate != super::message::Delivery::Delivered),
+            Receipts::All => true,
+        }
+    }
 }
 
 /// Why an account cannot be made as asked, in the operator's words.
@@ -83,6 +130,7 @@ impl Account {
             suspended: false,
             created_at: now,
             cut_at: Vec::new(),
+            receipts: Receipts::None,
         })
     }
 

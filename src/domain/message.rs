@@ -6,6 +6,7 @@ use chrono::{DateTime, SubsecRound, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::date::When;
+use super::delivery::{DeliveryReport, SETTLE_AFTER};
 use super::recipient::{DroppedNumber, Recipient};
 use super::segments::{Encoding, Segments};
 use super::sender::SenderId;
@@ -52,14 +53,25 @@ pub enum Delivery {
     /// Refused for good by the provider; its credits were refunded.
     Failed,
     /// It may or may not have gone out: the invocation sending it died, or the provider's
-    /// answer was lost. It is never re-sent by the gateway (`mail2sms-admin settle` decides).
+    /// answer was lost. It is never re-sent blindly: a delivery event settles it, or, when none
+    /// comes within the in-doubt window, the deployment's policy (resend once, or refund).
     Unknown,
+    /// The provider says the phone got it.
+    Delivered,
+    /// The provider gave up on it within its validity period.
+    Expired,
+    /// The provider took it, and the carrier never said what became of it (72 hours passed).
+    Unconfirmed,
 }
 
 /// The longest provider message id and the longest provider error kept in a recipient's
 /// record, in bytes: they bound the record's size (see [`MAX_RECIPIENTS`]).
 pub const MAX_PROVIDER_ID_BYTES: usize = 64;
 pub const MAX_ERROR_BYTES: usize = 120;
+
+/// The longest email Message-ID kept for threading a receipt (RFC 5322 sets no limit; the
+/// line-length limit makes longer ones rare). Longer ones are not kept.
+pub const MAX_MAIL_MESSAGE_ID_BYTES: usize = 250;
 
 /// The most recipients one email may name. Every recipient lives in the message's record, and
 /// DynamoDB refuses items over 400 KB: with each recipient's fields at their longest, this many
@@ -85,6 +97,47 @@ pub struct RecipientRecord {
     pub provider_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// The provider's last word on this SMS (see [`super::delivery`]): stored apart from
+    /// `delivery`, which only the sending invocation writes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub report: Option<DeliveryReport>,
+    /// It was in doubt and sent once more (it is never sent a third time).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub resent: bool,
+}
+
+impl RecipientRecord {
+    /// A recipient not yet sent.
+    pub fn pending(number: Recipient, sender: Option<SenderId>) -> RecipientRecord {
+        RecipientRecord {
+            number,
+            sender,
+            delivery: Delivery::Pending,
+            provider_id: None,
+            error: None,
+            report: None,
+            resent: false,
+        }
+    }
+
+    /// Where the recipient's story stands: the furthest of what the sender and the provider said.
+    pub fn fate(&self) -> Delivery {
+        match &self.report {
+            Some(report) if report.delivery.rank() > self.delivery.rank() => report.delivery,
+            _ => self.delivery,
+        }
+    }
+
+    /// Why it failed or is in doubt: the provider's words when it gave some, else the sender's.
+    pub fn reason(&self) -> Option<&str> {
+        self.report.as_ref().and_then(|report| report.reason.as_deref()).or(self.error.as_deref())
+    }
+
+    /// Its parts went back to the account: refused by the provider at sending, settled by the
+    /// operator or the in-doubt window, or reported failed.
+    pub fn was_refunded(&self) -> bool {
+        self.delivery == Delivery::Failed || self.report.as_ref().is_some_and(|report| report.refunded)
+    }
 }
 
 /// Why an email was dropped without an answer.
@@ -157,9 +210,22 @@ pub struct MessageRecord {
     pub timezone: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub schedule_name: Option<String>,
-    /// When the last recipient was settled.
+    /// When the last recipient was handed over (or refused): sending is over.
     #[serde(default, skip_serializing_if = "Option::is_none", with = "sortable_time::option")]
     pub settled_at: Option<DateTime<Utc>>,
+    /// When every recipient's fate was final, or [`SETTLE_AFTER`] had passed since sending:
+    /// the moment of the delivery receipt.
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "sortable_time::option")]
+    pub closed_at: Option<DateTime<Utc>>,
+    /// The email's own Message-ID, for threading the receipt under it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mail_message_id: Option<String>,
+    /// Where the delivery receipt goes (an authenticated sender of an account that wants
+    /// receipts), and what became of it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub receipt_to: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub receipt: Option<ReplyOutcome>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reply: Option<ReplyOutcome>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -209,6 +275,10 @@ impl MessageRecord {
             timezone: None,
             schedule_name: None,
             settled_at: None,
+            closed_at: None,
+            mail_message_id: None,
+            receipt_to: None,
+            receipt: None,
             reply: None,
             reply_skipped: None,
             lease_owner: None,
@@ -269,7 +339,7 @@ impl MessageRecord {
     /// The state the recipients' deliveries add up to: still `Accepted` while any is open.
     pub fn settled_state(&self) -> MessageState {
         let open = self.recipients.iter().any(|r| matches!(r.delivery, Delivery::Pending | Delivery::Sending));
-        let sent = self.recipients.iter().filter(|r| r.delivery == Delivery::Sent).count();
+        let sent = self.recipients.iter().filter(|r| r.delivery.was_taken()).count();
         if open {
             MessageState::Accepted
         } else if sent == self.recipients.len() {
@@ -281,8 +351,29 @@ impl MessageRecord {
         }
     }
 
+    /// How many recipients the sender left in `delivery`.
     pub fn count(&self, delivery: Delivery) -> usize {
         self.recipients.iter().filter(|r| r.delivery == delivery).count()
+    }
+
+    /// How many recipients' fates are `delivery`, as of now.
+    pub fn count_fates(&self, delivery: Delivery) -> usize {
+        self.recipients.iter().filter(|r| r.fate() == delivery).count()
+    }
+
+    /// Every recipient's fate is final: the message can be closed and its receipt sent.
+    pub fn all_final(&self) -> bool {
+        self.state.is_final() && self.recipients.iter().all(|r| r.fate().is_final())
+    }
+
+    /// When the message is closed whatever its open recipients: [`SETTLE_AFTER`] after sending.
+    pub fn close_by(&self) -> Option<DateTime<Utc>> {
+        self.settled_at.map(|sent| sent + SETTLE_AFTER)
+    }
+
+    /// The message is closed, or due to be at `now`.
+    pub fn is_closed(&self, now: DateTime<Utc>) -> bool {
+        self.closed_at.is_some() || self.all_final() || self.close_by().is_some_and(|by| now >= by)
     }
 }
 
@@ -346,11 +437,8 @@ mod tests {
             .iter()
             .enumerate()
             .map(|(i, &delivery)| RecipientRecord {
-                number: Recipient::parse_e164(&format!("+3361234567{i}")).unwrap(),
-                sender: None,
                 delivery,
-                provider_id: None,
-                error: None,
+                ..RecipientRecord::pending(Recipient::parse_e164(&format!("+3361234567{i}")).unwrap(), None)
             })
             .collect();
         record

@@ -5,6 +5,8 @@
 
 pub mod account;
 pub mod date;
+pub mod delivery;
+pub mod hours;
 pub mod message;
 pub mod quote;
 pub mod recipient;
@@ -12,6 +14,7 @@ pub mod request;
 pub mod secret;
 pub mod segments;
 pub mod sender;
+pub mod stats;
 pub mod status;
 pub mod text;
 

@@ -28,6 +28,7 @@ macro_rules! fixture {
     };
 }
 
+pub mod alignment;
 mod author;
 mod body;
 mod charset;

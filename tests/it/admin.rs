@@ -228,11 +228,9 @@ fn unwritten(world: &World, deliveries: &[(&str, Delivery)], parts: u32, lease: 
     record.recipients = deliveries
         .iter()
         .map(|&(number, delivery)| RecipientRecord {
-            number: Recipient::parse_e164(number).unwrap(),
-            sender: None,
             delivery,
             provider_id: (delivery == Delivery::Sent).then(|| "provider-id".to_owned()),
-            error: None,
+            ..RecipientRecord::pending(Recipient::parse_e164(number).unwrap(), None)
         })
         .collect();
     record.cost = u64::from(parts) * record.recipients.len() as u64;
