@@ -174,16 +174,29 @@ deploy: sam-build ## sam build, then sam deploy (--guided the first time: until 
 	@if [ -n "$(GUIDED)" ] || ! grep -q '^parameter_overrides' $(ROOT)/samconfig.toml; then \
 	    set -x; sam deploy --guided $(SAM_ARGS); else set -x; sam deploy $(SAM_ARGS); fi
 
-# Reads the rule set's name from the stack's outputs. Needs the AWS CLI (`aws`).
-activate: ## make the stack's SES receipt rule set the active one (replaces the active one!)
+# Reads the rule set's name and the SNS delivery-status role from the stack's outputs. Both
+# settings are the account's (per region), not the stack's: each line says what it replaced.
+# Needs the AWS CLI (`aws`).
+activate: ## activate the stack's SES receipt rule set and set SNS's account-wide SMS delivery-status role and sampling (replaces both!)
 	@command -v aws >/dev/null || { echo "make: activate needs the AWS CLI (aws)" >&2; exit 1; }
-	@rule_set="$$(aws cloudformation describe-stacks --region $(REGION) --stack-name $(STACK) \
-	    --query "Stacks[0].Outputs[?OutputKey=='ReceiptRuleSetName'].OutputValue" --output text)"; \
+	@output() { aws cloudformation describe-stacks --region $(REGION) --stack-name $(STACK) \
+	    --query "Stacks[0].Outputs[?OutputKey=='$$1'].OutputValue" --output text; }; \
+	rule_set="$$(output ReceiptRuleSetName)"; \
+	role="$$(output SnsDeliveryStatusRoleArn)"; \
+	if [ -z "$$role" ] || [ "$$role" = "None" ]; then \
+	    echo "make: the stack $(STACK) has no SnsDeliveryStatusRoleArn output: deploy the current template first" >&2; exit 1; fi; \
 	active="$$(aws ses describe-active-receipt-rule-set --region $(REGION) --query Metadata.Name --output text 2>/dev/null || true)"; \
 	if [ -n "$$active" ] && [ "$$active" != "None" ] && [ "$$active" != "$$rule_set" ]; then \
 	    echo "Replacing the active receipt rule set '$$active' in $(REGION) with '$$rule_set'."; fi; \
 	aws ses set-active-receipt-rule-set --region $(REGION) --rule-set-name "$$rule_set"; \
-	echo "Active receipt rule set in $(REGION): $$rule_set"
+	echo "Active receipt rule set in $(REGION): $$rule_set"; \
+	read -r old_role old_rate < <(aws sns get-sms-attributes --region $(REGION) \
+	    --attributes DeliveryStatusIAMRole DeliveryStatusSuccessSamplingRate \
+	    --query "[attributes.DeliveryStatusIAMRole, attributes.DeliveryStatusSuccessSamplingRate]" --output text); \
+	aws sns set-sms-attributes --region $(REGION) \
+	    --attributes "{\"DeliveryStatusIAMRole\": \"$$role\", \"DeliveryStatusSuccessSamplingRate\": \"100\"}"; \
+	echo "SNS SMS DeliveryStatusIAMRole in $(REGION): $${old_role/#None/(none)} -> $$role"; \
+	echo "SNS SMS DeliveryStatusSuccessSamplingRate in $(REGION): $${old_rate/#None/(none)} -> 100"
 
 stack-env: ## print `export` lines (tables, bucket, ...) from the stack's outputs, for mail2sms-admin
 	@command -v aws >/dev/null || { echo "make: stack-env needs the AWS CLI (aws)" >&2; exit 1; }

@@ -370,6 +370,9 @@ mod tests {
                 vars::REPLY_REQUIRE_AUTH => "true".into(),
                 vars::REPLY_LIMIT_PER_HOUR => "3".into(),
                 vars::DEFAULT_TIMEZONE => "UTC".into(),
+                vars::REFUND_FAILED_DELIVERIES => "false".into(),
+                vars::IN_DOUBT_AFTER_MINUTES => "45".into(),
+                vars::IN_DOUBT_POLICY => "resend".into(),
                 _ => "x".into(),
             })
         })

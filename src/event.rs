@@ -1,13 +1,27 @@
 //! The events that invoke the function, told apart and reduced to what the pipeline needs.
 
+use aws_lambda_events::event::cloudwatch_logs::LogsEvent;
+use aws_lambda_events::event::eventbridge::EventBridgeEvent;
 use aws_lambda_events::event::s3::S3Event;
 use aws_lambda_events::event::ses::{SimpleEmailEvent, SimpleEmailReceipt};
+use chrono::{DateTime, Utc};
 use percent_encoding::percent_decode_str;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use thiserror::Error;
+use tracing::warn;
 
+use crate::domain::delivery::{ProviderWord, from_end_user_messaging, from_sns};
 use crate::mail::{Verdict, Verdicts};
+
+/// The keys of the context every End User Messaging SMS carries: the email's SES message id and
+/// the recipient's position in its record, so that each delivery event finds its recipient.
+pub const CONTEXT_MESSAGE_ID: &str = "mail2sms_message_id";
+pub const CONTEXT_RECIPIENT: &str = "mail2sms_recipient";
+
+/// End User Messaging's delivery events, as EventBridge hands them over.
+const EUM_SOURCE: &str = "aws.sms-voice";
+const EUM_DETAIL_TYPE: &str = "Text Message Delivery Status Updated";
 
 /// What the function was invoked for.
 #[derive(Debug, Clone, PartialEq)]
@@ -16,6 +30,57 @@ pub enum Trigger {
     Inbound(Vec<InboundEmail>),
     /// A schedule created for a message whose date has come.
     ScheduledSend(ScheduledSendEvent),
+    /// The providers' delivery events: End User Messaging through EventBridge, SNS through its
+    /// delivery-status logs.
+    Reports(Vec<ProviderReport>),
+    /// A follow-up the gateway scheduled for one of its messages.
+    FollowUp(FollowUp),
+}
+
+/// One provider's word on one SMS, and how to find its recipient.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProviderReport {
+    /// `sms-voice` or `sns`.
+    pub provider: &'static str,
+    pub locator: Locator,
+    /// The number the provider says it sent to, as it wrote it.
+    pub destination: Option<String>,
+    pub word: ProviderWord,
+    pub at: DateTime<Utc>,
+    pub reason: Option<String>,
+    pub price: Option<String>,
+}
+
+/// How a delivery event leads to its recipient.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Locator {
+    /// The context our SMS carried: the message and the recipient's position.
+    Recipient { message_id: String, index: usize },
+    /// Only the provider's message id (SNS): found through the gateway's index of them.
+    ProviderId(String),
+}
+
+/// What a follow-up is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FollowUpKind {
+    /// The in-doubt window of a message's recipients ended.
+    InDoubt,
+    /// 72 hours after sending: the message is closed whatever is still open.
+    Close,
+}
+
+/// A follow-up schedule's input: the message id, never the text or the key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FollowUp {
+    pub follow_up: FollowUpKind,
+    pub message_id: String,
+}
+
+impl FollowUp {
+    pub fn to_input(&self) -> String {
+        serde_json::to_string(self).expect("a struct of strings serialises")
+    }
 }
 
 /// An email to process: its SES message id, where its raw content is, and SES's verdicts when
@@ -25,6 +90,8 @@ pub struct InboundEmail {
     pub message_id: String,
     pub key: String,
     pub verdicts: Verdicts,
+    /// When SES received it (the SES event's timestamp, or the S3 notification's time).
+    pub received_at: Option<DateTime<Utc>>,
 }
 
 /// The schedule's input: the message id, never the text or the key.
@@ -46,7 +113,9 @@ impl ScheduledSendEvent {
 
 #[derive(Debug, Error, PartialEq)]
 pub enum EventError {
-    #[error("unrecognised event: neither an SES receipt, an S3 notification nor a scheduled send")]
+    #[error(
+        "unrecognised event: neither an SES receipt, an S3 notification, a scheduled send, a follow-up nor a delivery event"
+    )]
     Unrecognised,
     #[error("malformed {kind} event: {reason}")]
     Malformed { kind: &'static str, reason: String },
@@ -62,6 +131,20 @@ pub fn decode(event: Value, bucket: &str, prefix: &str) -> Result<Trigger, Event
         let send = serde_json::from_value(event)
             .map_err(|e| EventError::Malformed { kind: "scheduled send", reason: e.to_string() })?;
         return Ok(Trigger::ScheduledSend(send));
+    }
+    if event.get("follow_up").is_some() {
+        let follow_up: FollowUp = serde_json::from_value(event)
+            .map_err(|e| EventError::Malformed { kind: "follow-up", reason: e.to_string() })?;
+        if !is_message_id(&follow_up.message_id) {
+            return Err(EventError::Malformed { kind: "follow-up", reason: "no usable message id".into() });
+        }
+        return Ok(Trigger::FollowUp(follow_up));
+    }
+    if event.get("source").and_then(Value::as_str) == Some(EUM_SOURCE) {
+        return decode_end_user_messaging(event);
+    }
+    if event.get("awslogs").is_some() {
+        return decode_sns_logs(event);
     }
     let first = event.get("Records").and_then(Value::as_array).and_then(|records| records.first());
     match first {
@@ -88,6 +171,7 @@ fn decode_ses(event: Value, prefix: &str) -> Result<Trigger, EventError> {
                 key: format!("{prefix}{message_id}"),
                 message_id,
                 verdicts: receipt_verdicts(&record.ses.receipt),
+                received_at: Some(record.ses.mail.timestamp).filter(|t| t.timestamp() > 0),
             })
         })
         .collect::<Result<_, _>>()
@@ -132,10 +216,124 @@ fn decode_s3(event: Value, bucket: &str, prefix: &str) -> Result<Trigger, EventE
             if !is_message_id(&message_id) {
                 return Err(EventError::Malformed { kind: "S3", reason: format!("no message id in key {key:?}") });
             }
-            Ok(InboundEmail { message_id, key, verdicts: Verdicts::default() })
+            let received_at = Some(record.event_time).filter(|t| t.timestamp() > 0);
+            Ok(InboundEmail { message_id, key, verdicts: Verdicts::default(), received_at })
         })
         .collect::<Result<_, _>>()
         .map(Trigger::Inbound)
+}
+
+/// The `detail` of an End User Messaging delivery event: only what the gateway reads.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SmsVoiceDetail {
+    #[serde(default)]
+    message_status: Option<String>,
+    #[serde(default)]
+    event_type: Option<String>,
+    #[serde(default)]
+    is_final: bool,
+    #[serde(default)]
+    event_timestamp: Option<i64>,
+    #[serde(default)]
+    message_id: Option<String>,
+    #[serde(default)]
+    destination_phone_number: Option<String>,
+    #[serde(default)]
+    message_status_description: Option<String>,
+    #[serde(default)]
+    total_message_price: Option<serde_json::Number>,
+    #[serde(default)]
+    context: std::collections::HashMap<String, Value>,
+}
+
+fn decode_end_user_messaging(event: Value) -> Result<Trigger, EventError> {
+    let malformed = |reason: String| EventError::Malformed { kind: "End User Messaging", reason };
+    let event: EventBridgeEvent<SmsVoiceDetail> =
+        serde_json::from_value(event).map_err(|e| malformed(e.to_string()))?;
+    if event.detail_type != EUM_DETAIL_TYPE {
+        return Err(EventError::Unrecognised);
+    }
+    let detail = event.detail;
+    let status = detail.message_status.or(detail.event_type).ok_or_else(|| malformed("no messageStatus".into()))?;
+    let context = |key: &str| match detail.context.get(key) {
+        Some(Value::String(text)) => Some(text.clone()),
+        Some(Value::Number(number)) => Some(number.to_string()),
+        _ => None,
+    };
+    let message_id = context(CONTEXT_MESSAGE_ID).filter(|id| is_message_id(id));
+    let index = context(CONTEXT_RECIPIENT).and_then(|index| index.parse().ok());
+    let locator = match (message_id, index, detail.message_id) {
+        (Some(message_id), Some(index), _) => Locator::Recipient { message_id, index },
+        (_, _, Some(provider_id)) => Locator::ProviderId(provider_id),
+        _ => return Err(malformed("neither our context nor a messageId".into())),
+    };
+    let at = detail.event_timestamp.and_then(DateTime::from_timestamp_millis).or(event.time).unwrap_or_else(Utc::now);
+    Ok(Trigger::Reports(vec![ProviderReport {
+        provider: "sms-voice",
+        locator,
+        destination: detail.destination_phone_number,
+        word: from_end_user_messaging(&status, detail.is_final),
+        at,
+        reason: detail.message_status_description,
+        price: detail.total_message_price.map(|price| price.to_string()),
+    }]))
+}
+
+/// One line of SNS's SMS delivery-status log: only what the gateway reads.
+#[derive(Debug, Deserialize)]
+struct SnsDeliveryLine {
+    notification: SnsNotification,
+    #[serde(default)]
+    delivery: SnsDelivery,
+    status: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SnsNotification {
+    message_id: String,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SnsDelivery {
+    #[serde(default)]
+    destination: Option<String>,
+    #[serde(default)]
+    provider_response: Option<String>,
+    #[serde(default, rename = "priceInUSD")]
+    price_in_usd: Option<serde_json::Number>,
+}
+
+/// A CloudWatch Logs subscription batch from SNS's delivery-status log groups. A line that is
+/// not a delivery status is skipped (logged), not a reason to refuse the batch.
+fn decode_sns_logs(event: Value) -> Result<Trigger, EventError> {
+    // The struct's decoder (base64, then gzip) borrows its input: it reads from text, not a Value.
+    let event: LogsEvent = serde_json::from_str(&event.to_string())
+        .map_err(|e| EventError::Malformed { kind: "CloudWatch Logs", reason: e.to_string() })?;
+    let reports = event
+        .aws_logs
+        .data
+        .log_events
+        .into_iter()
+        .filter_map(|entry| match serde_json::from_str::<SnsDeliveryLine>(&entry.message) {
+            Ok(line) => Some(ProviderReport {
+                provider: "sns",
+                locator: Locator::ProviderId(line.notification.message_id),
+                destination: line.delivery.destination,
+                word: from_sns(&line.status, line.delivery.provider_response.as_deref().unwrap_or_default()),
+                at: DateTime::from_timestamp_millis(entry.timestamp).unwrap_or_else(Utc::now),
+                reason: line.delivery.provider_response,
+                price: line.delivery.price_in_usd.map(|price| price.to_string()),
+            }),
+            Err(error) => {
+                warn!(error = %error, "log line is not an SNS delivery status; skipped");
+                None
+            }
+        })
+        .collect();
+    Ok(Trigger::Reports(reports))
 }
 
 /// SES message ids are short runs of letters, digits and dashes; anything else is not one

@@ -15,3 +15,4 @@ pub mod pipeline;
 pub mod ports;
 pub mod reply;
 pub mod tables;
+pub mod tracking;

@@ -8,7 +8,8 @@ use std::sync::Mutex;
 use chrono::{DateTime, Utc};
 
 use crate::domain::account::Account;
-use crate::domain::message::{MessageRecord, MessageState};
+use crate::domain::delivery::{Change, DeliveryReport, ProviderWord, change};
+use crate::domain::message::{Delivery, MessageRecord, MessageState};
 use crate::domain::request::ApiKey;
 use crate::pipeline::{Gateway, Settings};
 use crate::ports::{
@@ -33,6 +34,9 @@ pub struct MemoryLedger {
     pub accounts: Mutex<HashMap<String, Account>>,
     pub messages: Mutex<HashMap<String, MessageRecord>>,
     pub reply_counts: Mutex<HashMap<(String, String), u32>>,
+    /// Keep an index of provider message ids (as for SNS, whose events carry no context).
+    pub index_provider_ids: bool,
+    pub provider_ids: Mutex<HashMap<String, (String, usize)>>,
 }
 
 impl Ledger for MemoryLedger {
@@ -97,13 +101,22 @@ impl Ledger for MemoryLedger {
         }
         stored.checkpoints += 1;
         for &index in changed {
-            stored.recipients[index] = record.recipients[index].clone();
+            // The sender's fields only: a provider's report is written by `report`.
+            let (from, to) = (&record.recipients[index], &mut stored.recipients[index]);
+            to.delivery = from.delivery;
+            to.provider_id.clone_from(&from.provider_id);
+            to.error.clone_from(&from.error);
+            if let Some(id) = from.provider_id.as_ref().filter(|_| self.index_provider_ids) {
+                self.provider_ids.lock().unwrap().insert(id.clone(), (record.message_id.clone(), index));
+            }
         }
         stored.state = record.state;
         stored.settled_at = record.settled_at;
         stored.refunded += refund;
-        if record.state.is_final() {
+        if record.state.is_final() && record.text.is_none() {
             stored.text = None;
+        }
+        if record.state.is_final() {
             stored.lease_owner = None;
             stored.lease_until = None;
             stored.lease_attempt = None;
@@ -140,6 +153,97 @@ impl Ledger for MemoryLedger {
         }
         *count += 1;
         Ok(true)
+    }
+
+    async fn locate(&self, provider_id: &str) -> Result<Option<(String, usize)>, PortError> {
+        Ok(self.provider_ids.lock().unwrap().get(provider_id).cloned())
+    }
+
+    async fn report(&self, record: &MessageRecord, index: usize, report: &DeliveryReport) -> Result<bool, PortError> {
+        let mut accounts = self.accounts.lock().unwrap();
+        let mut messages = self.messages.lock().unwrap();
+        let Some(stored) = messages.get_mut(&record.message_id) else { return Ok(false) };
+        let Some(recipient) = stored.recipients.get_mut(index) else { return Ok(false) };
+        let word = ProviderWord { delivery: report.delivery, definitive_failure: report.refunded };
+        if recipient.number != record.recipients[index].number
+            || change(recipient.delivery, recipient.report.as_ref(), &word, report.refunded) == Change::Nothing
+        {
+            return Ok(false);
+        }
+        recipient.report = Some(report.clone());
+        recipient.error = None;
+        if report.refunded {
+            stored.refunded += u64::from(stored.parts);
+            if let Some(account) = stored.login.as_ref().and_then(|login| accounts.get_mut(login)) {
+                account.credits += u64::from(stored.parts);
+            }
+        }
+        Ok(true)
+    }
+
+    async fn resolve_doubt(
+        &self,
+        record: &MessageRecord,
+        refund: &[usize],
+        resend: &[usize],
+        note: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, PortError> {
+        let mut accounts = self.accounts.lock().unwrap();
+        let mut messages = self.messages.lock().unwrap();
+        let Some(stored) = messages.get_mut(&record.message_id) else { return Ok(false) };
+        let in_doubt = |i: &usize| {
+            stored.recipients.get(*i).is_some_and(|r| {
+                r.delivery == Delivery::Unknown && r.report.is_none() && r.number == record.recipients[*i].number
+            })
+        };
+        let leased = stored.lease_until.is_some_and(|until| until >= now.timestamp());
+        if leased || !refund.iter().chain(resend).all(in_doubt) || (!resend.is_empty() && stored.text.is_none()) {
+            return Ok(false);
+        }
+        for &index in refund {
+            stored.recipients[index].delivery = Delivery::Failed;
+            stored.recipients[index].error = Some(note.to_owned());
+        }
+        for &index in resend {
+            stored.recipients[index].delivery = Delivery::Pending;
+            stored.recipients[index].error = Some(note.to_owned());
+            stored.recipients[index].resent = true;
+        }
+        let credits = u64::from(stored.parts) * refund.len() as u64;
+        stored.refunded += credits;
+        if let Some(account) = stored.login.as_ref().and_then(|login| accounts.get_mut(login)) {
+            account.credits += credits;
+        }
+        if resend.is_empty() {
+            stored.text = None;
+        } else {
+            stored.state = MessageState::Accepted;
+            stored.settled_at = None;
+            stored.lease_owner = None;
+            stored.lease_until = None;
+            stored.lease_attempt = None;
+        }
+        Ok(true)
+    }
+
+    async fn close(&self, record: &MessageRecord) -> Result<bool, PortError> {
+        let mut messages = self.messages.lock().unwrap();
+        let Some(stored) = messages.get_mut(&record.message_id) else { return Ok(false) };
+        if stored.closed_at.is_some() || !stored.state.is_final() {
+            return Ok(false);
+        }
+        stored.closed_at = record.closed_at;
+        stored.receipt = record.receipt;
+        stored.text = None;
+        Ok(true)
+    }
+
+    async fn note_receipt(&self, record: &MessageRecord) -> Result<(), PortError> {
+        if let Some(stored) = self.messages.lock().unwrap().get_mut(&record.message_id) {
+            stored.receipt = record.receipt;
+        }
+        Ok(())
     }
 }
 
@@ -212,6 +316,9 @@ pub fn gateway<G: SmsGateway>(
             reply_limit_per_hour: 1000,
             default_timezone: chrono_tz::Europe::Paris,
             send_concurrency: crate::config::SEND_CONCURRENCY,
+            refund_failed_deliveries: true,
+            in_doubt_after: chrono::Duration::minutes(crate::config::DEFAULT_IN_DOUBT_AFTER_MINUTES),
+            in_doubt_policy: crate::config::InDoubtPolicy::Resend,
         },
         inbox: MemoryInbox::default(),
         ledger,

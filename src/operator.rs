@@ -1,23 +1,26 @@
 //! The operator's use cases, as `mail2sms-admin` offers them: make the tables, open and run
-//! accounts, read messages, cancel a scheduled one, settle recipients in doubt, finish a stuck
-//! message. Each takes what the operator typed and returns what it did, or an
-//! [`OperatorError`] that says in one English line what is wrong and what changed (nothing,
-//! unless it says otherwise). The command line only prints them.
+//! accounts, read messages and an account's statistics, cancel a scheduled one, settle
+//! recipients in doubt, finish a stuck message. Each takes what the operator typed and returns
+//! what it did, or an [`OperatorError`] that says in one English line what is wrong and what
+//! changed (nothing, unless it says otherwise). The command line only prints them.
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use chrono_tz::Tz;
 use serde::Serialize;
 use thiserror::Error;
 
 use crate::aws::bootstrap;
 use crate::aws::dynamodb::DynamoLedger;
 use crate::aws::scheduler::EventBridgeScheduler;
-use crate::config::{AdminSettings, ConfigError};
+use crate::config::{AdminSettings, ConfigError, DEFAULT_TIMEZONE};
 use crate::domain::account::{
     Account, AccountError, CreditAmountError, CreditsAdded, MAX_CREDITS, credit_amount, new_api_key,
 };
+use crate::domain::date::parse_timezone;
 use crate::domain::message::{Delivery, MessageRecord, MessageState};
 use crate::domain::recipient::{Recipient, parse_recipients};
 use crate::domain::request::ApiKey;
+use crate::domain::stats::{DayStats, Period, PeriodError, daily};
 use crate::event::ScheduledSendEvent;
 use crate::pipeline::Invocation;
 use crate::ports::{Ledger, PortError};
@@ -40,6 +43,8 @@ pub enum OperatorError {
     Account(#[from] AccountError),
     #[error(transparent)]
     CreditAmount(#[from] CreditAmountError),
+    #[error(transparent)]
+    Period(#[from] PeriodError),
     #[error("an account {0} already exists")]
     AccountExists(String),
     #[error("no account {0}")]
@@ -259,6 +264,32 @@ impl Operator {
     /// not told, at least one).
     pub async fn messages(&self, login: &str, limit: Option<i32>) -> Result<Vec<MessageRecord>, OperatorError> {
         Ok(self.ledger.messages_of(login, limit.unwrap_or(DEFAULT_LISTING).max(1)).await?)
+    }
+
+    /// The account's activity per day, in its time zone (else the deployment's default), from
+    /// `since` to `until` (see [`Period::new`] for the defaults and the limits): the days that
+    /// have records, oldest first, recipients counted under their fates as of now.
+    pub async fn stats(
+        &self,
+        login: &str,
+        since: Option<NaiveDate>,
+        until: Option<NaiveDate>,
+    ) -> Result<Vec<DayStats>, OperatorError> {
+        let zone = self.account(login).await?.timezone_or(self.default_timezone());
+        let now = Utc::now();
+        let period = Period::new(since, until, now.with_timezone(&zone).date_naive())?;
+        let (from, to) = period.bounds(zone);
+        let records = self.ledger.messages_between(login, from, to).await?;
+        Ok(daily(&records, period, zone, now))
+    }
+
+    /// The time zone of accounts without one: the function's, or [`DEFAULT_TIMEZONE`] when the
+    /// function's configuration cannot be read here.
+    fn default_timezone(&self) -> Tz {
+        match &self.settings.function {
+            Ok(config) => config.default_timezone,
+            Err(_) => parse_timezone(DEFAULT_TIMEZONE).unwrap_or(Tz::UTC),
+        }
     }
 
     /// Messages stuck in `accepted` past their lease (or with none), newest first: the

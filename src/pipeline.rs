@@ -21,14 +21,16 @@ use serde_json::Value;
 use thiserror::Error;
 use tracing::{info, warn};
 
-use crate::domain::account::is_possible_login;
+use crate::config::InDoubtPolicy;
+use crate::domain::account::{Receipts, is_possible_login};
 use crate::domain::date::when;
 use crate::domain::message::{
-    Delivery, Discard, MAX_ERROR_BYTES, MAX_PROVIDER_ID_BYTES, MAX_RECIPIENTS, MessageRecord, MessageState,
-    RecipientRecord, ReplyOutcome, truncated,
+    Delivery, Discard, MAX_ERROR_BYTES, MAX_MAIL_MESSAGE_ID_BYTES, MAX_PROVIDER_ID_BYTES, MAX_RECIPIENTS,
+    MessageRecord, MessageState, RecipientRecord, ReplyOutcome, truncated,
 };
 use crate::domain::recipient::{Recipient, mask_numbers_in};
 use crate::domain::request::{ApiKey, Credentials, Request, read_subject};
+use crate::domain::secret::redact;
 use crate::domain::segments::{self, MAX_PARTS};
 use crate::domain::sender::{has_stop_mention, sender_for};
 use crate::domain::text::clean_body;
@@ -54,6 +56,11 @@ pub struct Settings {
     pub default_timezone: Tz,
     /// How many SMS are handed to the provider at once.
     pub send_concurrency: usize,
+    /// Whether a definitive delivery failure refunds its recipient.
+    pub refund_failed_deliveries: bool,
+    /// How long a recipient in doubt waits for a delivery event, and what then becomes of it.
+    pub in_doubt_after: chrono::Duration,
+    pub in_doubt_policy: InDoubtPolicy,
 }
 
 /// How much of a raw email is read: its headers and first parts, where the text of any SMS is.
@@ -210,6 +217,8 @@ struct Letter<'a> {
 struct Order {
     login: String,
     key_sha256: String,
+    /// The delivery receipts the account wants.
+    receipts: Receipts,
     record: MessageRecord,
 }
 
@@ -239,6 +248,14 @@ where
                 Ok(outcomes)
             }
             Trigger::ScheduledSend(due) => Ok(vec![self.send_when_due(&due.scheduled_send, invocation).await?]),
+            Trigger::Reports(reports) => {
+                let mut outcomes = Vec::with_capacity(reports.len());
+                for report in &reports {
+                    outcomes.push(self.track(report).await?);
+                }
+                Ok(outcomes)
+            }
+            Trigger::FollowUp(follow_up) => Ok(vec![self.follow_up(&follow_up, invocation).await?]),
         }
     }
 
@@ -265,7 +282,7 @@ where
         let subject = read_subject(mail.subject.as_deref().unwrap_or_default());
         let letter = Letter { mail: &mail, verdicts: &verdicts, key: subject.written_key.as_ref() };
         match self.read_request(id, &mail, subject.credentials, subject.request, received_at).await? {
-            Reading::Order(order) => self.accept(*order, letter, invocation).await,
+            Reading::Order(order) => self.accept(*order, letter, email.received_at, invocation).await,
             Reading::Refused(rejection, login) => {
                 self.reject(id, letter, rejection, login, received_at, invocation).await
             }
@@ -341,7 +358,12 @@ where
             MessageRecord::accepted(message_id, received_at, &account.login, recipients_records, text, segments, when);
         record.dropped = recipients.dropped;
         record.dropped_count = recipients.dropped_count;
-        Ok(Reading::Order(Box::new(Order { login: account.login, key_sha256: account.key_sha256, record })))
+        Ok(Reading::Order(Box::new(Order {
+            login: account.login,
+            key_sha256: account.key_sha256,
+            receipts: account.receipts,
+            record,
+        })))
     }
 
     /// Debits and records the order in one step, then sends it or schedules it.
@@ -349,9 +371,18 @@ where
         &self,
         mut order: Order,
         letter: Letter<'_>,
+        ses_received_at: Option<DateTime<Utc>>,
         invocation: &Invocation,
     ) -> Result<Outcome, PipelineError> {
         let record = &mut order.record;
+        if !order.receipts.is_none() {
+            record.receipt_to = self.reply_address(letter).ok();
+        }
+        // The receipt threads under the email's Message-ID, unless it quotes the key (the sender
+        // wrote it too), as the error reply does.
+        let quotes_key = |id: &str| letter.key.is_some_and(|key| redact(id, key.expose()) != id);
+        record.mail_message_id =
+            letter.mail.message_id.clone().filter(|id| id.len() <= MAX_MAIL_MESSAGE_ID_BYTES && !quotes_key(id));
         let lease = self.lease(invocation);
         let sends_now = record.state == MessageState::Accepted;
         if sends_now {
@@ -364,13 +395,13 @@ where
         match self.ledger.open(record, Some(&debit)).await? {
             Opening::Opened => {
                 info!(login = %order.login, recipients = record.recipients.len(), parts = record.parts, cost = record.cost, "accepted");
-                self.go(order.record, &lease, invocation).await
+                self.go(order.record, &lease, ses_received_at, invocation).await
             }
             // Our own write, applied once already: its answer was lost and the SDK sent it again.
             Opening::Exists(existing)
                 if existing.lease_attempt.is_some() && existing.lease_attempt == record.lease_attempt =>
             {
-                self.go(*existing, &lease, invocation).await
+                self.go(*existing, &lease, ses_received_at, invocation).await
             }
             Opening::Exists(existing) => self.resume(*existing, Some(letter), invocation).await,
             Opening::UnknownAccount => {
@@ -390,27 +421,43 @@ where
         &self,
         record: MessageRecord,
         lease: &Lease,
+        ses_received_at: Option<DateTime<Utc>>,
         invocation: &Invocation,
     ) -> Result<Outcome, PipelineError> {
         if record.state == MessageState::Accepted {
-            self.deliver(record, lease, true).await
+            self.deliver(record, lease, true, ses_received_at, invocation).await
         } else {
             self.schedule(&record, invocation).await
         }
     }
 
-    /// Sends what is left of the message and settles it. On failure the lease is given up, so
-    /// that the retry need not wait for it.
-    async fn deliver(&self, mut record: MessageRecord, lease: &Lease, fresh: bool) -> Result<Outcome, PipelineError> {
-        if let Err(error) = self.send_all(&mut record, lease, fresh).await {
-            if let Err(release) = self.ledger.release_lease(&record, lease).await {
-                warn!(error = %mask_numbers_in(&release.to_string()), "lease not released; it lapses at its deadline");
+    /// Sends what is left of the message, settles it and schedules what follows (see
+    /// [`Gateway::after_sending`]). On failure the lease is given up, so that the retry need not
+    /// wait for it. `ses_received_at` is when SES received the email, for the latency metric.
+    async fn deliver(
+        &self,
+        mut record: MessageRecord,
+        lease: &Lease,
+        fresh: bool,
+        ses_received_at: Option<DateTime<Utc>>,
+        invocation: &Invocation,
+    ) -> Result<Outcome, PipelineError> {
+        let first_taken = match self.send_all(&mut record, lease, fresh).await {
+            Ok(first_taken) => first_taken,
+            Err(error) => {
+                if let Err(release) = self.ledger.release_lease(&record, lease).await {
+                    warn!(error = %mask_numbers_in(&release.to_string()), "lease not released; it lapses at its deadline");
+                }
+                return Err(error);
             }
-            return Err(error);
-        }
+        };
         let (sent, failed, unknown) =
             (record.count(Delivery::Sent), record.count(Delivery::Failed), record.count(Delivery::Unknown));
         info!(state = ?record.state, sent, failed, unknown, refunded = record.refunded, "settled");
+        self.after_sending(&record, invocation).await?;
+        let latency_ms = ses_received_at
+            .zip(first_taken)
+            .and_then(|(received, taken)| u64::try_from((taken - received).num_milliseconds()).ok());
         Ok(Outcome::Sent {
             sent,
             failed,
@@ -418,7 +465,7 @@ where
             state: record.state,
             cost: record.cost,
             refunded: record.refunded,
-            latency_ms: None,
+            latency_ms,
             message_id: record.message_id,
         })
     }
@@ -429,8 +476,15 @@ where
     /// every few answers or milliseconds together with the claims that refill the window.
     /// `fresh` says the record was just opened by this attempt, with its first claims;
     /// otherwise recipients left `Sending` by an earlier attempt are in doubt: `Unknown`.
-    async fn send_all(&self, record: &mut MessageRecord, lease: &Lease, fresh: bool) -> Result<(), PipelineError> {
+    /// Returns when the provider took the first SMS, if it took one.
+    async fn send_all(
+        &self,
+        record: &mut MessageRecord,
+        lease: &Lease,
+        fresh: bool,
+    ) -> Result<Option<DateTime<Utc>>, PipelineError> {
         let text: Arc<str> = record.text.as_deref().unwrap_or_default().into();
+        let mut first_taken = None;
         let mut unwritten: Vec<usize> = Vec::new();
         let mut oldest_unwritten: Option<Instant> = None;
         let mut refund = 0u64;
@@ -439,6 +493,10 @@ where
             if recipient.delivery == Delivery::Sending {
                 if fresh {
                     launch.push(index);
+                } else if recipient.report.is_some() {
+                    // The provider reported it: it was taken.
+                    recipient.delivery = Delivery::Sent;
+                    unwritten.push(index);
                 } else {
                     recipient.delivery = Delivery::Unknown;
                     recipient.error = Some("in doubt: the attempt sending it stopped".to_owned());
@@ -461,6 +519,9 @@ where
                 record.state = record.settled_state();
                 if record.state.is_final() {
                     record.settled_at = Some((self.clock)());
+                    if !self.may_resend(record) {
+                        record.text = None;
+                    }
                 }
                 if !unwritten.is_empty() || !claims.is_empty() || record.state.is_final() {
                     let written: Vec<usize> = unwritten.iter().chain(&claims).copied().collect();
@@ -488,6 +549,7 @@ where
             let recipient = &mut record.recipients[index];
             match result {
                 Ok(provider_id) => {
+                    first_taken.get_or_insert_with(self.clock);
                     recipient.delivery = Delivery::Sent;
                     recipient.provider_id = Some(truncated(&provider_id, MAX_PROVIDER_ID_BYTES));
                 }
@@ -513,7 +575,7 @@ where
             oldest_unwritten.get_or_insert_with(Instant::now);
         }
         match record.count(Delivery::Pending) {
-            0 => Ok(()),
+            0 => Ok(first_taken),
             pending => Err(PipelineError::Incomplete { message_id: record.message_id.clone(), pending }),
         }
     }
@@ -531,12 +593,20 @@ where
         async move {
             let sms = OutgoingSms {
                 message_id: &message_id,
+                position: index,
                 to: &recipient.number,
                 sender: recipient.sender.as_ref(),
                 text: &text,
             };
             (index, self.sms.send(sms).await)
         }
+    }
+
+    /// Whether a recipient in doubt may be sent once more by the in-doubt follow-up: then the
+    /// text is kept until it has run.
+    fn may_resend(&self, record: &MessageRecord) -> bool {
+        self.settings.in_doubt_policy == InDoubtPolicy::Resend
+            && crate::tracking::in_doubt(record).iter().any(|&index| !record.recipients[index].resent)
     }
 
     /// How many SMS may be in flight at once.
@@ -587,6 +657,11 @@ where
                 let to = self.reply_address(letter);
                 self.answer(record, to, letter, false).await
             }
+            (MessageState::Sent | MessageState::PartiallyFailed | MessageState::Failed, ..) => {
+                // Its follow-ups may not have been scheduled when the first attempt stopped.
+                self.after_sending(&record, invocation).await?;
+                Ok(Outcome::Duplicate { message_id: record.message_id, state: record.state })
+            }
             (state, ..) => Ok(Outcome::Duplicate { message_id: record.message_id, state }),
         }
     }
@@ -605,7 +680,11 @@ where
 
     /// Takes the message's lease and delivers what is left. When another invocation holds it,
     /// fails with a retryable error: if the holder dies, the retry finishes the message.
-    async fn take_over(&self, mut record: MessageRecord, invocation: &Invocation) -> Result<Outcome, PipelineError> {
+    pub(crate) async fn take_over(
+        &self,
+        mut record: MessageRecord,
+        invocation: &Invocation,
+    ) -> Result<Outcome, PipelineError> {
         let lease = self.lease(invocation);
         if !self.ledger.take_lease(&record, &lease, (self.clock)()).await? {
             info!("another invocation holds the message");
@@ -615,7 +694,7 @@ where
         record.lease_owner = Some(lease.owner.clone());
         record.lease_until = Some(lease.until.timestamp());
         record.lease_attempt = Some(lease.attempt.clone());
-        self.deliver(record, &lease, false).await
+        self.deliver(record, &lease, false, None, invocation).await
     }
 
     /// Records the refusal and, when the sender may be answered, answers.
@@ -669,20 +748,27 @@ where
         let rejection = Rejection { status, status_text: record.status_text.clone().unwrap_or_default() };
         let secrets: Vec<&str> = letter.key.iter().map(|key| key.expose()).collect();
         let reply = error_reply(&to, letter.mail.message_id.as_deref(), &rejection, &secrets);
-        let outcome = match self.mailer.send_raw(&to, reply.to_mime(&self.settings.reply_from, (self.clock)())).await {
-            Ok(()) => ReplyOutcome::Sent,
-            Err(error @ PortError::Refused { .. }) => {
-                warn!(error = %mask_numbers_in(&error.to_string()), "error reply refused for good");
-                ReplyOutcome::Failed
-            }
-            Err(error) => {
-                warn!(error = %mask_numbers_in(&error.to_string()), "error reply not sent; left for the retry");
-                return Err(error.into());
-            }
-        };
+        let outcome =
+            self.send_answer(&to, reply.to_mime(&self.settings.reply_from, (self.clock)()), "error reply").await?;
         record.reply = Some(outcome);
         self.ledger.note_reply(&record).await?;
         Ok(rejected(outcome))
+    }
+
+    /// Hands an answer (`what`: an error reply, a receipt) to SES. One SES refused for good is
+    /// `Failed`; one it did not take fails the invocation, so that Lambda's retry sends it.
+    pub(crate) async fn send_answer(&self, to: &str, mime: Vec<u8>, what: &str) -> Result<ReplyOutcome, PipelineError> {
+        match self.mailer.send_raw(to, mime).await {
+            Ok(()) => Ok(ReplyOutcome::Sent),
+            Err(error @ PortError::Refused { .. }) => {
+                warn!(error = %mask_numbers_in(&error.to_string()), "{what} refused for good");
+                Ok(ReplyOutcome::Failed)
+            }
+            Err(error) => {
+                warn!(error = %mask_numbers_in(&error.to_string()), "{what} not sent; left for the retry");
+                Err(error.into())
+            }
+        }
     }
 
     async fn discard(&self, record: MessageRecord) -> Result<Outcome, PipelineError> {

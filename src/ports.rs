@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use thiserror::Error;
 
 use crate::domain::account::Account;
+use crate::domain::delivery::DeliveryReport;
 use crate::domain::message::MessageRecord;
 use crate::domain::recipient::Recipient;
 use crate::domain::sender::SenderId;
@@ -134,13 +135,53 @@ pub trait Ledger: Send + Sync {
         now: DateTime<Utc>,
         limit: u32,
     ) -> impl Future<Output = Result<bool, PortError>> + Send;
+
+    /// Where a provider's message id leads: the message and the recipient's position, from the
+    /// index the checkpoints keep for providers whose events carry no context of ours.
+    fn locate(&self, provider_id: &str) -> impl Future<Output = Result<Option<(String, usize)>, PortError>> + Send;
+
+    /// Records `report` for the recipient at `index`, only if it still moves the recipient's
+    /// fate forward (see [`crate::domain::delivery::change`]) and the recipient is still
+    /// `record.recipients[index].number`; when `report.refunded`, gives the record's parts back
+    /// to its account in the same atomic step. Returns false, having changed nothing, when the
+    /// stored recipient says otherwise (a late, repeated or concurrent event).
+    fn report(
+        &self,
+        record: &MessageRecord,
+        index: usize,
+        report: &DeliveryReport,
+    ) -> impl Future<Output = Result<bool, PortError>> + Send;
+
+    /// Settles recipients in doubt that no provider reported, in one atomic step: those at
+    /// `refund` become `failed` with `note` and their parts go back to the account; those at
+    /// `resend` go back to `pending`, marked resent, and the message back to `accepted` without
+    /// a lease. Only if each is still `unknown` with no report and nobody holds a live lease.
+    /// With nothing to resend, the text is forgotten. Returns false, having changed nothing,
+    /// otherwise.
+    fn resolve_doubt(
+        &self,
+        record: &MessageRecord,
+        refund: &[usize],
+        resend: &[usize],
+        note: &str,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<bool, PortError>> + Send;
+
+    /// Closes a message whose state is final: sets `closed_at`, records `record.receipt` (due,
+    /// or why not), forgets the text. Returns false when it was closed already.
+    fn close(&self, record: &MessageRecord) -> impl Future<Output = Result<bool, PortError>> + Send;
+
+    /// Notes what became of the delivery receipt.
+    fn note_receipt(&self, record: &MessageRecord) -> impl Future<Output = Result<(), PortError>> + Send;
 }
 
 /// One SMS to one recipient.
 #[derive(Debug, Clone, Copy)]
 pub struct OutgoingSms<'a> {
-    /// The SES message id of the email, for the provider's tracking context.
+    /// The SES message id of the email and the recipient's position in its record, for the
+    /// provider's tracking context.
     pub message_id: &'a str,
+    pub position: usize,
     pub to: &'a Recipient,
     pub sender: Option<&'a SenderId>,
     pub text: &'a str,

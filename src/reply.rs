@@ -1,10 +1,12 @@
 //! Whether to answer an email, and the answer: the manual (2.2) answers by email only when
-//! something is wrong, with the status and its StatusText in the body.
+//! something is wrong, with the status and its StatusText in the body. Accounts that ask for
+//! them also get a delivery receipt once a message is closed (see [`delivery_receipt`]).
 //!
 //! An answer must never feed a loop or a stranger's inbox: robots, lists and auto-replies get
 //! none, and neither, when the gateway asks for it, does a sender whose address is not proven.
 
 use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
 use mail_builder::MessageBuilder;
 use mail_builder::headers::address::Address;
 use mail_builder::headers::date::Date;
@@ -15,6 +17,7 @@ use mail_parser::parsers::MessageStream;
 use serde::{Deserialize, Serialize};
 
 use crate::domain::Rejection;
+use crate::domain::message::{Delivery, MessageRecord, RecipientRecord};
 use crate::domain::secret::redact;
 use crate::mail::{Author, InboundMail, Verdicts};
 
@@ -156,25 +159,37 @@ impl ErrorReply {
     /// Message-ID, which mail-builder writes as it is given (`id>\r\nX-Injected: yes` would add
     /// a header), goes through [`bare_message_id`].
     pub fn to_mime(&self, from: &str, date: DateTime<Utc>) -> Vec<u8> {
-        let (name, address) = mailbox(from);
-        let domain = address.rsplit_once('@').map_or("localhost", |(_, domain)| domain);
-        let mut message = MessageBuilder::new()
-            .from(Address::new_address(name, address.as_str()))
-            .to(self.to.as_str())
-            .subject(self.subject.as_str())
-            .date(Date::new(date.timestamp()))
-            .message_id(format!("{}@{domain}", make_boundary(".")));
-        if let Some(id) = self.in_reply_to.as_deref().map(bare_message_id).filter(|id| !id.is_empty()) {
-            message = message.in_reply_to(id.clone()).references(id);
-        }
-        let mut mime = Vec::new();
-        message
-            .header("Auto-Submitted", Raw::new("auto-replied"))
-            .header("X-Auto-Response-Suppression", Raw::new("All"))
-            .text_body(crlf_lines(&self.body))
-            .serialize(&mut mime);
-        mime
+        answer_mime(&self.to, &self.subject, &self.body, self.in_reply_to.as_deref(), from, date)
     }
+}
+
+/// The message of an answer, as [`ErrorReply::to_mime`] describes it.
+fn answer_mime(
+    to: &str,
+    subject: &str,
+    body: &str,
+    in_reply_to: Option<&str>,
+    from: &str,
+    date: DateTime<Utc>,
+) -> Vec<u8> {
+    let (name, address) = mailbox(from);
+    let domain = address.rsplit_once('@').map_or("localhost", |(_, domain)| domain);
+    let mut message = MessageBuilder::new()
+        .from(Address::new_address(name, address.as_str()))
+        .to(to)
+        .subject(subject)
+        .date(Date::new(date.timestamp()))
+        .message_id(format!("{}@{domain}", make_boundary(".")));
+    if let Some(id) = in_reply_to.map(bare_message_id).filter(|id| !id.is_empty()) {
+        message = message.in_reply_to(id.clone()).references(id);
+    }
+    let mut mime = Vec::new();
+    message
+        .header("Auto-Submitted", Raw::new("auto-replied"))
+        .header("X-Auto-Response-Suppression", Raw::new("All"))
+        .text_body(crlf_lines(body))
+        .serialize(&mut mime);
+    mime
 }
 
 /// The display name and the address of a mailbox written `addr` or `Name <addr>`, as
@@ -203,6 +218,196 @@ fn bare_message_id(id: &str) -> String {
 /// as it is in 7bit (a bare CR on the wire).
 fn crlf_lines(text: &str) -> String {
     text.replace("\r\n", "\n").replace('\r', "\n").replace('\n', "\r\n")
+}
+
+// The delivery receipt.
+
+/// The most recipients a receipt lists one by one. A message may name up to
+/// [`MAX_RECIPIENTS`](crate::domain::message::MAX_RECIPIENTS) (1,000): 200 short lines still
+/// read on a phone, and the others are only counted, by status, on one line. When the list is
+/// cut, the recipients not delivered are the ones listed first (the receipt is for them), then
+/// delivered ones up to 200; those listed keep the order of the subject.
+pub const RECEIPT_LISTED: usize = 200;
+
+/// The most characters of a provider's reason a receipt quotes; a longer one ends in `…`.
+const RECEIPT_REASON_CHARS: usize = 60;
+
+/// The delivery receipt of a closed message, ready to be written as a message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeliveryReceipt {
+    pub to: String,
+    pub subject: String,
+    pub body: String,
+    /// The Message-ID of the email the message came in, without angle brackets.
+    pub in_reply_to: Option<String>,
+}
+
+/// The receipt of a closed message, in French as the error replies, its times in `zone` (the
+/// account's). Subject `Mail2SMS: accusé de réception, email du <date> à <heure>` (the
+/// email's subject is never quoted: it holds the API key). Body: when the email was received
+/// (and when it was due, if scheduled), its reference (the SES message id), how many SMS and
+/// parts per SMS, numbers the subject named that were ignored, a tally of the recipients by
+/// status; then one line per recipient, at most [`RECEIPT_LISTED`], `<E.164> : <statut>`
+/// followed by the provider's reason (one line, at most 60 characters) for a recipient neither
+/// delivered nor merely sent, `remboursé` when its credits went back, `renvoyé` when it was sent
+/// a second time; then the credits debited and refunded, and what the less obvious statuses
+/// mean. Statuses: délivré, envoyé (taken by the provider, no word since), non confirmé,
+/// expiré, échec, inconnu (in doubt: sending or unknown), non envoyé (pending).
+///
+/// The SMS text is never read (`record.text`; settled records have none anyway), nor is
+/// anything the record does not hold: the API key, the email's subject.
+pub fn delivery_receipt(to: &str, record: &MessageRecord, zone: Tz) -> DeliveryReceipt {
+    let received = local_time(record.received_at, zone);
+    let mut lines = vec!["Accusé de réception de votre envoi SMS.".to_owned(), String::new()];
+    lines.push(format!("Email reçu le {received} ({})", zone.name()));
+    if let Some(due) = record.due_at {
+        lines.push(format!("Envoi programmé le {} ({})", local_time(due, zone), zone.name()));
+    }
+    lines.push(format!("Référence : {}", reference(&record.message_id)));
+    lines.push(format!(
+        "Envoi : {} SMS, {} par SMS",
+        record.recipients.len(),
+        counted(record.parts as usize, ("partie", "parties"))
+    ));
+    if record.dropped_count > 0 {
+        lines.push(format!("Numéros ignorés : {} (non valides, non facturés)", record.dropped_count));
+    }
+    lines.push(format!("Bilan : {}", tally(&record.recipients.iter().collect::<Vec<_>>())));
+    lines.push(String::new());
+    let listed = listed(&record.recipients);
+    lines.extend(record.recipients.iter().zip(&listed).filter(|(_, listed)| **listed).map(|(r, _)| recipient_line(r)));
+    let others: Vec<&RecipientRecord> =
+        record.recipients.iter().zip(&listed).filter(|(_, listed)| !**listed).map(|(r, _)| r).collect();
+    if !others.is_empty() {
+        lines.push(format!("… et {} : {}", counted(others.len(), ("autre", "autres")), tally(&others)));
+    }
+    lines.push(String::new());
+    lines.push(format!("Crédits débités : {}", record.cost));
+    lines.push(format!("Crédits remboursés : {}", record.refunded));
+    let legend: Vec<String> = LEGEND
+        .iter()
+        .filter(|(status, _)| record.recipients.iter().any(|r| status_of(r.fate()) == *status))
+        .map(|(status, meaning)| format!("{} : {meaning}", status.0))
+        .collect();
+    if !legend.is_empty() {
+        lines.push(String::new());
+        lines.extend(legend);
+    }
+    DeliveryReceipt {
+        to: to.to_owned(),
+        subject: format!("Mail2SMS: accusé de réception, email du {received}"),
+        body: lines.join("\n") + "\n",
+        in_reply_to: record.mail_message_id.clone(),
+    }
+}
+
+impl DeliveryReceipt {
+    /// The RFC 5322 message given to SES v2, written as [`ErrorReply::to_mime`] writes an error
+    /// reply: Auto-Submitted `auto-replied`, threaded under the email's Message-ID when known
+    /// (through [`bare_message_id`], so that it cannot add a header).
+    pub fn to_mime(&self, from: &str, date: DateTime<Utc>) -> Vec<u8> {
+        answer_mime(&self.to, &self.subject, &self.body, self.in_reply_to.as_deref(), from, date)
+    }
+}
+
+/// A word in the singular, then in the plural.
+type Words = (&'static str, &'static str);
+
+const DELIVERED: Words = ("délivré", "délivrés");
+const SENT: Words = ("envoyé", "envoyés");
+const UNCONFIRMED: Words = ("non confirmé", "non confirmés");
+const EXPIRED: Words = ("expiré", "expirés");
+const FAILED: Words = ("échec", "échecs");
+const UNKNOWN: Words = ("inconnu", "inconnus");
+const NOT_SENT: Words = ("non envoyé", "non envoyés");
+
+/// The statuses in the order a tally gives them.
+const STATUSES: [Words; 7] = [DELIVERED, SENT, UNCONFIRMED, EXPIRED, FAILED, UNKNOWN, NOT_SENT];
+
+/// What the statuses a reader may not guess mean, given when one of the recipients has it.
+const LEGEND: [(Words, &str); 5] = [
+    (SENT, "remis à l'opérateur, sans nouvelles depuis."),
+    (UNCONFIRMED, "l'opérateur n'a jamais confirmé la réception."),
+    (EXPIRED, "l'opérateur n'a pas pu le remettre à temps."),
+    (UNKNOWN, "nous ne savons pas si le SMS est parti."),
+    (NOT_SENT, "le SMS n'est pas parti."),
+];
+
+fn status_of(fate: Delivery) -> Words {
+    match fate {
+        Delivery::Delivered => DELIVERED,
+        Delivery::Sent => SENT,
+        Delivery::Unconfirmed => UNCONFIRMED,
+        Delivery::Expired => EXPIRED,
+        Delivery::Failed => FAILED,
+        Delivery::Unknown | Delivery::Sending => UNKNOWN,
+        Delivery::Pending => NOT_SENT,
+    }
+}
+
+/// `count` and the word, singular for 0 and 1 as French has it.
+fn counted(count: usize, (singular, plural): Words) -> String {
+    format!("{count} {}", if count > 1 { plural } else { singular })
+}
+
+/// The recipients counted by status, `2 délivrés, 1 échec`; `aucun destinataire` for none.
+fn tally(recipients: &[&RecipientRecord]) -> String {
+    let counts: Vec<String> = STATUSES
+        .iter()
+        .map(|status| (status, recipients.iter().filter(|r| status_of(r.fate()) == *status).count()))
+        .filter(|(_, count)| *count > 0)
+        .map(|(status, count)| counted(count, *status))
+        .collect();
+    if counts.is_empty() { "aucun destinataire".to_owned() } else { counts.join(", ") }
+}
+
+/// Which recipients are listed one by one: all when they are at most [`RECEIPT_LISTED`], else
+/// the first not delivered, then the first delivered, [`RECEIPT_LISTED`] in all.
+fn listed(recipients: &[RecipientRecord]) -> Vec<bool> {
+    let mut listed = vec![false; recipients.len()];
+    let delivered = |r: &RecipientRecord| r.fate() == Delivery::Delivered;
+    let not_delivered = recipients.iter().enumerate().filter(|(_, r)| !delivered(r));
+    let then_delivered = recipients.iter().enumerate().filter(|(_, r)| delivered(r));
+    for (index, _) in not_delivered.chain(then_delivered).take(RECEIPT_LISTED) {
+        listed[index] = true;
+    }
+    listed
+}
+
+/// `+33612345678 : échec (Invalid phone number), remboursé`.
+fn recipient_line(recipient: &RecipientRecord) -> String {
+    let fate = recipient.fate();
+    let mut line = format!("{} : {}", recipient.number.e164(), status_of(fate).0);
+    let reason = recipient.reason().map(one_line).filter(|reason| !reason.is_empty());
+    if let Some(reason) = reason.filter(|_| !matches!(fate, Delivery::Delivered | Delivery::Sent)) {
+        line.push_str(&format!(" ({})", shortened(&reason, RECEIPT_REASON_CHARS)));
+    }
+    if recipient.was_refunded() {
+        line.push_str(", remboursé");
+    }
+    if recipient.resent {
+        line.push_str(", renvoyé");
+    }
+    line
+}
+
+/// `text` cut to `max` characters, the last one then `…`.
+fn shortened(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_owned();
+    }
+    text.chars().take(max - 1).chain(['…']).collect()
+}
+
+/// A time as a French reader writes it, in `zone`: `25/11/2026 à 10:12:44`.
+fn local_time(time: DateTime<Utc>, zone: Tz) -> String {
+    time.with_timezone(&zone).format("%d/%m/%Y à %H:%M:%S").to_string()
+}
+
+/// The message's reference as the receipt shows it: the SES message id, only its letters,
+/// digits, `-`, `_` and `.`, at most 64 of them.
+fn reference(message_id: &str) -> String {
+    message_id.chars().filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')).take(64).collect()
 }
 
 #[cfg(test)]
@@ -748,6 +953,285 @@ mod tests {
                 .collect();
             let threaded = names.contains(&"In-Reply-To");
             prop_assert_eq!(names, field_names(threaded), "{}", headers);
+        }
+    }
+
+    // The delivery receipt.
+
+    mod receipt {
+        use chrono_tz::Europe::Paris;
+
+        use super::*;
+        use crate::domain::delivery::DeliveryReport;
+        use crate::domain::message::MessageState;
+        use crate::domain::recipient::Recipient;
+
+        const ID: &str = "20261125091244.4242@mail.example.com";
+        const TEXT: &str = "Soldes -50% ce week-end au magasin. STOP au 36180";
+
+        fn at(hour: u32, minute: u32) -> DateTime<Utc> {
+            Utc.with_ymd_and_hms(2026, 11, 25, hour, minute, 0).single().expect("a date")
+        }
+
+        fn report(delivery: Delivery, reason: Option<&str>, refunded: bool) -> Option<DeliveryReport> {
+            Some(DeliveryReport { delivery, at: at(9, 13), reason: reason.map(str::to_owned), price: None, refunded })
+        }
+
+        fn recipient(number: &str, delivery: Delivery, report: Option<DeliveryReport>) -> RecipientRecord {
+            RecipientRecord {
+                delivery,
+                report,
+                ..RecipientRecord::pending(Recipient::parse_e164(number).expect("E.164"), None)
+            }
+        }
+
+        /// A closed message of four recipients, two parts each: delivered; failed and refunded;
+        /// in doubt; taken but never confirmed.
+        fn closed() -> MessageRecord {
+            let mut record = MessageRecord::new("k8u6ra1lbn0ipa3hbpmqv39kcbb7s55ujl3ajpo1", at(9, 12));
+            record.login = Some("boutique".to_owned());
+            record.state = MessageState::PartiallyFailed;
+            record.parts = 2;
+            record.cost = 8;
+            record.refunded = 2;
+            record.mail_message_id = Some(ID.to_owned());
+            record.receipt_to = Some("boutique@example.com".to_owned());
+            record.closed_at = Some(at(9, 20));
+            record.recipients = vec![
+                recipient("+33612345678", Delivery::Sent, report(Delivery::Delivered, None, false)),
+                recipient(
+                    "+33698765432",
+                    Delivery::Sent,
+                    report(Delivery::Failed, Some("Destination phone number is invalid"), true),
+                ),
+                RecipientRecord {
+                    error: Some("timeout: the provider did not answer".to_owned()),
+                    ..recipient("+32470123456", Delivery::Unknown, None)
+                },
+                recipient("+33611223344", Delivery::Sent, report(Delivery::Unconfirmed, None, false)),
+            ];
+            record
+        }
+
+        fn receipt_of(record: &MessageRecord) -> DeliveryReceipt {
+            delivery_receipt("boutique@example.com", record, Paris)
+        }
+
+        #[test]
+        fn the_receipt_tells_each_recipient_s_fate_and_the_credits() {
+            let receipt = receipt_of(&closed());
+            assert_eq!(receipt.to, "boutique@example.com");
+            assert_eq!(receipt.subject, "Mail2SMS: accusé de réception, email du 25/11/2026 à 10:12:00");
+            assert_eq!(receipt.in_reply_to.as_deref(), Some(ID));
+            assert_eq!(
+                receipt.body,
+                "Accusé de réception de votre envoi SMS.\n\
+                 \n\
+                 Email reçu le 25/11/2026 à 10:12:00 (Europe/Paris)\n\
+                 Référence : k8u6ra1lbn0ipa3hbpmqv39kcbb7s55ujl3ajpo1\n\
+                 Envoi : 4 SMS, 2 parties par SMS\n\
+                 Bilan : 1 délivré, 1 non confirmé, 1 échec, 1 inconnu\n\
+                 \n\
+                 +33612345678 : délivré\n\
+                 +33698765432 : échec (Destination phone number is invalid), remboursé\n\
+                 +32470123456 : inconnu (timeout: the provider did not answer)\n\
+                 +33611223344 : non confirmé\n\
+                 \n\
+                 Crédits débités : 8\n\
+                 Crédits remboursés : 2\n\
+                 \n\
+                 non confirmé : l'opérateur n'a jamais confirmé la réception.\n\
+                 inconnu : nous ne savons pas si le SMS est parti.\n"
+            );
+        }
+
+        #[test]
+        fn a_scheduled_message_with_ignored_numbers_says_so() {
+            let mut record = closed();
+            record.recipients.truncate(1);
+            record.parts = 1;
+            record.cost = 1;
+            record.refunded = 0;
+            record.due_at = Some(Utc.with_ymd_and_hms(2026, 12, 1, 8, 30, 0).single().expect("a date"));
+            record.dropped_count = 3;
+            record.recipients[0].resent = true;
+            let body = receipt_of(&record).body;
+            for line in [
+                "Envoi programmé le 01/12/2026 à 09:30:00 (Europe/Paris)\n",
+                "Envoi : 1 SMS, 1 partie par SMS\n",
+                "Numéros ignorés : 3 (non valides, non facturés)\n",
+                "Bilan : 1 délivré\n",
+                "+33612345678 : délivré, renvoyé\n",
+            ] {
+                assert!(body.contains(line), "{line:?} in {body}");
+            }
+            assert!(!body.contains("nous ne savons pas"), "no legend for statuses not there: {body}");
+        }
+
+        #[test]
+        fn every_fate_has_its_word() {
+            let mut record = closed();
+            record.recipients = [
+                (Delivery::Pending, None),
+                (Delivery::Sending, None),
+                (Delivery::Sent, None),
+                (Delivery::Failed, None),
+                (Delivery::Sent, report(Delivery::Expired, Some("TTL_EXPIRED"), true)),
+            ]
+            .into_iter()
+            .enumerate()
+            .map(|(i, (delivery, report))| recipient(&format!("+3361234567{i}"), delivery, report))
+            .collect();
+            let body = receipt_of(&record).body;
+            for line in [
+                "+33612345670 : non envoyé\n",
+                "+33612345671 : inconnu\n",
+                "+33612345672 : envoyé\n",
+                "+33612345673 : échec, remboursé\n",
+                "+33612345674 : expiré (TTL_EXPIRED), remboursé\n",
+                "Bilan : 1 envoyé, 1 expiré, 1 échec, 1 inconnu, 1 non envoyé\n",
+                "envoyé : remis à l'opérateur, sans nouvelles depuis.\n",
+                "expiré : l'opérateur n'a pas pu le remettre à temps.\n",
+                "non envoyé : le SMS n'est pas parti.\n",
+            ] {
+                assert!(body.contains(line), "{line:?} in {body}");
+            }
+        }
+
+        #[test]
+        fn a_delivered_or_sent_recipient_shows_no_stale_reason() {
+            let mut record = closed();
+            record.recipients[0].error = Some("first attempt timed out".to_owned());
+            record.recipients[3] = RecipientRecord {
+                error: Some("in doubt".to_owned()),
+                ..recipient("+33611223344", Delivery::Sent, None)
+            };
+            let body = receipt_of(&record).body;
+            assert!(body.contains("+33612345678 : délivré\n") && body.contains("+33611223344 : envoyé\n"), "{body}");
+        }
+
+        #[test]
+        fn a_reason_stays_on_its_line_and_short() {
+            let mut record = closed();
+            let reason = format!("Refusé\r\nCrédits remboursés : 1000\n{}", "x".repeat(200));
+            record.recipients[1].report = report(Delivery::Failed, Some(&reason), true);
+            let body = receipt_of(&record).body;
+            assert_eq!(body.lines().filter(|line| line.starts_with("Crédits remboursés")).count(), 1, "{body}");
+            let line = body.lines().find(|line| line.starts_with("+33698765432")).expect("its line");
+            assert!(line.ends_with("…), remboursé") && line.chars().count() < 100, "{line}");
+        }
+
+        #[test]
+        fn neither_the_text_nor_the_key_is_in_the_receipt() {
+            let mut record = closed();
+            record.text = Some(format!("{TEXT} {KEY}"));
+            let receipt = receipt_of(&record);
+            let mime = String::from_utf8(receipt.to_mime("Mail2SMS <mail2sms@example.org>", at(9, 21))).expect("ASCII");
+            let decoded = decoded(mime.as_bytes());
+            for text in
+                [receipt.body.as_str(), receipt.subject.as_str(), mime.as_str(), &decoded.text.unwrap_or_default()]
+            {
+                assert!(!text.contains("Soldes") && !text.contains("36180"), "no SMS text: {text}");
+                assert!(!shows_the_key(text), "no key: {text}");
+            }
+            // Nothing secret-looking: no run of 16 hex digits but the SES message id, which is no secret.
+            let body = receipt.body.replace("k8u6ra1lbn0ipa3hbpmqv39kcbb7s55ujl3ajpo1", "");
+            let hex_runs = body.split(|c: char| !c.is_ascii_hexdigit()).filter(|run| run.len() >= 16).count();
+            assert_eq!(hex_runs, 0, "{body}");
+        }
+
+        #[test]
+        fn the_receipt_is_threaded_under_the_email_and_marked_automatic() {
+            let mime = receipt_of(&closed()).to_mime("Mail2SMS <mail2sms@example.org>", at(9, 21));
+            let decoded = decoded(&mime);
+            assert_eq!(decoded.in_reply_to.as_deref(), Some(ID));
+            assert_eq!(decoded.references.as_deref(), Some(ID));
+            assert_eq!(decoded.auto_submitted.as_deref(), Some("auto-replied"));
+            assert_eq!(decoded.auto_response_suppression.as_deref(), Some("All"));
+            assert_eq!(decoded.to.as_deref(), Some("boutique@example.com"));
+            assert_eq!(decoded.content_type.as_deref(), Some("text/plain; charset=utf-8"));
+            assert_eq!(
+                decoded.subject.as_deref(),
+                Some("Mail2SMS: accusé de réception, email du 25/11/2026 à 10:12:00")
+            );
+            assert_eq!(decoded.text, Some(crlf_lines(&receipt_of(&closed()).body)));
+            let mut unthreaded = closed();
+            unthreaded.mail_message_id = None;
+            let message = receipt_of(&unthreaded).to_mime("mail2sms@example.org", at(9, 21));
+            let message = MessageParser::new().parse(&message).expect("a message");
+            assert!(message.header_raw("In-Reply-To").is_none() && message.header_raw("References").is_none());
+        }
+
+        #[test]
+        fn a_message_id_cannot_inject_headers() {
+            let mut record = closed();
+            record.mail_message_id = Some(format!("{ID}>\r\nBcc: everyone@example.net\r\nX-Injected: yes"));
+            let receipt = delivery_receipt("boutique@example.com\r\nBcc: everyone@example.net", &record, Paris);
+            let mime = receipt.to_mime("mail2sms@example.org", at(9, 21));
+            let message = MessageParser::new().parse(&mime).expect("a message");
+            let names: Vec<&str> = message.headers().iter().map(|header| header.name.as_str()).collect();
+            assert_eq!(names, field_names(true), "no Bcc, no X-Injected");
+        }
+
+        #[test]
+        fn a_long_list_is_cut_failures_first_and_the_rest_counted() {
+            let mut record = closed();
+            record.recipients = (0..1_000)
+                .map(|i| {
+                    let number = format!("+336{i:08}");
+                    match i {
+                        997 => recipient(&number, Delivery::Failed, None),
+                        998 | 999 => recipient(&number, Delivery::Sent, report(Delivery::Expired, None, true)),
+                        _ => recipient(&number, Delivery::Sent, report(Delivery::Delivered, None, false)),
+                    }
+                })
+                .collect();
+            record.cost = 1_000;
+            let body = receipt_of(&record).body;
+            let listed: Vec<&str> = body.lines().filter(|line| line.starts_with("+336")).collect();
+            assert_eq!(listed.len(), RECEIPT_LISTED);
+            assert!(listed.contains(&"+33600000997 : échec, remboursé"), "the failures are listed");
+            assert!(listed.contains(&"+33600000999 : expiré, remboursé"));
+            assert_eq!(listed[0], "+33600000000 : délivré", "in the subject's order");
+            assert_eq!(listed[RECEIPT_LISTED - 1], "+33600000999 : expiré, remboursé");
+            assert!(body.contains("Bilan : 997 délivrés, 2 expirés, 1 échec\n"), "{body}");
+            assert!(body.contains("\n… et 800 autres : 800 délivrés\n"), "{body}");
+            assert!(body.lines().all(|line| line.chars().count() <= 80), "short lines");
+            let mut exact = record.clone();
+            exact.recipients.truncate(RECEIPT_LISTED);
+            assert!(!receipt_of(&exact).body.contains("… et"), "200 are all listed");
+        }
+
+        #[test]
+        fn the_times_are_the_account_s() {
+            let receipt = delivery_receipt("a@example.com", &closed(), chrono_tz::America::New_York);
+            assert!(
+                receipt.body.contains("Email reçu le 25/11/2026 à 04:12:00 (America/New_York)"),
+                "{}",
+                receipt.body
+            );
+            assert!(receipt.subject.ends_with("25/11/2026 à 04:12:00"));
+        }
+
+        proptest! {
+            #[test]
+            fn no_message_id_or_reason_adds_a_header_or_a_line(id in any::<String>(), reason in any::<String>()) {
+                let mut record = closed();
+                record.mail_message_id = Some(id);
+                record.recipients[1].report = report(Delivery::Failed, Some(&reason), true);
+                let receipt = receipt_of(&record);
+                prop_assert_eq!(receipt.body.lines().count(), receipt_of(&closed()).body.lines().count());
+                let mime = receipt.to_mime("mail2sms@example.org", at(9, 21));
+                let text = String::from_utf8_lossy(&mime);
+                let (headers, _) = text.split_once("\r\n\r\n").expect("headers, then the body");
+                let names: Vec<&str> = headers
+                    .split("\r\n")
+                    .filter(|line| !line.starts_with([' ', '\t']))
+                    .map(|line| line.split(':').next().unwrap_or_default())
+                    .collect();
+                let threaded = names.contains(&"In-Reply-To");
+                prop_assert_eq!(names, field_names(threaded), "{}", headers);
+            }
         }
     }
 }

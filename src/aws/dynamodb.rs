@@ -20,7 +20,8 @@ use sha2::{Digest, Sha256};
 
 use super::port_error;
 use crate::domain::account::Account;
-use crate::domain::message::{MessageRecord, MessageState, sortable_time};
+use crate::domain::delivery::DeliveryReport;
+use crate::domain::message::{Delivery, MessageRecord, MessageState, sortable_time};
 use crate::ports::{Debit, Lease, Ledger, Opening, PortError};
 use crate::tables::{ACCOUNTS, MESSAGES, MESSAGES_BY_LOGIN};
 
@@ -33,6 +34,18 @@ pub struct DynamoLedger {
     client: Client,
     accounts: String,
     messages: String,
+    /// Each checkpoint also writes, for each SMS it records as sent, an item that leads from the
+    /// provider's message id to its recipient (SNS's delivery logs carry nothing else of ours).
+    index_provider_ids: bool,
+}
+
+/// How long an index item from a provider's message id is kept: providers report within 72 hours.
+const PROVIDER_INDEX_DAYS: i64 = 7;
+
+/// The key of the index item of a provider's message id. SES message ids have no `#`, so these
+/// keys never meet a message's.
+fn provider_index_key(provider_id: &str) -> String {
+    format!("provider#{provider_id}")
 }
 
 fn s(value: impl Into<String>) -> AttributeValue {
@@ -80,7 +93,29 @@ fn failed_condition(reason: &CancellationReason) -> bool {
 
 impl DynamoLedger {
     pub fn new(sdk: &aws_config::SdkConfig, accounts: &str, messages: &str) -> DynamoLedger {
-        DynamoLedger { client: Client::new(sdk), accounts: accounts.to_owned(), messages: messages.to_owned() }
+        DynamoLedger {
+            client: Client::new(sdk),
+            accounts: accounts.to_owned(),
+            messages: messages.to_owned(),
+            index_provider_ids: false,
+        }
+    }
+
+    /// The same ledger, keeping (or not) the index of provider message ids.
+    pub fn indexing_provider_ids(self, index: bool) -> DynamoLedger {
+        DynamoLedger { index_provider_ids: index, ..self }
+    }
+
+    /// The index item leading from the provider's id of the recipient at `index` to it.
+    fn provider_index_put(&self, record: &MessageRecord, index: usize, now: DateTime<Utc>) -> Option<Put> {
+        let provider_id = record.recipients[index].provider_id.as_deref()?;
+        let item = HashMap::from([
+            (MESSAGES.partition_key.to_owned(), s(provider_index_key(provider_id))),
+            ("target_message_id".to_owned(), s(&record.message_id)),
+            ("position".to_owned(), n(index)),
+            ("expires_at".to_owned(), n((now + chrono::Duration::days(PROVIDER_INDEX_DAYS)).timestamp())),
+        ]);
+        Some(Put::builder().table_name(&self.messages).set_item(Some(item)).build().expect("table and item are set"))
     }
 
     pub fn client(&self) -> &Client {
@@ -187,6 +222,16 @@ impl DynamoLedger {
         self.set_account_field(login, "cut_at", to_value(&rules)?).await
     }
 
+    /// Sets which delivery receipts the account gets; returns the account as it is after, `None`
+    /// if there is no such account.
+    pub async fn set_receipts(
+        &self,
+        login: &str,
+        receipts: crate::domain::account::Receipts,
+    ) -> Result<Option<Account>, PortError> {
+        self.set_account_field(login, "receipts", to_value(&receipts)?).await
+    }
+
     /// Replaces the account's key by `key`, at once; returns the account as it is after, `None`
     /// if there is no such account.
     pub async fn rotate_key(
@@ -237,6 +282,32 @@ impl DynamoLedger {
             .await
             .map_err(|e| port_error("dynamodb", e))?;
         output.items.unwrap_or_default().into_iter().map(from_item).collect()
+    }
+
+    /// The account's messages received from `from` to `until`, both included, oldest first:
+    /// every page of them.
+    pub async fn messages_between(
+        &self,
+        login: &str,
+        from: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<Vec<MessageRecord>, PortError> {
+        let items: Vec<Item> = self
+            .client
+            .query()
+            .table_name(&self.messages)
+            .index_name(MESSAGES_BY_LOGIN)
+            .key_condition_expression("login = :login AND received_at BETWEEN :from AND :until")
+            .expression_attribute_values(":login", s(login))
+            .expression_attribute_values(":from", s(sortable_time::format(&from)))
+            .expression_attribute_values(":until", s(sortable_time::format(&until)))
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<Result<_, _>>()
+            .await
+            .map_err(|e| port_error("dynamodb", e))?;
+        items.into_iter().map(from_item).collect()
     }
 
     /// Cancels a scheduled message and refunds what it cost, in one step. Returns the record as
@@ -380,7 +451,6 @@ impl DynamoLedger {
         recipients: &[usize],
         note: &str,
     ) -> Result<bool, PortError> {
-        use crate::domain::message::Delivery;
         let Some(login) = record.login.as_deref() else {
             return Err(PortError::Refused {
                 service: "dynamodb",
@@ -395,6 +465,7 @@ impl DynamoLedger {
             .expression_attribute_names("#delivery", "delivery")
             .expression_attribute_names("#number", "number")
             .expression_attribute_names("#error", "error")
+            .expression_attribute_names("#report", "report")
             .expression_attribute_values(":unknown", to_value(&Delivery::Unknown)?)
             .expression_attribute_values(":failed", to_value(&Delivery::Failed)?)
             .expression_attribute_values(":note", s(note))
@@ -453,7 +524,6 @@ impl DynamoLedger {
         note: &str,
         now: DateTime<Utc>,
     ) -> Result<bool, PortError> {
-        use crate::domain::message::Delivery;
         let (moves, checks, numbers) = in_doubt_moves(record, recipients, ":pending");
         let mut sets = vec!["#state = :accepted".to_owned()];
         sets.extend(moves);
@@ -473,6 +543,7 @@ impl DynamoLedger {
             .expression_attribute_names("#delivery", "delivery")
             .expression_attribute_names("#number", "number")
             .expression_attribute_names("#error", "error")
+            .expression_attribute_names("#report", "report")
             .expression_attribute_values(":accepted", state(MessageState::Accepted)?)
             .expression_attribute_values(":expected", state(record.state)?)
             .expression_attribute_values(":now", n(now.timestamp()))
@@ -633,9 +704,31 @@ impl Ledger for DynamoLedger {
             .expression_attribute_values(":seq", n(record.checkpoints))
             .expression_attribute_values(":next", n(record.checkpoints + 1))
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
+        // The sender's fields of each recipient, never its provider's report (written by `report`).
+        let mut removes = Vec::new();
         for &index in changed {
-            sets.push(format!("recipients[{index}] = :r{index}"));
-            update = update.expression_attribute_values(format!(":r{index}"), to_value(&record.recipients[index])?);
+            let recipient = &record.recipients[index];
+            sets.push(format!("recipients[{index}].#delivery = :d{index}"));
+            update = update.expression_attribute_values(format!(":d{index}"), to_value(&recipient.delivery)?);
+            match &recipient.provider_id {
+                Some(id) => {
+                    sets.push(format!("recipients[{index}].provider_id = :p{index}"));
+                    update = update.expression_attribute_values(format!(":p{index}"), s(id));
+                }
+                None => removes.push(format!("recipients[{index}].provider_id")),
+            }
+            match &recipient.error {
+                Some(error) => {
+                    sets.push(format!("recipients[{index}].#error = :e{index}"));
+                    update = update.expression_attribute_values(format!(":e{index}"), s(error));
+                }
+                None => removes.push(format!("recipients[{index}].#error")),
+            }
+        }
+        if !changed.is_empty() {
+            update = update
+                .expression_attribute_names("#delivery", "delivery")
+                .expression_attribute_names("#error", "error");
         }
         if let Some(settled_at) = record.settled_at.filter(|_| record.state.is_final()) {
             sets.push("settled_at = :settled_at".to_owned());
@@ -647,9 +740,16 @@ impl Ledger for DynamoLedger {
             update = update.expression_attribute_values(":refund", n(refund));
         }
         if record.state.is_final() {
-            // Settled: the text is no longer needed, and nobody holds the message any more.
-            expression.push_str(" REMOVE #text, lease_owner, lease_until, lease_attempt");
-            update = update.expression_attribute_names("#text", "text");
+            // Sent: nobody holds the message any more, and the text is forgotten unless a
+            // recipient in doubt may still be sent again.
+            removes.extend(["lease_owner", "lease_until", "lease_attempt"].map(str::to_owned));
+            if record.text.is_none() {
+                removes.push("#text".to_owned());
+                update = update.expression_attribute_names("#text", "text");
+            }
+        }
+        if !removes.is_empty() {
+            expression.push_str(&format!(" REMOVE {}", removes.join(", ")));
         }
         let update = update.update_expression(expression).build().expect("table, key and expression are set");
         // A failed condition is either this very write, applied once already (its answer was
@@ -668,44 +768,50 @@ impl Ledger for DynamoLedger {
                 })
             }
         };
-        match record.login.as_deref().filter(|_| refund > 0) {
-            None => {
-                let single = self
-                    .client
-                    .update_item()
-                    .table_name(update.table_name)
-                    .set_key(Some(update.key))
-                    .update_expression(update.update_expression)
-                    .set_condition_expression(update.condition_expression)
-                    .set_expression_attribute_names(update.expression_attribute_names)
-                    .set_expression_attribute_values(update.expression_attribute_values)
-                    .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
-                    .send()
-                    .await;
-                match single {
-                    Ok(_) => Ok(()),
-                    Err(error) => match error.as_service_error() {
-                        Some(UpdateItemError::ConditionalCheckFailedException(failed)) => {
-                            applied_or_lost(failed.item.as_ref())
-                        }
-                        _ => Err(port_error("dynamodb", error)),
-                    },
-                }
-            }
-            Some(login) => {
-                let items = vec![
-                    TransactWriteItem::builder().update(update).build(),
-                    TransactWriteItem::builder().update(self.refund_update(login, refund)).build(),
-                ];
-                let token = checkpoint_token(&record.message_id, record.checkpoints);
-                match self.transact_once(items, &token).await {
-                    Ok(()) => Ok(()),
-                    Err(error) => match error.as_service_error().and_then(cancellation_reasons) {
-                        Some([first, ..]) if failed_condition(first) => applied_or_lost(first.item.as_ref()),
-                        _ => Err(port_error("dynamodb", error)),
-                    },
-                }
-            }
+        let now = Utc::now();
+        let index_puts: Vec<Put> = changed
+            .iter()
+            .filter(|_| self.index_provider_ids)
+            .filter(|&&index| record.recipients[index].delivery == crate::domain::message::Delivery::Sent)
+            .filter_map(|&index| self.provider_index_put(record, index, now))
+            .collect();
+        let refund_from = record.login.as_deref().filter(|_| refund > 0);
+        if refund_from.is_none() && index_puts.is_empty() {
+            let single = self
+                .client
+                .update_item()
+                .table_name(update.table_name)
+                .set_key(Some(update.key))
+                .update_expression(update.update_expression)
+                .set_condition_expression(update.condition_expression)
+                .set_expression_attribute_names(update.expression_attribute_names)
+                .set_expression_attribute_values(update.expression_attribute_values)
+                .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+                .send()
+                .await;
+            return match single {
+                Ok(_) => Ok(()),
+                Err(error) => match error.as_service_error() {
+                    Some(UpdateItemError::ConditionalCheckFailedException(failed)) => {
+                        applied_or_lost(failed.item.as_ref())
+                    }
+                    _ => Err(port_error("dynamodb", error)),
+                },
+            };
+        }
+        // The record's update comes first: a cancelled transaction's first reason is its own.
+        let mut items = vec![TransactWriteItem::builder().update(update).build()];
+        if let Some(login) = refund_from {
+            items.push(TransactWriteItem::builder().update(self.refund_update(login, refund)).build());
+        }
+        items.extend(index_puts.into_iter().map(|put| TransactWriteItem::builder().put(put).build()));
+        let token = checkpoint_token(&record.message_id, record.checkpoints);
+        match self.transact_once(items, &token).await {
+            Ok(()) => Ok(()),
+            Err(error) => match error.as_service_error().and_then(cancellation_reasons) {
+                Some([first, ..]) if failed_condition(first) => applied_or_lost(first.item.as_ref()),
+                _ => Err(port_error("dynamodb", error)),
+            },
         }
     }
 
@@ -728,16 +834,7 @@ impl Ledger for DynamoLedger {
     }
 
     async fn note_reply(&self, record: &MessageRecord) -> Result<(), PortError> {
-        self.client
-            .update_item()
-            .table_name(&self.messages)
-            .set_key(Some(self.message_key(&record.message_id)))
-            .update_expression("SET reply = :reply")
-            .expression_attribute_values(":reply", to_value(&record.reply)?)
-            .send()
-            .await
-            .map_err(|e| port_error("dynamodb", e))?;
-        Ok(())
+        self.set_message_field(&record.message_id, "reply", to_value(&record.reply)?).await
     }
 
     async fn count_reply(&self, address: &str, now: DateTime<Utc>, limit: u32) -> Result<bool, PortError> {
@@ -759,9 +856,231 @@ impl Ledger for DynamoLedger {
             Err(error) => Err(port_error("dynamodb", error)),
         }
     }
+
+    async fn locate(&self, provider_id: &str) -> Result<Option<(String, usize)>, PortError> {
+        let item = self
+            .client
+            .get_item()
+            .table_name(&self.messages)
+            .set_key(Some(self.message_key(&provider_index_key(provider_id))))
+            .send()
+            .await
+            .map_err(|e| port_error("dynamodb", e))?
+            .item;
+        let found = item.and_then(|item| {
+            let message_id = item.get("target_message_id")?.as_s().ok()?.clone();
+            let position = item.get("position")?.as_n().ok()?.parse().ok()?;
+            Some((message_id, position))
+        });
+        Ok(found)
+    }
+
+    async fn report(&self, record: &MessageRecord, index: usize, report: &DeliveryReport) -> Result<bool, PortError> {
+        let at = format!("recipients[{index}]");
+        // Forward only: a report that is not final is recorded only on a recipient the provider
+        // never reported and the sender left in doubt; a final one only where nothing final is.
+        let condition = if report.delivery.is_final() {
+            format!(
+                "{at}.#number = :number AND {at}.#delivery <> :failed \
+                 AND NOT {at}.#report.#delivery IN (:delivered, :failed, :expired, :unconfirmed)"
+            )
+        } else {
+            format!(
+                "{at}.#number = :number AND {at}.#delivery IN (:pending, :sending, :unknown) \
+                 AND attribute_not_exists({at}.#report)"
+            )
+        };
+        // The provider's words supersede the sender's note (an in-doubt recipient's): a recipient
+        // keeps one or the other, which bounds the record's size.
+        let mut expression = format!("SET {at}.#report = :report REMOVE {at}.#error");
+        let mut update = Update::builder()
+            .table_name(&self.messages)
+            .set_key(Some(self.message_key(&record.message_id)))
+            .condition_expression(condition)
+            .expression_attribute_names("#number", "number")
+            .expression_attribute_names("#delivery", "delivery")
+            .expression_attribute_names("#report", "report")
+            .expression_attribute_names("#error", "error")
+            .expression_attribute_values(":number", s(record.recipients[index].number.e164()))
+            .expression_attribute_values(":report", to_value(report)?);
+        if report.delivery.is_final() {
+            update = update
+                .expression_attribute_values(":failed", to_value(&Delivery::Failed)?)
+                .expression_attribute_values(":delivered", to_value(&Delivery::Delivered)?)
+                .expression_attribute_values(":expired", to_value(&Delivery::Expired)?)
+                .expression_attribute_values(":unconfirmed", to_value(&Delivery::Unconfirmed)?);
+        } else {
+            update = update
+                .expression_attribute_values(":pending", to_value(&Delivery::Pending)?)
+                .expression_attribute_values(":sending", to_value(&Delivery::Sending)?)
+                .expression_attribute_values(":unknown", to_value(&Delivery::Unknown)?);
+        }
+        let refund_from = record.login.as_deref().filter(|_| report.refunded && record.parts > 0);
+        if refund_from.is_some() {
+            expression = format!("{expression} ADD refunded :refund");
+            update = update.expression_attribute_values(":refund", n(record.parts));
+        }
+        let update = update.update_expression(expression).build().expect("table, key and expression are set");
+        let Some(login) = refund_from else {
+            let single = self
+                .client
+                .update_item()
+                .table_name(update.table_name)
+                .set_key(Some(update.key))
+                .update_expression(update.update_expression)
+                .set_condition_expression(update.condition_expression)
+                .set_expression_attribute_names(update.expression_attribute_names)
+                .set_expression_attribute_values(update.expression_attribute_values)
+                .send()
+                .await;
+            return match single {
+                Ok(_) => Ok(true),
+                Err(error) if error.as_service_error().is_some_and(condition_failed) => Ok(false),
+                Err(error) => Err(port_error("dynamodb", error)),
+            };
+        };
+        let items = vec![
+            TransactWriteItem::builder().update(update).build(),
+            TransactWriteItem::builder().update(self.refund_update(login, u64::from(record.parts))).build(),
+        ];
+        // The same report gives the same token: the SDK's repeat of a write whose answer was
+        // lost applies nothing twice (and a repeat after ten minutes meets the condition).
+        let token = report_token(&record.message_id, index, report);
+        match self.transact_once(items, &token).await {
+            Ok(()) => Ok(true),
+            Err(error) => match error.as_service_error().and_then(cancellation_reasons) {
+                Some([first, ..]) if failed_condition(first) => Ok(false),
+                _ => Err(port_error("dynamodb", error)),
+            },
+        }
+    }
+
+    async fn resolve_doubt(
+        &self,
+        record: &MessageRecord,
+        refund: &[usize],
+        resend: &[usize],
+        note: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, PortError> {
+        let (mut sets, mut conditions, mut numbers) = in_doubt_moves(record, refund, ":failed");
+        let (resent, resent_checks, resent_numbers) = in_doubt_moves(record, resend, ":pending");
+        sets.extend(resent);
+        conditions.extend(resent_checks);
+        numbers.extend(resent_numbers);
+        conditions.push("(attribute_not_exists(lease_until) OR lease_until < :now)".to_owned());
+        let credits = u64::from(record.parts) * refund.len() as u64;
+        let mut removes = Vec::new();
+        let mut update = Update::builder()
+            .table_name(&self.messages)
+            .set_key(Some(self.message_key(&record.message_id)))
+            .expression_attribute_names("#text", "text")
+            .expression_attribute_values(":now", n(now.timestamp()));
+        if !sets.is_empty() {
+            update = update
+                .expression_attribute_names("#delivery", "delivery")
+                .expression_attribute_names("#number", "number")
+                .expression_attribute_names("#error", "error")
+                .expression_attribute_names("#report", "report")
+                .expression_attribute_values(":unknown", to_value(&Delivery::Unknown)?)
+                .expression_attribute_values(":note", s(note));
+        }
+        if !refund.is_empty() {
+            update = update.expression_attribute_values(":failed", to_value(&Delivery::Failed)?);
+        }
+        if resend.is_empty() {
+            removes.push("#text");
+        } else {
+            for &index in resend {
+                sets.push(format!("recipients[{index}].resent = :true"));
+            }
+            sets.push("#state = :accepted".to_owned());
+            conditions.push("attribute_exists(#text)".to_owned());
+            removes.extend(["lease_owner", "lease_until", "lease_attempt", "settled_at"]);
+            update = update
+                .expression_attribute_names("#state", "state")
+                .expression_attribute_values(":pending", to_value(&Delivery::Pending)?)
+                .expression_attribute_values(":true", AttributeValue::Bool(true))
+                .expression_attribute_values(":accepted", state(MessageState::Accepted)?);
+        }
+        for (name, number) in numbers {
+            update = update.expression_attribute_values(name, number);
+        }
+        let mut expression = if sets.is_empty() { String::new() } else { format!("SET {} ", sets.join(", ")) };
+        if credits > 0 {
+            expression.push_str("ADD refunded :refund ");
+            update = update.expression_attribute_values(":refund", n(credits));
+        }
+        expression.push_str(&format!("REMOVE {}", removes.join(", ")));
+        let update = update
+            .update_expression(expression)
+            .condition_expression(conditions.join(" AND "))
+            .build()
+            .expect("table, key and expression are set");
+        let mut items = vec![TransactWriteItem::builder().update(update).build()];
+        if let Some(login) = record.login.as_deref().filter(|_| credits > 0) {
+            items.push(TransactWriteItem::builder().update(self.refund_update(login, credits)).build());
+        }
+        // The moves' conditions make a repeat apply nothing; the token makes the SDK's own
+        // repeat of this call succeed rather than fail its conditions.
+        let token = &crate::domain::account::new_api_key()[..36];
+        match self.transact_once(items, token).await {
+            Ok(()) => Ok(true),
+            Err(error) => match error.as_service_error().and_then(cancellation_reasons) {
+                Some([first, ..]) if failed_condition(first) => Ok(false),
+                _ => Err(port_error("dynamodb", error)),
+            },
+        }
+    }
+
+    async fn close(&self, record: &MessageRecord) -> Result<bool, PortError> {
+        let Some(closed_at) = record.closed_at else { return Ok(false) };
+        let mut sets = vec!["closed_at = :closed_at"];
+        let mut update = self
+            .client
+            .update_item()
+            .table_name(&self.messages)
+            .set_key(Some(self.message_key(&record.message_id)))
+            .condition_expression("attribute_exists(message_id) AND attribute_not_exists(closed_at) AND NOT #state IN (:accepted, :scheduled)")
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_names("#text", "text")
+            .expression_attribute_values(":accepted", state(MessageState::Accepted)?)
+            .expression_attribute_values(":scheduled", state(MessageState::Scheduled)?)
+            .expression_attribute_values(":closed_at", s(sortable_time::format(&closed_at)));
+        if let Some(receipt) = record.receipt {
+            sets.push("receipt = :receipt");
+            update = update.expression_attribute_values(":receipt", to_value(&receipt)?);
+        }
+        let closed = update.update_expression(format!("SET {} REMOVE #text", sets.join(", "))).send().await;
+        match closed {
+            Ok(_) => Ok(true),
+            Err(error) if error.as_service_error().is_some_and(condition_failed) => Ok(false),
+            Err(error) => Err(port_error("dynamodb", error)),
+        }
+    }
+
+    async fn note_receipt(&self, record: &MessageRecord) -> Result<(), PortError> {
+        self.set_message_field(&record.message_id, "receipt", to_value(&record.receipt)?).await
+    }
 }
 
 impl DynamoLedger {
+    /// Sets one field of an existing message record.
+    async fn set_message_field(&self, message_id: &str, field: &str, value: AttributeValue) -> Result<(), PortError> {
+        self.client
+            .update_item()
+            .table_name(&self.messages)
+            .set_key(Some(self.message_key(message_id)))
+            .update_expression("SET #field = :value")
+            .condition_expression("attribute_exists(message_id)")
+            .expression_attribute_names("#field", field)
+            .expression_attribute_values(":value", value)
+            .send()
+            .await
+            .map_err(|e| port_error("dynamodb", e))?;
+        Ok(())
+    }
+
     /// The record a failed `attribute_not_exists` found, read again if DynamoDB did not return it.
     async fn existing(&self, item: Option<Item>, message_id: &str) -> Result<Opening, PortError> {
         let record = match item {
@@ -789,11 +1108,20 @@ fn in_doubt_moves(
     let mut numbers = Vec::new();
     for &index in indexes {
         sets.push(format!("recipients[{index}].#delivery = {to}, recipients[{index}].#error = :note"));
-        conditions
-            .push(format!("recipients[{index}].#delivery = :unknown AND recipients[{index}].#number = :n{index}"));
+        conditions.push(format!(
+            "recipients[{index}].#delivery = :unknown AND recipients[{index}].#number = :n{index} \
+             AND attribute_not_exists(recipients[{index}].#report)"
+        ));
         numbers.push((format!(":n{index}"), s(record.recipients[index].number.e164())));
     }
     (sets, conditions, numbers)
+}
+
+/// The idempotency token of a report's write: the same report of the same recipient, the same
+/// token (at most 36 characters).
+fn report_token(message_id: &str, index: usize, report: &DeliveryReport) -> String {
+    let digest = Sha256::digest(format!("{message_id}/{index}/{:?}/{}", report.delivery, report.at.timestamp_millis()));
+    digest.iter().take(18).map(|b| format!("{b:02x}")).collect()
 }
 
 /// The idempotency token of a message's checkpoint: at most 36 characters, as DynamoDB asks.
@@ -862,7 +1190,8 @@ mod tests {
                 sender: Some(SenderId::parse("ABCDEFGHIJK").unwrap()),
                 delivery: Delivery::Unknown,
                 provider_id: Some("p".repeat(MAX_PROVIDER_ID_BYTES)),
-                error: Some("é".repeat(MAX_ERROR_BYTES / 2)),
+                // A report's reason supersedes the sender's note (the report's write removes it).
+                error: None,
                 report: Some(DeliveryReport {
                     delivery: Delivery::Unconfirmed,
                     at: now,

@@ -13,7 +13,7 @@ use super::port_error;
 use crate::config::{Config, SmsType};
 use crate::ports::{OutgoingSms, PortError, SmsGateway};
 
-pub const CONTEXT_MESSAGE_ID: &str = "mail2sms_message_id";
+use crate::event::{CONTEXT_MESSAGE_ID, CONTEXT_RECIPIENT};
 
 /// The client, whose SDK retries stop where the message may have been taken: a second
 /// `SendTextMessage` would be a second SMS.
@@ -57,6 +57,7 @@ impl SmsGateway for EumSms {
             .set_origination_identity(origination)
             .set_configuration_set_name(self.configuration_set.clone())
             .context(CONTEXT_MESSAGE_ID, sms.message_id)
+            .context(CONTEXT_RECIPIENT, sms.position.to_string())
             .send()
             .await
             .map_err(|e| port_error("sms-voice", e))?;

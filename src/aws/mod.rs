@@ -55,9 +55,13 @@ pub fn gateway(config: &Config, sdk: &aws_config::SdkConfig) -> AwsGateway {
             reply_limit_per_hour: config.reply_limit_per_hour,
             default_timezone: config.default_timezone,
             send_concurrency: config.send_concurrency,
+            refund_failed_deliveries: config.refund_failed_deliveries,
+            in_doubt_after: config.in_doubt_after,
+            in_doubt_policy: config.in_doubt_policy,
         },
         inbox: s3::S3Inbox::new(sdk, &config.inbound_bucket),
-        ledger: dynamodb::DynamoLedger::new(sdk, &config.accounts_table, &config.messages_table),
+        ledger: dynamodb::DynamoLedger::new(sdk, &config.accounts_table, &config.messages_table)
+            .indexing_provider_ids(config.sms_provider == SmsProvider::Sns),
         sms,
         mailer: sesv2::SesMailer::new(sdk, &config.reply_from),
         scheduler: scheduler::EventBridgeScheduler::new(

@@ -4,12 +4,13 @@
 
 use std::process::ExitCode;
 
+use chrono::NaiveDate;
 use clap::{ArgGroup, Args, Parser, Subcommand};
 use mail2sms::config::{AdminSettings, vars};
 use mail2sms::domain::account::Account;
-use mail2sms::domain::message::{Delivery, MessageRecord};
+use mail2sms::domain::message::{Delivery, MessageRecord, RecipientRecord, sortable_time};
 use mail2sms::operator::{Bootstrapped, Cancelled, Decision, Operator, Resource, Settled, Settlement, spelled};
-use serde_json::json;
+use serde_json::{Value, json};
 
 #[derive(Parser)]
 #[command(name = "mail2sms-admin", version, about = "Operate a Mail2SMS gateway: tables, accounts, credits, messages")]
@@ -40,6 +41,13 @@ enum Command {
     #[command(subcommand)]
     Credits(CreditsCommand),
     /// An account's messages as JSON lines, newest first (or, with --stuck, those stuck).
+    ///
+    /// Each message is its record without the SMS text or the lease; each of its recipients is
+    /// shown as it stands: `number`, `delivery` (its fate: the furthest of what the sending and
+    /// the provider said), `refunded` (its credits went back to the account) and, when known,
+    /// `provider_id`, `reason` (why it failed or is in doubt), `changed_at` (when the provider
+    /// last said so), `price` (what the provider charged, in US dollars, as it wrote it), the
+    /// `sender` it went out under and `resent` (sent once more after a doubt).
     Messages {
         /// The account (optional with --stuck).
         login: Option<String>,
@@ -51,6 +59,37 @@ enum Command {
         /// every account's: a Scan of the whole messages table.
         #[arg(long)]
         stuck: bool,
+    },
+    /// An account's activity per day, as JSON lines, oldest day first
+    ///
+    /// One line per day that has messages, days in the account's time zone (else
+    /// DEFAULT_TIMEZONE), each an object of:
+    ///   date              the day, YYYY-MM-DD
+    ///   emails            emails received
+    ///   accepted          emails debited: sent, being sent, scheduled, or cancelled since
+    ///   rejected          refused emails by status code, e.g. {"104": 2}
+    ///   dropped           emails not processed (not an email, spam, virus)
+    ///   sms               recipients of the accepted emails (but the cancelled ones)
+    ///   parts             their parts: the SMS credits they cost
+    ///   delivered         SMS the phones got
+    ///   failed            SMS refused, failed or expired
+    ///   unknown           SMS in doubt, unconfirmed by the carrier, or never reported by the
+    ///                     time their message closed (72 hours after sending)
+    ///   open              SMS still on their way: to send, scheduled, or sent and not yet reported
+    ///   credits_debited   credits the day's emails cost
+    ///   credits_refunded  credits given back for them since
+    /// SMS count under their fate as of now: a recent day changes as reports come.
+    /// At most 366 days at a time.
+    #[command(verbatim_doc_comment)]
+    Stats {
+        /// The account.
+        login: String,
+        /// The first day counted, YYYY-MM-DD (default: 29 days before --until, 30 days in all).
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        since: Option<NaiveDate>,
+        /// The last day counted, YYYY-MM-DD (default: today, in the account's time zone).
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        until: Option<NaiveDate>,
     },
     /// Cancel a scheduled message: delete its schedule, refund its credits.
     Cancel { message_id: String },
@@ -221,6 +260,11 @@ async fn run(cli: Cli) -> Result<(), Failure> {
                 println!("{}", message_json(&record));
             }
         }
+        Command::Stats { login, since, until } => {
+            for day in operator.stats(&login, since, until).await? {
+                println!("{}", json!(day));
+            }
+        }
         Command::Cancel { message_id } => match operator.cancel(&message_id).await? {
             Cancelled::Now { refunded } => println!("message {message_id} cancelled; {refunded} credits refunded"),
             Cancelled::Already => println!("message {message_id} was already cancelled"),
@@ -279,13 +323,37 @@ fn account_json(account: &Account) -> serde_json::Value {
     })
 }
 
-/// A message as the operator reads it: everything but the text and the lease.
-fn message_json(record: &MessageRecord) -> serde_json::Value {
+/// A message as the operator reads it: everything but the text and the lease, its recipients
+/// as they stand.
+fn message_json(record: &MessageRecord) -> Value {
     let mut value = serde_json::to_value(record).unwrap_or_default();
     if let Some(fields) = value.as_object_mut() {
-        for private in ["text", "lease_owner", "lease_until", "expires_at"] {
+        for private in ["text", "lease_owner", "lease_until", "lease_attempt", "expires_at"] {
             fields.remove(private);
         }
+        fields.insert("recipients".to_owned(), record.recipients.iter().map(recipient_json).collect());
+    }
+    value
+}
+
+/// A recipient as it stands: its fate and the provider's last word, what is known of it.
+fn recipient_json(recipient: &RecipientRecord) -> Value {
+    let report = recipient.report.as_ref();
+    let mut value = json!({
+        "number": recipient.number.e164(),
+        "delivery": recipient.fate(),
+        "refunded": recipient.was_refunded(),
+    });
+    let known = [
+        ("sender", recipient.sender.as_ref().map(|sender| json!(sender))),
+        ("provider_id", recipient.provider_id.as_deref().map(Value::from)),
+        ("reason", recipient.reason().map(Value::from)),
+        ("changed_at", report.map(|report| Value::from(sortable_time::format(&report.at)))),
+        ("price", report.and_then(|report| report.price.as_deref()).map(Value::from)),
+        ("resent", recipient.resent.then_some(Value::Bool(true))),
+    ];
+    if let Some(fields) = value.as_object_mut() {
+        fields.extend(known.into_iter().filter_map(|(key, known)| Some((key.to_owned(), known?))));
     }
     value
 }

@@ -5,6 +5,7 @@ use lambda_runtime::{Diagnostic, LambdaEvent, run, service_fn, tracing};
 use mail2sms::aws::{AwsGateway, gateway};
 use mail2sms::config::Config;
 use mail2sms::domain::recipient::mask_numbers_in;
+use mail2sms::metrics;
 use mail2sms::pipeline::{Invocation, PipelineError};
 use serde_json::Value;
 
@@ -14,11 +15,12 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let config = Config::from_env()?;
     let sdk = aws_config::load_from_env().await;
     let gateway = gateway(&config, &sdk);
-    let gateway = &gateway;
-    run(service_fn(move |event: LambdaEvent<Value>| async move { handle(gateway, event).await })).await
+    let (gateway, namespace) = (&gateway, config.metrics_namespace.as_str());
+    run(service_fn(move |event: LambdaEvent<Value>| async move { handle(gateway, namespace, event).await })).await
 }
 
-async fn handle(gateway: &AwsGateway, event: LambdaEvent<Value>) -> Result<Value, Diagnostic> {
+/// Serves one invocation; its outcomes become metrics, printed on stdout.
+async fn handle(gateway: &AwsGateway, namespace: &str, event: LambdaEvent<Value>) -> Result<Value, Diagnostic> {
     let invocation = Invocation {
         request_id: event.context.request_id.clone(),
         deadline: chrono::DateTime::from_timestamp_millis(event.context.deadline as i64)
@@ -26,7 +28,10 @@ async fn handle(gateway: &AwsGateway, event: LambdaEvent<Value>) -> Result<Value
         function_arn: event.context.invoked_function_arn.clone(),
     };
     match gateway.handle(event.payload, &invocation).await {
-        Ok(outcomes) => Ok(serde_json::json!({ "outcomes": outcomes })),
+        Ok(outcomes) => {
+            metrics::print(namespace, &outcomes);
+            Ok(serde_json::json!({ "outcomes": outcomes }))
+        }
         Err(error) => {
             let diagnostic = diagnostic(&error);
             tracing::error!(error = %diagnostic.error_message, retryable = error.is_retryable(), "invocation failed");

@@ -3,14 +3,17 @@
 use std::process::{Command, Output};
 
 use crate::helpers::World;
-use chrono::Utc;
+use chrono::{DateTime, NaiveDate, SubsecRound, TimeZone, Utc};
+use chrono_tz::Europe;
+use mail2sms::domain::Rejection;
 use mail2sms::domain::account::{MAX_CREDITS, new_api_key};
-use mail2sms::domain::message::{Delivery, MessageRecord, MessageState, RecipientRecord};
+use mail2sms::domain::delivery::DeliveryReport;
+use mail2sms::domain::message::{Delivery, MessageRecord, MessageState, RecipientRecord, sortable_time};
 use mail2sms::domain::recipient::Recipient;
 use mail2sms::domain::segments::Encoding;
 use mail2sms::pipeline::Outcome;
 use mail2sms::ports::{Ledger, Opening};
-use serde_json::Value;
+use serde_json::{Value, json};
 
 fn admin(world: &World, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_mail2sms-admin"))
@@ -262,8 +265,11 @@ async fn settle_refund_gives_back_the_parts_of_each_recipient_in_doubt_once() {
     let deliveries: Vec<&str> =
         settled["recipients"].as_array().unwrap().iter().map(|r| r["delivery"].as_str().unwrap()).collect();
     assert_eq!(deliveries, ["failed", "sent", "failed"]);
-    assert_eq!(settled["recipients"][0]["error"], "refunded by the operator");
-    assert_eq!(settled["recipients"][2]["error"], "refunded by the operator");
+    assert_eq!(settled["recipients"][0]["reason"], "refunded by the operator");
+    assert_eq!(settled["recipients"][2]["reason"], "refunded by the operator");
+    let refunded: Vec<bool> =
+        settled["recipients"].as_array().unwrap().iter().map(|r| r["refunded"].as_bool().unwrap()).collect();
+    assert_eq!(refunded, [true, false, true]);
 
     let again = stdout(&admin(&world, &["settle", id, "--refund"]));
     assert_eq!(show(&world, "boutique")["credits"], 16, "refunded once");
@@ -311,7 +317,8 @@ async fn settle_resend_sends_a_recipient_in_doubt_once_and_a_second_resend_nothi
     assert_eq!(sms[0].phone_number, "+33611223344");
     assert_eq!(resent["state"], "sent");
     assert_eq!(resent["recipients"][1]["delivery"], "sent");
-    assert_eq!(resent["recipients"][1]["error"], "resent by the operator");
+    assert_eq!(resent["recipients"][1]["reason"], "resent by the operator");
+    assert_eq!(resent["recipients"][1]["refunded"], false);
 
     let again = stdout(&admin(&world, &["settle", id, "--resend"]));
     assert!(again.contains("nothing changed"), "{again}");
@@ -398,4 +405,172 @@ async fn stuck_messages_are_listed_for_a_login_and_over_the_whole_table() {
     assert_eq!(ids(admin(&world, &["messages", "boutique"])).len(), 4, "without --stuck, all of them");
     assert!(!expected.contains(&live.message_id) && !expected.contains(&sent.message_id));
     refused(&admin(&world, &["messages"]));
+}
+
+/// A recipient of `number` as the sender left it, with the provider's word when given.
+fn recipient(number: &str, delivery: Delivery, report: Option<DeliveryReport>) -> RecipientRecord {
+    RecipientRecord {
+        delivery,
+        provider_id: delivery.was_taken().then(|| format!("provider-{number}")),
+        report,
+        ..RecipientRecord::pending(Recipient::parse_e164(number).unwrap(), None)
+    }
+}
+
+fn report(delivery: Delivery, at: DateTime<Utc>, reason: Option<&str>, price: Option<&str>) -> DeliveryReport {
+    DeliveryReport { delivery, at, reason: reason.map(str::to_owned), price: price.map(str::to_owned), refunded: false }
+}
+
+#[tokio::test]
+async fn messages_show_each_recipient_s_fate_and_the_provider_s_word_but_never_the_text() {
+    let world = World::new().await;
+    stdout(&admin(&world, &["account", "create", "boutique", "--credits", "10"]));
+    let reported_at = Utc::now().trunc_subsecs(3) - chrono::Duration::minutes(5);
+    let mut record = unwritten(&world, &[], 2, lapsed());
+    record.state = MessageState::PartiallyFailed;
+    record.lease_attempt = Some("attempt-1".to_owned());
+    record.settled_at = Some(reported_at - chrono::Duration::minutes(1));
+    let mut failed_report = report(Delivery::Failed, reported_at, Some("UNREACHABLE"), Some("0.0065"));
+    failed_report.refunded = true;
+    record.recipients = vec![
+        recipient("+33612345678", Delivery::Sent, Some(report(Delivery::Delivered, reported_at, None, Some("0.0645")))),
+        RecipientRecord {
+            error: Some("Invalid parameter: PhoneNumber".to_owned()),
+            ..recipient("+33698765432", Delivery::Failed, None)
+        },
+        recipient("+33611223344", Delivery::Sent, Some(failed_report)),
+        recipient("+33677889900", Delivery::Sent, None),
+    ];
+    record.cost = 8;
+    record.refunded = 4;
+    write(&world, &record).await;
+
+    let listing = stdout(&admin(&world, &["messages", "boutique"]));
+    let printed: Value = serde_json::from_str(listing.lines().next().unwrap()).unwrap();
+    let recipients = printed["recipients"].as_array().unwrap();
+    let changed_at = sortable_time::format(&reported_at);
+    assert_eq!(
+        recipients[0],
+        json!({
+            "number": "+33612345678",
+            "delivery": "delivered",
+            "provider_id": "provider-+33612345678",
+            "changed_at": changed_at,
+            "price": "0.0645",
+            "refunded": false,
+        })
+    );
+    assert_eq!(
+        recipients[1],
+        json!({
+            "number": "+33698765432",
+            "delivery": "failed",
+            "reason": "Invalid parameter: PhoneNumber",
+            "refunded": true,
+        }),
+        "refused when sent: the sender's reason, refunded"
+    );
+    assert_eq!(recipients[2]["delivery"], "failed");
+    assert_eq!(recipients[2]["reason"], "UNREACHABLE");
+    assert_eq!(recipients[2]["price"], "0.0065");
+    assert_eq!(recipients[2]["refunded"], true, "refunded on the provider's report");
+    assert_eq!(
+        recipients[3],
+        json!({
+            "number": "+33677889900",
+            "delivery": "sent",
+            "provider_id": "provider-+33677889900",
+            "refunded": false,
+        })
+    );
+    assert_eq!(printed["state"], "partially_failed");
+    assert_eq!((printed["cost"].as_u64(), printed["refunded"].as_u64()), (Some(8), Some(4)));
+    for private in ["text", "lease_owner", "lease_until", "lease_attempt", "expires_at"] {
+        assert!(printed.get(private).is_none(), "{private} is not shown: {printed}");
+    }
+    assert!(!listing.contains("commande") && !listing.contains("prete"), "the SMS text never shows: {listing}");
+}
+
+/// `at` o'clock on `date`, in Paris.
+fn paris(date: NaiveDate, hour: u32, minute: u32) -> DateTime<Utc> {
+    let local = date.and_hms_opt(hour, minute, 0).unwrap();
+    Europe::Paris.from_local_datetime(&local).earliest().unwrap().with_timezone(&Utc)
+}
+
+#[tokio::test]
+async fn stats_count_an_account_s_days_in_its_time_zone() {
+    let world = World::new().await;
+    stdout(&admin(&world, &["account", "create", "boutique", "--credits", "10", "--timezone", "Europe/Paris"]));
+    let today = Utc::now().with_timezone(&Europe::Paris).date_naive();
+    let day = today - chrono::Duration::days(3);
+    let (before, after) = (day - chrono::Duration::days(1), day + chrono::Duration::days(1));
+
+    // Late on `day` in Paris (the next day already in some time zones): sent to two numbers,
+    // one delivered, one refused and refunded.
+    let mut sent = unwritten(&world, &[], 2, lapsed());
+    sent.received_at = paris(day, 23, 30);
+    sent.state = MessageState::PartiallyFailed;
+    sent.settled_at = Some(sent.received_at);
+    sent.recipients = vec![
+        recipient("+33612345678", Delivery::Sent, Some(report(Delivery::Delivered, sent.received_at, None, None))),
+        recipient("+33698765432", Delivery::Failed, None),
+    ];
+    sent.cost = 4;
+    sent.refunded = 2;
+    write(&world, &sent).await;
+    // Just after midnight: refused for want of credits.
+    let rejection = Rejection::insufficient_credits(3, 1);
+    let mut rejected =
+        MessageRecord::rejected(&format!("{}{}", world.token, new_api_key()), paris(after, 0, 30), &rejection);
+    rejected.login = Some("boutique".to_owned());
+    write(&world, &rejected).await;
+    // Later that day: scheduled for one number, still to be sent.
+    let mut scheduled = unwritten(&world, &[("+33611223344", Delivery::Pending)], 1, lapsed());
+    scheduled.received_at = paris(after, 10, 0);
+    scheduled.state = MessageState::Scheduled;
+    scheduled.due_at = Some(Utc::now() + chrono::Duration::days(10));
+    write(&world, &scheduled).await;
+    // The day before: outside the period asked first.
+    let mut earlier = unwritten(&world, &[("+33611223344", Delivery::Sent)], 1, lapsed());
+    earlier.received_at = paris(before, 12, 0);
+    earlier.state = MessageState::Sent;
+    earlier.settled_at = Some(earlier.received_at);
+    write(&world, &earlier).await;
+
+    let days = |args: &[&str]| -> Vec<Value> {
+        let mut command = vec!["stats", "boutique"];
+        command.extend(args);
+        stdout(&admin(&world, &command)).lines().map(|line| serde_json::from_str(line).unwrap()).collect()
+    };
+    let (since, until) = (day.to_string(), after.to_string());
+    let printed = days(&["--since", &since, "--until", &until]);
+    assert_eq!(printed.len(), 2, "{printed:?}");
+    assert_eq!(
+        printed[0],
+        json!({
+            "date": since, "emails": 1, "accepted": 1, "rejected": {}, "dropped": 0, "sms": 2, "parts": 4,
+            "delivered": 1, "failed": 1, "unknown": 0, "open": 0, "credits_debited": 4, "credits_refunded": 2,
+        })
+    );
+    assert_eq!(
+        printed[1],
+        json!({
+            "date": until, "emails": 2, "accepted": 1, "rejected": { "104": 1 }, "dropped": 0, "sms": 1, "parts": 1,
+            "delivered": 0, "failed": 0, "unknown": 0, "open": 1, "credits_debited": 1, "credits_refunded": 0,
+        })
+    );
+
+    let last_thirty = days(&[]);
+    let dates: Vec<&str> = last_thirty.iter().map(|d| d["date"].as_str().unwrap()).collect();
+    assert_eq!(dates, [before.to_string(), since.clone(), until.clone()], "oldest first, the last 30 days");
+    assert_eq!(last_thirty[0]["unknown"], 1, "sent three days and more ago, never reported: closed unknown");
+    assert!(days(&["--since", &today.to_string()]).is_empty(), "no message today");
+
+    let stderr = refused(&admin(&world, &["stats", "boutique", "--since", &until, "--until", &since]));
+    assert!(stderr.contains("before it begins"), "{stderr}");
+    let year_ago = (day - chrono::Duration::days(366)).to_string();
+    let stderr = refused(&admin(&world, &["stats", "boutique", "--since", &year_ago, "--until", &since]));
+    assert!(stderr.contains("at most 366"), "{stderr}");
+    refused(&admin(&world, &["stats", "nobody"]));
+    assert!(!admin(&world, &["stats", "boutique", "--since", "01/11/2026"]).status.success(), "YYYY-MM-DD only");
 }

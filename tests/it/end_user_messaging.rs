@@ -10,10 +10,11 @@ use aws_smithy_mocks::{MockResponseInterceptor, Rule, RuleMode, create_mock_http
 use aws_smithy_runtime_api::http::{Response, StatusCode};
 use aws_smithy_types::body::SdkBody;
 use aws_smithy_types::retry::RetryConfig;
-use mail2sms::aws::end_user_messaging::{CONTEXT_MESSAGE_ID, EumSms};
+use mail2sms::aws::end_user_messaging::EumSms;
 use mail2sms::config::Config;
 use mail2sms::domain::recipient::Recipient;
 use mail2sms::domain::sender::SenderId;
+use mail2sms::event::{CONTEXT_MESSAGE_ID, CONTEXT_RECIPIENT};
 use mail2sms::ports::{OutgoingSms, PortError, SmsGateway};
 
 fn config(extra: &[(&str, &str)]) -> Config {
@@ -42,7 +43,7 @@ fn client(rule: &Rule) -> Client {
 }
 
 fn sms<'a>(to: &'a Recipient, sender: Option<&'a SenderId>) -> OutgoingSms<'a> {
-    OutgoingSms { message_id: "ses-message-1", to, sender, text: "Bonjour" }
+    OutgoingSms { message_id: "ses-message-1", position: 3, to, sender, text: "Bonjour" }
 }
 
 fn error_response(status: u16, error_type: &str) -> Response {
@@ -53,7 +54,7 @@ fn error_response(status: u16, error_type: &str) -> Response {
 }
 
 #[tokio::test]
-async fn the_sender_becomes_the_origination_identity_and_the_message_id_travels_in_the_context() {
+async fn the_sender_becomes_the_origination_identity_and_the_recipient_travels_in_the_context() {
     let rule = mock!(Client::send_text_message)
         .match_requests(|request| {
             request.destination_phone_number() == Some("+33612345678")
@@ -63,6 +64,7 @@ async fn the_sender_becomes_the_origination_identity_and_the_message_id_travels_
                 && request.configuration_set_name() == Some("tracking")
                 && request.context().and_then(|c| c.get(CONTEXT_MESSAGE_ID)).map(String::as_str)
                     == Some("ses-message-1")
+                && request.context().and_then(|c| c.get(CONTEXT_RECIPIENT)).map(String::as_str) == Some("3")
         })
         .then_output(|| SendTextMessageOutput::builder().message_id("eum-42").build());
     let eum = EumSms::new(client(&rule), &config(&[("EUM_CONFIGURATION_SET", "tracking")]));

@@ -9,6 +9,7 @@
 mod helpers;
 
 mod admin;
+mod delivery;
 mod end_user_messaging;
 mod hostile;
 mod logs;

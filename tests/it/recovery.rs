@@ -690,7 +690,7 @@ impl Step {
             Step::ReadAccount => "DynamoDB GetItem (account)",
             Step::Debit => "DynamoDB TransactWriteItems (debit)",
             Step::Publish => "SNS Publish (2nd number)",
-            Step::Checkpoint => "DynamoDB UpdateItem (checkpoint)",
+            Step::Checkpoint => "DynamoDB TransactWriteItems (checkpoint)",
             Step::RefundCheckpoint => "DynamoDB TransactWriteItems (refund)",
             Step::Reply => "SES SendEmail (102 reply)",
             Step::Schedule => "Scheduler CreateSchedule",
@@ -704,9 +704,9 @@ impl Step {
             Step::ReadAccount => Rule::new("dynamodb", "GetItem", fault).about(&world.config.accounts_table),
             Step::Debit => Rule::new("dynamodb", "TransactWriteItems", fault).body_contains("credits - :cost"),
             Step::Publish => Rule::new("sns", "Publish", fault).about(SECOND),
-            Step::Checkpoint => Rule::new("dynamodb", "UpdateItem", fault)
-                .about(&world.config.messages_table)
-                .body_contains("recipients"),
+            // With SNS, a checkpoint that records sent SMS also writes the index of their
+            // provider ids: a transaction.
+            Step::Checkpoint => Rule::new("dynamodb", "TransactWriteItems", fault).body_contains("provider#"),
             Step::RefundCheckpoint => Rule::new("dynamodb", "TransactWriteItems", fault).body_contains("ADD credits"),
             Step::Reply => Rule::new("ses", "SendEmail", fault),
             Step::Schedule => Rule::new("scheduler", "CreateSchedule", fault),

@@ -48,7 +48,7 @@ async fn a_future_date_debits_now_and_creates_a_one_time_schedule() {
     let (id, outcome) = schedule_email(&world, &gateway, &key, "2026-12-01 09:30:00").await;
 
     let due = utc("2026-12-01T08:30:00Z");
-    assert_eq!(outcome, Outcome::Scheduled { message_id: id.clone(), due_at: due });
+    assert_eq!(outcome, Outcome::Scheduled { message_id: id.clone(), due_at: due, cost: 2 });
     assert_eq!(world.credits("shop").await, 8, "debited at once");
     assert!(world.sms().is_empty(), "nothing sent yet");
     assert!(world.replies().is_empty());
@@ -162,7 +162,7 @@ async fn dates_are_read_in_the_accounts_time_zone_across_daylight_saving() {
         let subject = format!("{login}@{key}|0612345678|date={local}");
         let id = world.receive(&world.email(&subject, &world.token)).await;
         let outcome = gateway.handle(world.ses_event(&id), &world.invocation()).await.unwrap().remove(0);
-        assert_eq!(outcome, Outcome::Scheduled { message_id: id, due_at: utc(expected) }, "{login} {local}");
+        assert_eq!(outcome, Outcome::Scheduled { message_id: id, due_at: utc(expected), cost: 1 }, "{login} {local}");
     }
 }
 

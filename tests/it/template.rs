@@ -1,7 +1,10 @@
 //! `template.yaml` agrees with the code: the function is given exactly the environment variables
 //! the code reads and exactly the IAM actions it calls, the tables are the ones `tables::ALL`
 //! defines, the receipt rule scans, requires TLS and stores the raw email before invoking the
-//! function, and the inbound bucket is private.
+//! function, and the inbound bucket is private. The delivery events reach the function: End User
+//! Messaging's through an EventBridge rule that takes only our SMS, SNS's through subscription
+//! filters on the two log groups SNS writes, with a role SNS can use for nothing else; and the
+//! dashboard shows the metrics the function emits, in the namespace it emits them in.
 //!
 //! Each check is a function returning what is wrong, so that `each_check_catches_a_broken_template`
 //! can prove it fails on a template broken on purpose.
@@ -9,7 +12,8 @@
 use std::collections::BTreeSet;
 
 use mail2sms::aws::FUNCTION_IAM_ACTIONS;
-use mail2sms::config::{DEFAULT_INBOUND_PREFIX, vars};
+use mail2sms::config::{DEFAULT_IN_DOUBT_AFTER_MINUTES, DEFAULT_INBOUND_PREFIX, vars};
+use mail2sms::event::CONTEXT_MESSAGE_ID;
 use mail2sms::tables::{self, TableSpec};
 use serde_json::{Map, Value, json};
 
@@ -92,6 +96,61 @@ fn function_environment(template: &Value) -> Result<&Map<String, Value>, String>
     resource(template, FUNCTION)?["Properties"]["Environment"]["Variables"]
         .as_object()
         .ok_or_else(|| format!("{FUNCTION} has no Environment.Variables"))
+}
+
+/// The one `AWS::Lambda::Permission` that lets `principal` invoke the function.
+fn permission_for<'t>(template: &'t Value, principal: &str) -> Result<(&'t String, &'t Value), String> {
+    let found: Vec<_> = of_type(template, "AWS::Lambda::Permission")?
+        .into_iter()
+        .filter(|(_, permission)| permission["Properties"]["Principal"] == principal)
+        .collect();
+    match found.as_slice() {
+        [one] => Ok(*one),
+        many => Err(format!("expected exactly one permission for {principal}, found {}", many.len())),
+    }
+}
+
+/// The stack the template is read as deployed in, for `Fn::Sub`.
+const STACK: &str = "mail2sms-test";
+const REGION: &str = "eu-west-1";
+const ACCOUNT: &str = "123456789012";
+
+/// What `Fn::Sub` makes of `text` in a stack named [`STACK`] in [`REGION`]: the pseudo parameters
+/// replaced, `${!x}` written `${x}`. Any other reference is an error (this test cannot resolve it).
+fn substitute(text: &str) -> Result<String, String> {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find("${") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 2..];
+        let end = after.find('}').ok_or_else(|| format!("an unclosed ${{ in {text:?}"))?;
+        let name = &after[..end];
+        match name {
+            "AWS::StackName" => out.push_str(STACK),
+            "AWS::Region" => out.push_str(REGION),
+            "AWS::AccountId" => out.push_str(ACCOUNT),
+            "AWS::Partition" => out.push_str("aws"),
+            literal if literal.starts_with('!') => out.push_str(&format!("${{{}}}", &literal[1..])),
+            other => return Err(format!("a reference this test cannot resolve: ${{{other}}}")),
+        }
+        rest = &after[end + 1..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+/// The string an `Fn::Sub` (short form, no variable map) stands for.
+fn sub_string(value: &Value) -> Result<String, String> {
+    let text = value["Fn::Sub"].as_str().ok_or_else(|| format!("not an Fn::Sub of a string: {value}"))?;
+    substitute(text)
+}
+
+/// The function's metrics namespace, in the stack [`STACK`].
+fn metrics_namespace(template: &Value) -> Result<String, String> {
+    let variable = function_environment(template)?
+        .get(vars::METRICS_NAMESPACE)
+        .ok_or_else(|| format!("{FUNCTION} has no {}", vars::METRICS_NAMESPACE))?;
+    sub_string(variable).map_err(|problem| format!("{}: {problem}", vars::METRICS_NAMESPACE))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -287,7 +346,7 @@ fn check_receipt_rule(template: &Value) -> Result<(), String> {
 
     let depends_on = strings(&rule["DependsOn"]);
     let (policy_id, _) = the_one_of_type(template, "AWS::S3::BucketPolicy")?;
-    let (permission_id, _) = the_one_of_type(template, "AWS::Lambda::Permission")?;
+    let (permission_id, _) = permission_for(template, "ses.amazonaws.com")?;
     ensure(depends_on.contains(&policy_id.as_str()) && depends_on.contains(&permission_id.as_str()), || {
         format!("{id} must depend on {policy_id} and {permission_id} (SES checks access when the rule is created)")
     })
@@ -341,7 +400,365 @@ fn check_inbound_bucket(template: &Value) -> Result<(), String> {
     ensure(tls_only, || "the bucket policy does not deny requests without TLS".into())
 }
 
-const CHECKS: [(&str, Check); 7] = [
+/// The delivery settings are parameters with the code's defaults and bounds, handed to the
+/// function, and every parameter is shown in one group of the console's form.
+fn check_delivery_parameters(template: &Value) -> Result<(), String> {
+    let expected = [
+        (
+            "RefundFailedDeliveries",
+            vars::REFUND_FAILED_DELIVERIES,
+            json!({ "Type": "String", "Default": "true", "AllowedValues": ["true", "false"] }),
+        ),
+        (
+            "InDoubtAfterMinutes",
+            vars::IN_DOUBT_AFTER_MINUTES,
+            json!({ "Type": "Number", "Default": DEFAULT_IN_DOUBT_AFTER_MINUTES, "MinValue": 1, "MaxValue": 1440 }),
+        ),
+        (
+            "InDoubtPolicy",
+            vars::IN_DOUBT_POLICY,
+            json!({ "Type": "String", "Default": "auto", "AllowedValues": ["auto", "resend", "refund"] }),
+        ),
+    ];
+    let environment = function_environment(template)?;
+    for (name, variable, constraints) in expected {
+        let parameter = &template["Parameters"][name];
+        for (key, value) in constraints.as_object().expect("an object") {
+            ensure(parameter[key] == *value, || {
+                format!("parameter {name}'s {key} is {}, not {value}", parameter[key])
+            })?;
+        }
+        ensure(environment.get(variable) == Some(&json!({ "Ref": name })), || {
+            format!("{variable} is {:?}, not the parameter {name}", environment.get(variable))
+        })?;
+    }
+
+    let declared: BTreeSet<&str> = template["Parameters"]
+        .as_object()
+        .ok_or("the template has no Parameters")?
+        .keys()
+        .map(String::as_str)
+        .collect();
+    let groups = template["Metadata"]["AWS::CloudFormation::Interface"]["ParameterGroups"]
+        .as_array()
+        .ok_or("the template has no ParameterGroups")?;
+    let grouped: Vec<&str> = groups.iter().flat_map(|group| strings(&group["Parameters"])).collect();
+    let unique: BTreeSet<&str> = grouped.iter().copied().collect();
+    ensure(grouped.len() == unique.len(), || format!("a parameter is in two groups: {grouped:?}"))?;
+    ensure(unique == declared, || {
+        let outside: Vec<_> = declared.difference(&unique).collect();
+        let unknown: Vec<_> = unique.difference(&declared).collect();
+        format!("parameters in no group {outside:?}, groups naming no parameter {unknown:?}")
+    })
+}
+
+/// End User Messaging's delivery events reach the function through a rule on the default bus
+/// that takes only text-message delivery statuses whose context names a Mail2SMS message, and
+/// hands the event over as it is.
+fn check_delivery_events_rule(template: &Value) -> Result<(), String> {
+    let events = resource(template, FUNCTION)?["Properties"]["Events"]
+        .as_object()
+        .ok_or_else(|| format!("{FUNCTION} has no Events"))?;
+    let rules: Vec<(&String, &Value)> = events
+        .iter()
+        .filter(|(_, event)| event["Type"] == "EventBridgeRule")
+        .filter(|(_, event)| strings(&event["Properties"]["Pattern"]["source"]).contains(&"aws.sms-voice"))
+        .collect();
+    let [(id, rule)] = rules.as_slice() else {
+        return Err(format!(
+            "{FUNCTION} needs exactly one EventBridgeRule event on aws.sms-voice, found {}",
+            rules.len()
+        ));
+    };
+    let properties = &rule["Properties"];
+    let pattern = &properties["Pattern"];
+    ensure(pattern["source"] == json!(["aws.sms-voice"]), || {
+        format!("{id} takes other sources: {}", pattern["source"])
+    })?;
+    ensure(pattern["detail-type"] == json!(["Text Message Delivery Status Updated"]), || {
+        format!("{id} takes other events than text-message delivery statuses: {}", pattern["detail-type"])
+    })?;
+    let context = &pattern["detail"]["context"];
+    ensure(context[CONTEXT_MESSAGE_ID] == json!([{ "exists": true }]), || {
+        format!("{id} does not keep to the SMS whose context carries {CONTEXT_MESSAGE_ID}: {context}")
+    })?;
+    let bus = properties.get("EventBusName");
+    ensure(bus.is_none() || bus == Some(&json!("default")), || {
+        format!("{id} listens on {bus:?}; End User Messaging publishes on the default bus")
+    })?;
+    for reshaping in ["Input", "InputPath", "InputTransformer"] {
+        ensure(properties.get(reshaping).is_none(), || format!("{id} reshapes the event ({reshaping})"))?;
+    }
+    let state = properties.get("State");
+    ensure(state.is_none() || state == Some(&json!("ENABLED")), || format!("{id} is not enabled: {state:?}"))
+}
+
+/// The names SNS writes SMS delivery statuses under, as `Fn::Sub` strings.
+const SNS_LOG_GROUPS: [&str; 2] = [
+    "sns/${AWS::Region}/${AWS::AccountId}/DirectPublishToPhoneNumber",
+    "sns/${AWS::Region}/${AWS::AccountId}/DirectPublishToPhoneNumber/Failure",
+];
+
+fn log_group_arn(name: &str) -> String {
+    format!("arn:${{AWS::Partition}}:logs:${{AWS::Region}}:${{AWS::AccountId}}:log-group:{name}")
+}
+
+/// Both groups SNS writes to are created under SNS's names (unless `CreateSnsLogGroups` is false,
+/// when the same names are used), kept as long as the function's logs, and each has one filter
+/// that hands every line to the function, created after the permission that lets CloudWatch Logs
+/// invoke it for that group only.
+fn check_sns_delivery_logs(template: &Value) -> Result<(), String> {
+    let filters = of_type(template, "AWS::Logs::SubscriptionFilter")?;
+    ensure(filters.len() == SNS_LOG_GROUPS.len(), || {
+        format!("expected {} subscription filters, found {}", SNS_LOG_GROUPS.len(), filters.len())
+    })?;
+    for name in SNS_LOG_GROUPS {
+        let sub = json!({ "Fn::Sub": name });
+        let groups: Vec<_> = of_type(template, "AWS::Logs::LogGroup")?
+            .into_iter()
+            .filter(|(_, group)| group["Properties"]["LogGroupName"] == sub)
+            .collect();
+        let [(group_id, group)] = groups.as_slice() else {
+            return Err(format!("expected one log group named {name}, found {}", groups.len()));
+        };
+        ensure(group["Properties"]["RetentionInDays"] == json!({ "Ref": "LogRetentionDays" }), || {
+            format!("{group_id} is not kept LogRetentionDays days")
+        })?;
+        let condition = group["Condition"].as_str().ok_or_else(|| format!("{group_id} has no Condition"))?;
+        ensure(
+            template["Conditions"][condition] == json!({ "Fn::Equals": [{ "Ref": "CreateSnsLogGroups" }, "true"] }),
+            || format!("{group_id}'s condition {condition} is not CreateSnsLogGroups = true"),
+        )?;
+
+        let expected_name = json!({ "Fn::If": [condition, { "Ref": group_id }, sub] });
+        let (filter_id, filter) = filters
+            .iter()
+            .find(|(_, filter)| filter["Properties"]["LogGroupName"] == expected_name)
+            .ok_or_else(|| format!("no subscription filter on {name} (expected LogGroupName {expected_name})"))?;
+        let properties = &filter["Properties"];
+        ensure(properties["FilterPattern"] == "", || format!("{filter_id} keeps only some lines"))?;
+        ensure(properties["DestinationArn"] == json!({ "Fn::GetAtt": [FUNCTION, "Arn"] }), || {
+            format!("{filter_id} does not hand the lines to {FUNCTION}")
+        })?;
+
+        let permissions: Vec<_> = of_type(template, "AWS::Lambda::Permission")?
+            .into_iter()
+            .filter(|(_, p)| p["Properties"]["SourceArn"] == json!({ "Fn::Sub": format!("{}:*", log_group_arn(name)) }))
+            .collect();
+        let [(permission_id, permission)] = permissions.as_slice() else {
+            return Err(format!(
+                "expected one invoke permission for the log group {name}, found {}",
+                permissions.len()
+            ));
+        };
+        let properties = &permission["Properties"];
+        ensure(properties["Principal"] == "logs.amazonaws.com", || {
+            format!("{permission_id} is not for CloudWatch Logs")
+        })?;
+        ensure(properties["Action"] == "lambda:InvokeFunction", || {
+            format!("{permission_id} grants {}", properties["Action"])
+        })?;
+        ensure(properties["FunctionName"] == json!({ "Fn::GetAtt": [FUNCTION, "Arn"] }), || {
+            format!("{permission_id} is not {FUNCTION}'s")
+        })?;
+        ensure(properties["SourceAccount"] == json!({ "Ref": "AWS::AccountId" }), || {
+            format!("{permission_id} is not limited to our account")
+        })?;
+        ensure(strings(&filter["DependsOn"]).contains(&permission_id.as_str()), || {
+            format!("{filter_id} must depend on {permission_id} (CloudWatch Logs checks it may invoke the function)")
+        })?;
+    }
+    Ok(())
+}
+
+/// The role the stack hands SNS (output `SnsDeliveryStatusRoleArn`, for `make activate`) is
+/// assumable by SNS alone and may only create and write the two delivery-status log groups.
+fn check_sns_delivery_status_role(template: &Value) -> Result<(), String> {
+    let output = &template["Outputs"]["SnsDeliveryStatusRoleArn"]["Value"]["Fn::GetAtt"];
+    let role_id = match output.as_array().map(Vec::as_slice) {
+        Some([Value::String(id), attribute]) if attribute == "Arn" => id.as_str(),
+        _ => return Err("no output SnsDeliveryStatusRoleArn with a role's Arn".into()),
+    };
+    let role = resource(template, role_id)?;
+    ensure(role["Type"] == "AWS::IAM::Role", || format!("{role_id} is not a role"))?;
+    let properties = &role["Properties"];
+    let trust = properties["AssumeRolePolicyDocument"]["Statement"]
+        .as_array()
+        .ok_or_else(|| format!("{role_id} has no trust statements"))?;
+    let [trust] = trust.as_slice() else {
+        return Err(format!("{role_id} must trust one principal, it has {} statements", trust.len()));
+    };
+    ensure(trust["Effect"] == "Allow" && trust["Action"] == "sts:AssumeRole", || {
+        format!("{role_id}'s trust: {trust}")
+    })?;
+    ensure(strings(&trust["Principal"]["Service"]) == ["sns.amazonaws.com"], || {
+        format!("{role_id} is assumable by {}, not SNS alone", trust["Principal"])
+    })?;
+    ensure(trust["Principal"].as_object().is_some_and(|p| p.len() == 1), || {
+        format!("{role_id} trusts more than the SNS service: {}", trust["Principal"])
+    })?;
+    ensure(properties.get("ManagedPolicyArns").is_none(), || format!("{role_id} has managed policies"))?;
+
+    let needed = ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"];
+    let allowed: BTreeSet<&str> =
+        needed.into_iter().chain(["logs:PutMetricFilter", "logs:PutRetentionPolicy"]).collect();
+    let resources: BTreeSet<String> =
+        SNS_LOG_GROUPS.iter().flat_map(|name| [log_group_arn(name), format!("{}:*", log_group_arn(name))]).collect();
+    let mut granted = BTreeSet::new();
+    let policies = properties["Policies"].as_array().ok_or_else(|| format!("{role_id} has no policies"))?;
+    for policy in policies {
+        let statements =
+            policy["PolicyDocument"]["Statement"].as_array().ok_or_else(|| format!("{role_id}: {policy}"))?;
+        for statement in statements {
+            ensure(statement["Effect"] == "Allow" && statement.get("NotAction").is_none(), || {
+                format!("{role_id}: unexpected statement {statement}")
+            })?;
+            let actions = strings(&statement["Action"]);
+            ensure(actions.iter().all(|action| allowed.contains(action)), || {
+                format!("{role_id} may do more than write logs: {actions:?}")
+            })?;
+            granted.extend(actions);
+            let targets = match &statement["Resource"] {
+                Value::Array(items) => items.clone(),
+                one => vec![one.clone()],
+            };
+            for target in targets {
+                let arn = target["Fn::Sub"].as_str().unwrap_or_default();
+                ensure(resources.contains(arn), || format!("{role_id} may write to {target}, not only SNS's groups"))?;
+            }
+        }
+    }
+    ensure(needed.iter().all(|action| granted.contains(action)), || {
+        format!("{role_id} lacks some of {needed:?}: it grants {granted:?}")
+    })
+}
+
+/// A metric's one dimension and the values the function gives it.
+type Dimension = (&'static str, &'static [&'static str]);
+
+/// The metrics the function emits (src/metrics.rs), as the dashboard must show them: name, and
+/// dimension with its values (none for a metric without dimensions).
+const EMITTED: [(&str, Option<Dimension>); 4] = [
+    (
+        "Emails",
+        Some(("Outcome", &["sent", "partially_failed", "failed", "scheduled", "rejected", "dropped", "duplicate"])),
+    ),
+    ("Sms", Some(("Delivery", &["delivered", "failed", "expired", "unconfirmed", "unknown"]))),
+    ("CreditsDebited", None),
+    ("CreditsRefunded", None),
+];
+
+/// One graphed metric of the dashboard: namespace, name, dimensions and statistic.
+#[derive(Debug, PartialEq, Eq, PartialOrd, Ord)]
+struct Graphed {
+    namespace: String,
+    name: String,
+    dimensions: Vec<(String, String)>,
+    stat: String,
+}
+
+/// The dashboard's graphed metrics (a "." repeats the row above) and its search expressions.
+fn dashboard_metrics(body: &Value) -> Result<(Vec<Graphed>, Vec<String>), String> {
+    let widgets = body["widgets"].as_array().ok_or("the dashboard has no widgets")?;
+    let (mut graphed, mut expressions) = (Vec::new(), Vec::new());
+    for widget in widgets.iter().filter(|widget| widget["type"] == "metric") {
+        let properties = &widget["properties"];
+        ensure(properties["region"] == REGION, || format!("a widget is not in the stack's region: {widget}"))?;
+        let mut above: Vec<String> = Vec::new();
+        for row in properties["metrics"].as_array().ok_or_else(|| format!("a widget without metrics: {widget}"))? {
+            let row = row.as_array().ok_or_else(|| format!("a metric row that is not an array: {row}"))?;
+            let (options, fields) = match row.split_last() {
+                Some((last @ Value::Object(_), fields)) => (last, fields),
+                _ => (&Value::Null, row.as_slice()),
+            };
+            if let Some(expression) = options["expression"].as_str() {
+                expressions.push(expression.to_owned());
+                continue;
+            }
+            let fields: Vec<String> = fields
+                .iter()
+                .enumerate()
+                .map(|(i, field)| match field.as_str() {
+                    Some(".") => above.get(i).cloned().ok_or_else(|| format!("a \".\" with nothing above: {row:?}")),
+                    Some(text) => Ok(text.to_owned()),
+                    None => Err(format!("a metric field that is not a string: {field}")),
+                })
+                .collect::<Result<_, _>>()?;
+            let [namespace, name, dimensions @ ..] = fields.as_slice() else {
+                return Err(format!("a metric row without namespace and name: {row:?}"));
+            };
+            ensure(dimensions.len() % 2 == 0, || format!("a dimension without its value: {row:?}"))?;
+            let stat = options["stat"].as_str().or(properties["stat"].as_str()).unwrap_or("Average");
+            graphed.push(Graphed {
+                namespace: namespace.clone(),
+                name: name.clone(),
+                dimensions: dimensions.chunks(2).map(|pair| (pair[0].clone(), pair[1].clone())).collect(),
+                stat: stat.to_owned(),
+            });
+            above = fields;
+        }
+    }
+    Ok((graphed, expressions))
+}
+
+/// The dashboard's body is JSON once CloudFormation substituted it, every metric it graphs is
+/// in the namespace the function emits into, and it graphs each metric the function emits:
+/// emails by outcome, SMS by delivery, credits debited and refunded (sums), the acceptance
+/// latency's p50 and p99, and the rejections of every status code (a search: the codes are many).
+fn check_dashboard(template: &Value) -> Result<(), String> {
+    let namespace = metrics_namespace(template)?;
+    ensure(namespace == format!("Mail2SMS/{STACK}"), || format!("the metrics namespace is {namespace}"))?;
+    let (id, dashboard) = the_one_of_type(template, "AWS::CloudWatch::Dashboard")?;
+    let text = sub_string(&dashboard["Properties"]["DashboardBody"]).map_err(|problem| format!("{id}: {problem}"))?;
+    let body: Value = serde_json::from_str(&text).map_err(|error| format!("{id}'s body is not JSON: {error}"))?;
+    let (graphed, expressions) = dashboard_metrics(&body)?;
+
+    let elsewhere: Vec<_> = graphed.iter().filter(|metric| metric.namespace != namespace).collect();
+    ensure(elsewhere.is_empty(), || format!("{id} graphs metrics outside {namespace}: {elsewhere:?}"))?;
+    let shows = |name: &str, dimensions: Vec<(String, String)>, stat: &str| {
+        let wanted = Graphed { namespace: namespace.clone(), name: name.into(), dimensions, stat: stat.into() };
+        ensure(graphed.contains(&wanted), || format!("{id} does not graph {wanted:?}"))
+    };
+    for (name, dimension) in EMITTED {
+        match dimension {
+            None => shows(name, Vec::new(), "Sum")?,
+            Some((dimension, values)) => {
+                for value in values {
+                    shows(name, vec![(dimension.into(), (*value).into())], "Sum")?;
+                }
+            }
+        }
+    }
+    for percentile in ["p50", "p99"] {
+        shows("AcceptanceLatency", Vec::new(), percentile)?;
+    }
+    let rejections = format!(r#"SEARCH('{{"{namespace}",Status}} MetricName="Rejections"', 'Sum'"#);
+    ensure(expressions.iter().any(|expression| expression.starts_with(&rejections)), || {
+        format!("{id} does not search the rejections by status ({rejections}...): {expressions:?}")
+    })
+}
+
+/// The alarms on the function's own metrics read them in its namespace, and notify as the
+/// other alarms do.
+fn check_metric_alarms(template: &Value) -> Result<(), String> {
+    let namespace = json!({ "Fn::Sub": function_environment(template)?[vars::METRICS_NAMESPACE]["Fn::Sub"] });
+    let notify = json!({ "Fn::If": ["HasAlarmEmail", [{ "Ref": "AlarmTopic" }], { "Ref": "AWS::NoValue" }] });
+    for (id, alarm) in of_type(template, "AWS::CloudWatch::Alarm")? {
+        let properties = &alarm["Properties"];
+        ensure(properties["AlarmActions"] == notify, || format!("{id} does not notify AlarmEmail"))?;
+        for query in properties["Metrics"].as_array().into_iter().flatten() {
+            let metric = &query["MetricStat"]["Metric"];
+            if !metric.is_null() {
+                ensure(metric["Namespace"] == namespace, || {
+                    format!("{id} reads {} not {namespace}", metric["Namespace"])
+                })?;
+            }
+        }
+    }
+    Ok(())
+}
+
+const CHECKS: [(&str, Check); 13] = [
     ("environment", check_environment),
     ("function", check_function),
     ("function policy", check_function_policy),
@@ -349,6 +766,12 @@ const CHECKS: [(&str, Check); 7] = [
     ("receipt rule", check_receipt_rule),
     ("inbound bucket", check_inbound_bucket),
     ("the one function", |t| the_one_of_type(t, "AWS::Serverless::Function").map(drop)),
+    ("delivery parameters", check_delivery_parameters),
+    ("delivery events rule", check_delivery_events_rule),
+    ("SNS delivery logs", check_sns_delivery_logs),
+    ("SNS delivery status role", check_sns_delivery_status_role),
+    ("dashboard", check_dashboard),
+    ("metric alarms", check_metric_alarms),
 ];
 
 // ---------------------------------------------------------------------------------------------
@@ -385,6 +808,46 @@ fn inbound_bucket_is_private_and_only_ses_writes_inbound() {
     check_inbound_bucket(&template()).unwrap();
 }
 
+#[test]
+fn delivery_settings_are_parameters_with_the_codes_defaults() {
+    check_delivery_parameters(&template()).unwrap();
+}
+
+#[test]
+fn end_user_messaging_delivery_events_of_our_sms_reach_the_function() {
+    check_delivery_events_rule(&template()).unwrap();
+}
+
+#[test]
+fn both_sns_delivery_log_groups_are_subscribed_to_the_function() {
+    check_sns_delivery_logs(&template()).unwrap();
+}
+
+#[test]
+fn sns_delivery_status_role_is_for_sns_and_its_two_log_groups_only() {
+    check_sns_delivery_status_role(&template()).unwrap();
+}
+
+#[test]
+fn dashboard_is_json_and_graphs_every_emitted_metric_in_the_functions_namespace() {
+    check_dashboard(&template()).unwrap();
+}
+
+#[test]
+fn metric_alarms_read_the_functions_namespace() {
+    check_metric_alarms(&template()).unwrap();
+}
+
+#[test]
+fn substitution_resolves_pseudo_parameters_and_refuses_the_rest() {
+    assert_eq!(
+        substitute("a/${AWS::StackName}/${AWS::Region}/${!Literal}").unwrap(),
+        "a/mail2sms-test/eu-west-1/${Literal}"
+    );
+    assert!(substitute("${Mail2SmsFunction.Arn}").is_err());
+    assert!(substitute("${AWS::StackName").is_err());
+}
+
 /// Breaks a copy of the template in one place.
 fn broken(pointer: &str, change: impl FnOnce(&mut Value)) -> Value {
     let mut template = template();
@@ -403,12 +866,23 @@ fn each_check_catches_a_broken_template() {
     const RULE: &str = "/Resources/ReceiptRule/Properties/Rule";
     const MESSAGES: &str = "/Resources/MessagesTable/Properties";
     const BLOCK: &str = "/Resources/InboundBucket/Properties/PublicAccessBlockConfiguration";
+    const PATTERN: &str =
+        "/Resources/Mail2SmsFunction/Properties/Events/EndUserMessagingDeliveryStatus/Properties/Pattern";
+    const SNS_ROLE: &str = "/Resources/SnsDeliveryStatusRole/Properties";
+    const BODY: &str = "/Resources/Dashboard/Properties/DashboardBody";
 
     let remove = |key: &'static str| move |v: &mut Value| drop(v.as_object_mut().unwrap().remove(key));
     let set = |key: &'static str, value: Value| {
         move |v: &mut Value| drop(v.as_object_mut().unwrap().insert(key.into(), value))
     };
     let push = |statement: Value| move |v: &mut Value| v.as_array_mut().unwrap().push(statement);
+    let edit_body = |from: &'static str, to: &'static str| {
+        move |v: &mut Value| {
+            let body = v["Fn::Sub"].as_str().unwrap();
+            assert!(body.contains(from), "the dashboard's body has no {from:?}");
+            v["Fn::Sub"] = json!(body.replace(from, to));
+        }
+    };
 
     let cases: Vec<(&str, Check, Value)> = vec![
         ("a variable missing", check_environment, broken(ENV, remove(vars::SCHEDULE_GROUP))),
@@ -508,6 +982,133 @@ fn each_check_catches_a_broken_template() {
             "SES writes for any rule",
             check_inbound_bucket,
             broken("/Resources/InboundBucketPolicy/Properties/PolicyDocument/Statement/1/Condition", remove("ArnLike")),
+        ),
+        (
+            "another in-doubt window",
+            check_delivery_parameters,
+            broken("/Parameters/InDoubtAfterMinutes", set("Default", json!(60))),
+        ),
+        (
+            "an unbounded in-doubt window",
+            check_delivery_parameters,
+            broken("/Parameters/InDoubtAfterMinutes", remove("MaxValue")),
+        ),
+        (
+            "a policy the code does not know",
+            check_delivery_parameters,
+            broken("/Parameters/InDoubtPolicy", set("AllowedValues", json!(["auto", "resend", "refund", "ignore"]))),
+        ),
+        (
+            "a constant refund setting",
+            check_delivery_parameters,
+            broken(ENV, set(vars::REFUND_FAILED_DELIVERIES, json!("true"))),
+        ),
+        (
+            "a parameter in no group",
+            check_delivery_parameters,
+            broken("/Parameters", set("Orphan", json!({ "Type": "String", "Default": "" }))),
+        ),
+        ("every source", check_delivery_events_rule, broken(PATTERN, remove("source"))),
+        ("every event of the service", check_delivery_events_rule, broken(PATTERN, remove("detail-type"))),
+        ("everyone's SMS", check_delivery_events_rule, broken(PATTERN, remove("detail"))),
+        (
+            "another context key",
+            check_delivery_events_rule,
+            broken(&format!("{PATTERN}/detail/context"), |v| {
+                let filter = v.as_object_mut().unwrap().remove(CONTEXT_MESSAGE_ID).unwrap();
+                v["message_id"] = filter;
+            }),
+        ),
+        (
+            "a custom bus",
+            check_delivery_events_rule,
+            broken(
+                "/Resources/Mail2SmsFunction/Properties/Events/EndUserMessagingDeliveryStatus/Properties",
+                set("EventBusName", json!("mail2sms")),
+            ),
+        ),
+        (
+            "a misnamed failure log group",
+            check_sns_delivery_logs,
+            broken(
+                "/Resources/SnsDeliveryFailureLogGroup/Properties",
+                set(
+                    "LogGroupName",
+                    json!({ "Fn::Sub": "sns/${AWS::Region}/${AWS::AccountId}/DirectPublishToPhoneNumberFailure" }),
+                ),
+            ),
+        ),
+        (
+            "log groups kept forever",
+            check_sns_delivery_logs,
+            broken("/Resources/SnsDeliveryLogGroup/Properties", remove("RetentionInDays")),
+        ),
+        (
+            "a filter on some lines",
+            check_sns_delivery_logs,
+            broken("/Resources/SnsDeliveryLogSubscription/Properties", set("FilterPattern", json!("ERROR"))),
+        ),
+        (
+            "a filter before its permission",
+            check_sns_delivery_logs,
+            broken("/Resources/SnsDeliveryFailureLogSubscription", remove("DependsOn")),
+        ),
+        (
+            "a permission for every log group",
+            check_sns_delivery_logs,
+            broken("/Resources/SnsDeliveryLogInvokePermission/Properties", remove("SourceArn")),
+        ),
+        (
+            "a permission for another service",
+            check_sns_delivery_logs,
+            broken(
+                "/Resources/SnsDeliveryFailureLogInvokePermission/Properties",
+                set("Principal", json!("events.amazonaws.com")),
+            ),
+        ),
+        (
+            "a role anyone may assume",
+            check_sns_delivery_status_role,
+            broken(
+                &format!("{SNS_ROLE}/AssumeRolePolicyDocument/Statement/0"),
+                set("Principal", json!({ "AWS": "*" })),
+            ),
+        ),
+        (
+            "a role that writes any log group",
+            check_sns_delivery_status_role,
+            broken(&format!("{SNS_ROLE}/Policies/0/PolicyDocument/Statement/0"), set("Resource", json!("*"))),
+        ),
+        (
+            "a role that deletes logs",
+            check_sns_delivery_status_role,
+            broken(&format!("{SNS_ROLE}/Policies/0/PolicyDocument/Statement/0"), set("Action", json!(["logs:*"]))),
+        ),
+        ("no role output", check_sns_delivery_status_role, broken("/Outputs", remove("SnsDeliveryStatusRoleArn"))),
+        ("a body that is not JSON", check_dashboard, broken(BODY, edit_body(r#""widgets": ["#, r#""widgets": [,"#))),
+        ("a delivery status missing", check_dashboard, broken(BODY, edit_body(r#""unconfirmed""#, r#""unconfirmd""#))),
+        ("no p99", check_dashboard, broken(BODY, edit_body(r#""p99""#, r#""p90""#))),
+        (
+            "no rejections",
+            check_dashboard,
+            broken(BODY, edit_body(r#"MetricName=\"Rejections\""#, r#"MetricName=\"Rejected\""#)),
+        ),
+        (
+            "a namespace the function does not emit into",
+            check_dashboard,
+            broken(
+                BODY,
+                edit_body(r#""Mail2SMS/${AWS::StackName}", "CreditsRefunded""#, r#""Mail2SMS", "CreditsRefunded""#),
+            ),
+        ),
+        ("an unresolvable reference", check_dashboard, broken(BODY, edit_body("${AWS::Region}", "${Region}"))),
+        (
+            "an alarm in another namespace",
+            check_metric_alarms,
+            broken(
+                "/Resources/SmsDeliveryFailuresAlarm/Properties/Metrics/0/MetricStat/Metric",
+                set("Namespace", json!("Mail2SMS")),
+            ),
         ),
     ];
     let missed: Vec<&str> =
