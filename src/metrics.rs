@@ -93,11 +93,15 @@ fn final_delivery(delivery: Delivery) -> Option<&'static str> {
 pub fn metrics(outcome: &Outcome) -> Vec<Metric> {
     let mut metrics = Vec::new();
     match outcome {
-        Outcome::Sent { state, failed, cost, refunded: back, latency_ms, .. } => {
-            metrics.extend(sent_outcome(*state).map(email));
-            metrics.push(sms("failed", *failed));
-            metrics.push(debited(*cost));
-            metrics.push(refunded(*back));
+        // Counted once: the email and its debit by the invocation that opened it (a scheduled
+        // message was counted when scheduled), refusals and refunds by the one that made them.
+        Outcome::Sent { state, cost, latency_ms, fresh, refused_now, refunded_now, .. } => {
+            if *fresh {
+                metrics.extend(sent_outcome(*state).map(email));
+                metrics.push(debited(*cost));
+            }
+            metrics.push(sms("failed", *refused_now));
+            metrics.push(refunded(*refunded_now));
             // A latency is a measure, not a count: even 0 ms is one.
             metrics.extend(latency_ms.map(|ms| Metric {
                 name: "AcceptanceLatency",
@@ -224,13 +228,16 @@ mod tests {
             cost: 10,
             refunded,
             latency_ms,
+            fresh: true,
+            refused_now: failed,
+            refunded_now: refunded,
         };
         expect(
             sent(MessageState::PartiallyFailed, 1, 2, Some(1234)),
             &[
                 ("Emails", Some("partially_failed"), 1),
-                ("Sms", Some("failed"), 1),
                 ("CreditsDebited", None, 10),
+                ("Sms", Some("failed"), 1),
                 ("CreditsRefunded", None, 2),
                 ("AcceptanceLatency", None, 1234),
             ],
@@ -240,8 +247,8 @@ mod tests {
             sent(MessageState::Failed, 4, 10, Some(0)),
             &[
                 ("Emails", Some("failed"), 1),
-                ("Sms", Some("failed"), 4),
                 ("CreditsDebited", None, 10),
+                ("Sms", Some("failed"), 4),
                 ("CreditsRefunded", None, 10),
                 ("AcceptanceLatency", None, 0),
             ],
@@ -251,6 +258,26 @@ mod tests {
             .map(|line| line["_aws"]["CloudWatchMetrics"][0]["Metrics"][0]["Unit"].as_str().unwrap().to_owned())
             .collect();
         assert_eq!(units, ["Count", "Count", "Milliseconds"]);
+    }
+
+    #[test]
+    fn a_message_finished_later_counts_only_what_that_invocation_did() {
+        // A scheduled message coming due, or a retry: the email and its debit were counted when
+        // it was opened; a refusal and its refund now are new.
+        let later = Outcome::Sent {
+            message_id: ID.to_owned(),
+            state: MessageState::PartiallyFailed,
+            sent: 2,
+            failed: 2,
+            unknown: 0,
+            cost: 8,
+            refunded: 4,
+            latency_ms: None,
+            fresh: false,
+            refused_now: 1,
+            refunded_now: 2,
+        };
+        expect(later, &[("Sms", Some("failed"), 1), ("CreditsRefunded", None, 2)]);
     }
 
     #[test]

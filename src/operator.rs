@@ -14,7 +14,7 @@ use crate::aws::dynamodb::DynamoLedger;
 use crate::aws::scheduler::EventBridgeScheduler;
 use crate::config::{AdminSettings, ConfigError, DEFAULT_TIMEZONE};
 use crate::domain::account::{
-    Account, AccountError, CreditAmountError, CreditsAdded, MAX_CREDITS, credit_amount, new_api_key,
+    Account, AccountError, CreditAmountError, CreditsAdded, MAX_CREDITS, Receipts, credit_amount, new_api_key,
 };
 use crate::domain::date::parse_timezone;
 use crate::domain::message::{Delivery, MessageRecord, MessageState};
@@ -240,6 +240,11 @@ impl Operator {
             .set_cut_rules(login, &updated.cut_at)
             .await?
             .ok_or_else(|| OperatorError::NoAccount(login.to_owned()))
+    }
+
+    /// Sets which delivery receipts the account gets. Returns the account as it is after.
+    pub async fn set_receipts(&self, login: &str, receipts: Receipts) -> Result<Account, OperatorError> {
+        self.ledger.set_receipts(login, receipts).await?.ok_or_else(|| OperatorError::NoAccount(login.to_owned()))
     }
 
     /// Suspends the account (its emails are answered 102) or resumes it.

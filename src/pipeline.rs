@@ -75,6 +75,15 @@ const CHECKPOINT_ANSWERS: usize = 4;
 /// flight and the answers of the last moments are in doubt.
 const CHECKPOINT_AFTER: Duration = Duration::from_millis(100);
 
+/// What one sending call did: when the provider took its first SMS, how many recipients it
+/// refused and the credits given back for them.
+#[derive(Debug, Default)]
+struct SendingDone {
+    first_taken: Option<DateTime<Utc>>,
+    refused: usize,
+    refunded: u64,
+}
+
 /// The invocation being served: who is working, until when, as which function.
 #[derive(Debug, Clone)]
 pub struct Invocation {
@@ -98,6 +107,12 @@ pub enum Outcome {
         /// From SES's receipt of the email to the provider's acceptance of its first SMS.
         #[serde(skip_serializing_if = "Option::is_none")]
         latency_ms: Option<u64>,
+        /// What this invocation did, apart from the message's totals above (a scheduled send, a
+        /// retry or a resend finishes a message debited earlier): whether it opened and debited
+        /// the message, how many recipients the provider refused and the credits given back.
+        fresh: bool,
+        refused_now: usize,
+        refunded_now: u64,
     },
     Scheduled {
         message_id: String,
@@ -442,8 +457,8 @@ where
         ses_received_at: Option<DateTime<Utc>>,
         invocation: &Invocation,
     ) -> Result<Outcome, PipelineError> {
-        let first_taken = match self.send_all(&mut record, lease, fresh).await {
-            Ok(first_taken) => first_taken,
+        let now = match self.send_all(&mut record, lease, fresh).await {
+            Ok(now) => now,
             Err(error) => {
                 if let Err(release) = self.ledger.release_lease(&record, lease).await {
                     warn!(error = %mask_numbers_in(&release.to_string()), "lease not released; it lapses at its deadline");
@@ -456,7 +471,7 @@ where
         info!(state = ?record.state, sent, failed, unknown, refunded = record.refunded, "settled");
         self.after_sending(&record, invocation).await?;
         let latency_ms = ses_received_at
-            .zip(first_taken)
+            .zip(now.first_taken)
             .and_then(|(received, taken)| u64::try_from((taken - received).num_milliseconds()).ok());
         Ok(Outcome::Sent {
             sent,
@@ -466,6 +481,9 @@ where
             cost: record.cost,
             refunded: record.refunded,
             latency_ms,
+            fresh,
+            refused_now: now.refused,
+            refunded_now: now.refunded,
             message_id: record.message_id,
         })
     }
@@ -476,15 +494,15 @@ where
     /// every few answers or milliseconds together with the claims that refill the window.
     /// `fresh` says the record was just opened by this attempt, with its first claims;
     /// otherwise recipients left `Sending` by an earlier attempt are in doubt: `Unknown`.
-    /// Returns when the provider took the first SMS, if it took one.
+    /// Returns what this call did.
     async fn send_all(
         &self,
         record: &mut MessageRecord,
         lease: &Lease,
         fresh: bool,
-    ) -> Result<Option<DateTime<Utc>>, PipelineError> {
+    ) -> Result<SendingDone, PipelineError> {
         let text: Arc<str> = record.text.as_deref().unwrap_or_default().into();
-        let mut first_taken = None;
+        let mut done = SendingDone::default();
         let mut unwritten: Vec<usize> = Vec::new();
         let mut oldest_unwritten: Option<Instant> = None;
         let mut refund = 0u64;
@@ -528,6 +546,7 @@ where
                     self.ledger.checkpoint(record, &written, refund, lease).await?;
                     record.checkpoints += 1;
                     record.refunded += refund;
+                    done.refunded += refund;
                 }
                 unwritten.clear();
                 oldest_unwritten = None;
@@ -549,7 +568,7 @@ where
             let recipient = &mut record.recipients[index];
             match result {
                 Ok(provider_id) => {
-                    first_taken.get_or_insert_with(self.clock);
+                    done.first_taken.get_or_insert_with(self.clock);
                     recipient.delivery = Delivery::Sent;
                     recipient.provider_id = Some(truncated(&provider_id, MAX_PROVIDER_ID_BYTES));
                 }
@@ -558,6 +577,7 @@ where
                     recipient.delivery = Delivery::Failed;
                     recipient.error = Some(truncated(&mask_numbers_in(&message), MAX_ERROR_BYTES));
                     refund += u64::from(record.parts);
+                    done.refused += 1;
                 }
                 Err(PortError::InDoubt { message, .. }) => {
                     warn!(to = %recipient.number.masked(), error = %mask_numbers_in(&message), "SMS in doubt; never sent again");
@@ -575,7 +595,7 @@ where
             oldest_unwritten.get_or_insert_with(Instant::now);
         }
         match record.count(Delivery::Pending) {
-            0 => Ok(first_taken),
+            0 => Ok(done),
             pending => Err(PipelineError::Incomplete { message_id: record.message_id.clone(), pending }),
         }
     }

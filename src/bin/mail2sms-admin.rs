@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use chrono::NaiveDate;
 use clap::{ArgGroup, Args, Parser, Subcommand};
 use mail2sms::config::{AdminSettings, vars};
-use mail2sms::domain::account::Account;
+use mail2sms::domain::account::{Account, Receipts};
 use mail2sms::domain::message::{Delivery, MessageRecord, RecipientRecord, sortable_time};
 use mail2sms::operator::{Bootstrapped, Cancelled, Decision, Operator, Resource, Settled, Settlement, spelled};
 use serde_json::{Value, json};
@@ -145,9 +145,10 @@ enum AccountCommand {
     Show {
         login: String,
     },
-    /// Change the account's cut rules: its bodies are cut at the first line that begins with one
-    /// of them, case and accents ignored (a business signature: "Cordialement", "Best regards").
-    #[command(group(ArgGroup::new("changes").required(true).multiple(true).args(["cut_at", "no_cut_at"])))]
+    /// Change the account's settings: its cut rules (its bodies are cut at the first line that
+    /// begins with one of them, case and accents ignored: a business signature, "Cordialement",
+    /// "Best regards") and its delivery receipts.
+    #[command(group(ArgGroup::new("changes").required(true).multiple(true).args(["cut_at", "no_cut_at", "receipts"])))]
     Update {
         login: String,
         /// Add a rule (repeatable): 1 to 100 characters on one line.
@@ -156,6 +157,10 @@ enum AccountCommand {
         /// Remove a rule (repeatable), written in any case, with or without accents.
         #[arg(long = "no-cut-at", value_name = "TEXT", allow_hyphen_values = true)]
         no_cut_at: Vec<String>,
+        /// Delivery receipts by email, once each message's fates are known: none (the default,
+        /// as in the manual), failures (only when a recipient was not delivered) or all.
+        #[arg(long, value_name = "none|failures|all", value_parser = parse_receipts)]
+        receipts: Option<Receipts>,
     },
     /// Replace the API key; prints the new one. The old one stops working at once.
     RotateKey {
@@ -225,13 +230,19 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Account(AccountCommand::Show { login }) => {
             println!("{}", account_json(&operator.account(&login).await?))
         }
-        Command::Account(AccountCommand::Update { login, cut_at, no_cut_at }) => {
-            let account = operator.update_cut_rules(&login, &cut_at, &no_cut_at).await?;
-            if account.cut_at.is_empty() {
-                println!("account {login}: no cut rule");
-            } else {
-                let rules: Vec<String> = account.cut_at.iter().map(|rule| format!("{rule:?}")).collect();
-                println!("account {login}: cut at {}", rules.join(", "));
+        Command::Account(AccountCommand::Update { login, cut_at, no_cut_at, receipts }) => {
+            if let Some(receipts) = receipts {
+                let account = operator.set_receipts(&login, receipts).await?;
+                println!("account {login}: receipts {}", account.receipts.as_str());
+            }
+            if !cut_at.is_empty() || !no_cut_at.is_empty() {
+                let account = operator.update_cut_rules(&login, &cut_at, &no_cut_at).await?;
+                if account.cut_at.is_empty() {
+                    println!("account {login}: no cut rule");
+                } else {
+                    let rules: Vec<String> = account.cut_at.iter().map(|rule| format!("{rule:?}")).collect();
+                    println!("account {login}: cut at {}", rules.join(", "));
+                }
             }
         }
         Command::Account(AccountCommand::RotateKey { login }) => {
@@ -320,7 +331,12 @@ fn account_json(account: &Account) -> serde_json::Value {
         "suspended": account.suspended,
         "created_at": account.created_at,
         "cut_at": account.cut_at,
+        "receipts": account.receipts.as_str(),
     })
+}
+
+fn parse_receipts(text: &str) -> Result<Receipts, String> {
+    Receipts::parse(text).ok_or_else(|| format!("{text:?}: none, failures or all"))
 }
 
 /// A message as the operator reads it: everything but the text and the lease, its recipients

@@ -574,3 +574,20 @@ async fn stats_count_an_account_s_days_in_its_time_zone() {
     refused(&admin(&world, &["stats", "nobody"]));
     assert!(!admin(&world, &["stats", "boutique", "--since", "01/11/2026"]).status.success(), "YYYY-MM-DD only");
 }
+
+#[tokio::test]
+async fn receipts_are_set_per_account_and_an_unknown_setting_is_refused() {
+    let world = World::new().await;
+    world.account("boutique", 0).await;
+    assert_eq!(show(&world, "boutique")["receipts"], "none", "none by default, as the manual");
+
+    let set = stdout(&admin(&world, &["account", "update", "boutique", "--receipts", "failures"]));
+    assert_eq!(set.trim(), "account boutique: receipts failures", "only what changed is said");
+    assert_eq!(show(&world, "boutique")["receipts"], "failures");
+
+    let refused = admin(&world, &["account", "update", "boutique", "--receipts", "sometimes"]);
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("none, failures or all"));
+    assert_eq!(show(&world, "boutique")["receipts"], "failures");
+    assert!(!admin(&world, &["account", "update", "nobody", "--receipts", "all"]).status.success());
+}
