@@ -34,6 +34,67 @@ pub struct Account {
     /// The delivery receipts the account gets by email.
     #[serde(default, skip_serializing_if = "Receipts::is_none")]
     pub receipts: Receipts,
+    /// What proves an email comes from the account (issue #9): the key (the manual's way), the
+    /// key and an authenticated allowed sender, or an authenticated allowed sender alone.
+    #[serde(default, skip_serializing_if = "AuthMode::is_key")]
+    pub auth: AuthMode,
+    /// The senders allowed to send for the account: addresses, or `@domain` for a whole domain,
+    /// lowercase.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub allowed_senders: Vec<String>,
+    /// The customer takes the responsibility for the hours of its commercial messages: they are
+    /// never held to the French marketing hours.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub ignore_marketing_hours: bool,
+    /// Below this balance, the contact address is told (once, until the balance is above it again).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub low_credit: Option<u64>,
+    /// Where credit alerts go.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contact: Option<String>,
+    /// The low-credit alert went out and the balance has not been above the threshold since.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub low_credit_alerted: bool,
+    /// The day (YYYY-MM-DD, UTC) the contact was last told of a 104: at most once a day.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub insufficient_credit_alerted_on: Option<String>,
+}
+
+/// What proves that an email comes from its account.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AuthMode {
+    /// The API key in the subject, as in the manual.
+    #[default]
+    Key,
+    /// The key and an authenticated allowed sender: a leaked key alone is worthless.
+    #[serde(rename = "key+sender")]
+    KeyAndSender,
+    /// An authenticated allowed sender; the subject may omit `login@apiKey`.
+    Sender,
+}
+
+impl AuthMode {
+    pub fn is_key(&self) -> bool {
+        *self == AuthMode::Key
+    }
+
+    pub fn parse(text: &str) -> Option<AuthMode> {
+        match text {
+            "key" => Some(AuthMode::Key),
+            "key+sender" => Some(AuthMode::KeyAndSender),
+            "sender" => Some(AuthMode::Sender),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuthMode::Key => "key",
+            AuthMode::KeyAndSender => "key+sender",
+            AuthMode::Sender => "sender",
+        }
+    }
 }
 
 /// Which delivery receipts an account gets: one email per message once every recipient's fate
@@ -131,6 +192,13 @@ impl Account {
             created_at: now,
             cut_at: Vec::new(),
             receipts: Receipts::None,
+            auth: AuthMode::Key,
+            allowed_senders: Vec::new(),
+            ignore_marketing_hours: false,
+            low_credit: None,
+            contact: None,
+            low_credit_alerted: false,
+            insufficient_credit_alerted_on: None,
         })
     }
 
