@@ -25,9 +25,7 @@ impl Delivery {
             Delivery::Sending => 1,
             Delivery::Unknown => 2,
             Delivery::Sent => 3,
-            Delivery::Delivered | Delivery::Failed | Delivery::Expired | Delivery::Unconfirmed | Delivery::OptedOut => {
-                4
-            }
+            Delivery::Delivered | Delivery::Failed | Delivery::Expired | Delivery::Unconfirmed => 4,
         }
     }
 
