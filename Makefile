@@ -61,7 +61,7 @@ RAW ?= $(EVENT:.json=.eml)
 # Extra arguments for `sam build` and `sam deploy` (e.g. --parameter-overrides Architecture=arm64).
 SAM_ARGS ?=
 
-.PHONY: help venv build build-Mail2SmsFunction admin demo test lint lint-template sam-build bench measure \
+.PHONY: help venv build build-Mail2SmsFunction build-WebFunction web-local admin demo test browser-test chromium lint lint-template sam-build bench measure \
         deploy activate stack-env invoke-local emulator-start emulator-env emulator-status emulator-stop \
         clean distclean
 
@@ -107,6 +107,20 @@ build-Mail2SmsFunction: build ## what `sam build` runs: the bootstrap into $(ART
 	mkdir -p "$(ARTIFACTS_DIR)"
 	cp $(BOOTSTRAP) "$(ARTIFACTS_DIR)/bootstrap"
 
+# The customer space (issue #12): `sam build` runs this for WebFunction. The same release
+# build as the function's (cargo lambda), its own binary.
+build-WebFunction: $(VENV_STAMP) ## what `sam build` runs for the customer space: mail2sms-web's bootstrap into $(ARTIFACTS_DIR)
+	@test -n "$(ARTIFACTS_DIR)" || { echo "make: ARTIFACTS_DIR is not set (sam build sets it)" >&2; exit 1; }
+	cargo lambda build --manifest-path $(ROOT)/Cargo.toml --release $(CARGO_LAMBDA_TARGET) --bin mail2sms-web
+	mkdir -p "$(ARTIFACTS_DIR)"
+	cp $(TARGET_DIR)/lambda/mail2sms-web/bootstrap "$(ARTIFACTS_DIR)/bootstrap"
+
+# The customer space on this machine, against the emulator session (make emulator-start):
+# `eval "$$(make -s emulator-env)"` first; LISTEN_ADDR (default 127.0.0.1:8080).
+web-local: ## serve the customer space on LISTEN_ADDR (default 127.0.0.1:8080) against the emulator session's tables
+	cargo build --manifest-path $(ROOT)/Cargo.toml --bin mail2sms-web
+	$(TARGET_DIR)/debug/mail2sms-web
+
 sam-build: $(VENV_STAMP) ## `sam build` with the venv's SAM CLI (offline, no credentials): .aws-sam/build/
 	$(LINT_ENV) sam build --build-in-source $(SAM_ARGS)
 	@ls -l $(ROOT)/.aws-sam/build/Mail2SmsFunction/bootstrap
@@ -115,13 +129,22 @@ sam-build: $(VENV_STAMP) ## `sam build` with the venv's SAM CLI (offline, no cre
 # Demo and tests: one build profile (dev) for both, against a local moto server
 # ---------------------------------------------------------------------------------------------
 
-demo: $(VENV_STAMP) ## the real function on the sample emails, against a local AWS emulator, with a report
+# Then the customer space, to log in to right after: the account `demo` (with a password and
+# emails of every status) in the emulator session (started if none runs), and mail2sms-web in the
+# background on LISTEN_ADDR (default 127.0.0.1:8080); `make emulator-stop` stops both
+# (scripts/customer_space.py).
+demo: $(VENV_STAMP) ## the real function on the sample emails, against a local AWS emulator, with a report; then the customer space, left running on the emulator session
 	cargo build --bins
 	scripts/with-moto.sh $(VENV_BIN)/python scripts/demo.py
+	@session="$$($(ROOT)/scripts/emulator.sh start)" && eval "$$session" && \
+	    $(VENV_BIN)/python $(ROOT)/scripts/customer_space.py session
 
+# The fault tests (tests/it/recovery.rs) time calls out after a second: they run apart, one at a
+# time, so that the other tests' load on the emulator (which serves one request at a time) is
+# not taken for a fault.
 test: $(VENV_STAMP) ## every test: cargo test against a local AWS emulator, then the template lint
 	cargo build --bins
-	scripts/with-moto.sh cargo test
+	scripts/with-moto.sh bash -c 'cargo test -- --skip recovery:: && cargo test --test it recovery:: -- --test-threads=1'
 	$(MAKE) --no-print-directory lint-template
 
 lint: $(VENV_STAMP) ## rustfmt, clippy (warnings are errors) and the template lint
@@ -132,6 +155,38 @@ lint: $(VENV_STAMP) ## rustfmt, clippy (warnings are errors) and the template li
 lint-template: $(VENV_STAMP) ## cfn-lint and `sam validate --lint` on template.yaml
 	$(LINT_ENV) cfn-lint template.yaml
 	$(LINT_ENV) sam validate --lint --template-file template.yaml
+
+# The browser test (issue #12): Playwright from npm (pinned by tests/browser/package-lock.json,
+# into the git-ignored tests/browser/node_modules, without a browser of its own: none can be
+# downloaded here) drives Debian's Chromium, headless, through the customer space on a phone and
+# on a desktop viewport, against a throwaway emulator (scripts/customer_space.py sets the accounts
+# and their emails up and serves mail2sms-web). Screenshots in <target>/browser/.
+BROWSER_DIR := $(ROOT)/tests/browser
+BROWSER_STAMP := $(BROWSER_DIR)/node_modules/.package-lock.installed
+CHROMIUM ?= /usr/bin/chromium
+
+$(BROWSER_STAMP): $(BROWSER_DIR)/package.json $(BROWSER_DIR)/package-lock.json
+	@node -e 'process.exit(Number(process.versions.node.split(".")[0]) >= 20 ? 0 : 1)' 2>/dev/null || { \
+	    echo "make: the browser test needs Node.js 20 or later, with npm (node: $$(node --version 2>&1 || true))" >&2; exit 1; }
+	cd $(BROWSER_DIR) && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund
+	touch $@
+
+chromium: ## Debian's chromium for the browser test (CHROMIUM, default /usr/bin/chromium): apt-get install as root when missing
+	@if [ -x "$(CHROMIUM)" ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    set -x; export DEBIAN_FRONTEND=noninteractive; apt-get update -qq; \
+	    apt-get install -y -qq --no-install-recommends chromium >/dev/null; "$(CHROMIUM)" --version; \
+	else \
+	    echo "make: the browser test needs Debian's Chromium at $(CHROMIUM): 'sudo apt-get install --no-install-recommends chromium'," >&2; \
+	    echo "      or CHROMIUM=/path/to/chromium (Playwright's own browser download is not used)" >&2; exit 1; \
+	fi
+
+browser-test: $(VENV_STAMP) $(BROWSER_STAMP) chromium ## the customer space in headless Chromium, phone and desktop, against a local AWS emulator; screenshots in <target>/browser/
+	cargo build --bins
+	rm -rf $(TARGET_DIR)/browser
+	scripts/with-moto.sh $(VENV_BIN)/python scripts/customer_space.py test \
+	    env CHROMIUM=$(CHROMIUM) $(BROWSER_DIR)/node_modules/.bin/playwright test --config $(BROWSER_DIR)/playwright.config.mjs
+	@ls $(TARGET_DIR)/browser/*.png | sed 's|^$(ROOT)/||'
 
 measure: build ## the demo on the release Lambda artifact: cold-start init time and peak memory
 	cargo build --bins
@@ -205,6 +260,7 @@ stack-env: ## print `export` lines (tables, bucket, ...) from the stack's output
 	while read -r key value; do case "$$key" in \
 	    AccountsTableName) echo "export ACCOUNTS_TABLE=$$value" ;; \
 	    MessagesTableName) echo "export MESSAGES_TABLE=$$value" ;; \
+	    OptOutsTableName) echo "export OPT_OUTS_TABLE=$$value" ;; \
 	    InboundBucketName) echo "export INBOUND_BUCKET=$$value" ;; \
 	    ScheduleGroupName) echo "export SCHEDULE_GROUP=$$value" ;; \
 	    SchedulerRoleArn) echo "export SCHEDULER_ROLE_ARN=$$value" ;; \

@@ -19,12 +19,19 @@ The script drives the function as a black box:
    the same way on the gateway in process;
 4. delivers some emails a second time, fires the scheduled sample's schedule again, and checks
    that nothing is sent, debited or answered twice;
-5. sends the same warm function four 39 MB emails (a short text/plain part, then a 39 MB base64
+5. follows deliveries: creates an account that wants every receipt (`account update --receipts
+   all`), sends an email to two numbers, then invokes the function with SNS's delivery-status
+   logs for them as CloudWatch Logs hands them over (scripts/awslogs_event.py, the lines naming
+   the provider ids the record shows): the first delivered, the second failed for good, its
+   parts refunded; checks the recipients, the credits and the receipt email the close sent
+   (SES v2). Then one more email, delivered by an End User Messaging event (found by the context
+   its SMS carried), and the same event again, which changes nothing;
+6. sends the same warm function four 39 MB emails (a short text/plain part, then a 39 MB base64
    attachment, as SES accepts up to 40 MB): three from the demo account, each giving one SMS
    with the text part's content and one credit debited, and one from an unknown login, refused
    with 102 before any authentication. Its peak RSS (VmHWM) is taken before and after these
    emails, and must stay under the template's MemorySize;
-6. prints a report, its last lines the figures measured on the function process (init time,
+7. prints a report, its last lines the figures measured on the function process (init time,
    peak RSS after the samples and after the 39 MB emails, against the template's MemorySize),
    and exits non-zero if a step failed or an expectation was broken: the demo doubles as a
    smoke test. `make measure` runs it on the release Lambda artifact.
@@ -34,7 +41,7 @@ email. The accounts' API keys never appear in the report (08-wrong-key's, no acc
 SMS texts and numbers do: it is the demo, and they are made up. The function's own log goes to target/demo-function.log and is checked to hold
 neither keys, SMS texts nor full phone numbers.
 
-Python 3.11 standard library and boto3 only.
+Python 3.11 standard library, boto3 and scripts/awslogs_event.py only.
 """
 
 from __future__ import annotations
@@ -69,6 +76,11 @@ import boto3
 from botocore.config import Config as BotoConfig
 from botocore.exceptions import BotoCoreError, ClientError
 
+# scripts/awslogs_event.py, beside this script: CloudWatch Logs subscription events from their
+# payload (imported without leaving a __pycache__ in scripts/).
+sys.dont_write_bytecode = True
+import awslogs_event  # noqa: E402
+
 # ---------------------------------------------------------------------------------------------
 # The scenario
 # ---------------------------------------------------------------------------------------------
@@ -87,6 +99,26 @@ LARGE_SUBJECT_NUMBER = "06 12 34 56 82"
 LARGE_SENT = 3
 UNKNOWN_LOGIN = "inconnu"
 
+# Delivery status, after the samples: an account created for it that wants every receipt sends an
+# email to TRACKED_NUMBERS; SNS's delivery-status logs then say the first was delivered and the
+# second failed for good (FAILURE_RESPONSE: its parts are refunded), and the message's receipt
+# goes to TRACKED_FROM. A second email, to EUM_NUMBER, is reported delivered by an End User
+# Messaging event (found by the context its SMS carried), delivered twice.
+TRACKED_LOGIN = "suivi"
+TRACKED_CREDITS = 10
+TRACKED_SENDER = "BOUTIQUE"
+TRACKED_FROM = "Claire Petit <claire.petit@boutique.example.com>"
+TRACKED_NUMBERS = ("+33612345690", "+33612345691")
+TRACKED_SUBJECT_NUMBERS = "06 12 34 56 90;06 12 34 56 91"
+TRACKED_TEXT = ("Votre commande 2027-0142 vous attend en boutique : retrait du lundi au samedi de 9h à 19h, "
+                "muni de ce SMS et d'une pièce d'identité. Sans retrait sous 10 jours, elle retournera en "
+                "réserve. Merci !")  # 199 characters, all GSM-7: 2 parts
+TRACKED_PARTS = 2
+FAILURE_RESPONSE = "Invalid phone number"
+EUM_NUMBER = "+33612345692"
+EUM_SUBJECT_NUMBER = "06 12 34 56 92"
+EUM_TEXT = "Votre retouche est terminée : vous pouvez passer la chercher dès demain 10h."
+
 # ---------------------------------------------------------------------------------------------
 # Configuration
 # ---------------------------------------------------------------------------------------------
@@ -100,11 +132,15 @@ FUNCTION_BIN = Path(os.environ.get("MAIL2SMS_FUNCTION_BIN") or TARGET_DIR / "deb
 ADMIN_BIN = TARGET_DIR / "debug" / "mail2sms-admin"
 EMAILS_DIR = ROOT / "events" / "emails"
 SES_EVENT = ROOT / "events" / "ses-event.json"
+SNS_DELIVERY_LOG = ROOT / "events" / "sns-delivery-logs.decoded.json"
+SNS_FAILURE_LOG = ROOT / "events" / "sns-delivery-logs-failure.decoded.json"
+EUM_DELIVERED = ROOT / "events" / "eum-delivered.json"
 FUNCTION_LOG = ROOT / "target" / "demo-function.log"
 
 CONFIG = {
     "ACCOUNTS_TABLE": "mail2sms-demo-accounts",
     "MESSAGES_TABLE": "mail2sms-demo-messages",
+    "OPT_OUTS_TABLE": "mail2sms-demo-opt-outs",
     "INBOUND_BUCKET": "mail2sms-demo-inbound",
     "INBOUND_PREFIX": "inbound/",
     "REPLY_FROM": "mail2sms@sms.example.com",
@@ -768,6 +804,62 @@ def large_email(name: str, login: str, key: str, sender: str, message_id: str, t
     return Sample(name, note, raw, login, expected)
 
 
+def plain_email(name: str, note: str, login: str, key: str, sender: str, numbers: str, text: str,
+                expected: dict) -> Sample:
+    """A one-part text/plain email from `sender` to `numbers` (as written in a subject)."""
+    message_id = f"<{secrets.token_hex(12)}@mail.example.com>"
+    raw = "\r\n".join([
+        "MIME-Version: 1.0",
+        f"Date: {email.utils.format_datetime(dt.datetime.now(dt.timezone.utc))}",
+        f"Message-ID: {message_id}",
+        f"Subject: {login}@{key}|{numbers}",
+        f"From: {sender}",
+        "To: mail2sms@sms.example.com",
+        'Content-Type: text/plain; charset="UTF-8"',
+        "Content-Transfer-Encoding: 8bit",
+        "",
+        text,
+        "",
+    ]).encode("utf-8")
+    return Sample(name, note, raw, login, expected)
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def sns_delivery_event(decoded: Path, provider_id: str, number: str, status: str, response: str) -> dict:
+    """The CloudWatch Logs subscription event of one SNS delivery-status line: `decoded`'s payload
+    (its log group, stream and filter), its one line about `provider_id` sent to `number`, now."""
+    payload = json.loads(decoded.read_text(encoding="utf-8"))
+    entry = payload["logEvents"][0]
+    line = json.loads(entry["message"])
+    at = dt.datetime.now(dt.timezone.utc)
+    line["notification"] = {"messageId": provider_id, "timestamp": f"{at:%Y-%m-%d %H:%M:%S}.{at.microsecond // 1000:03d}"}
+    line["delivery"].update({"destination": number, "providerResponse": response, "numberOfMessageParts": TRACKED_PARTS})
+    line["status"] = status
+    entry.update({"id": str(secrets.randbelow(10**56)).zfill(56), "timestamp": now_ms(), "message": line})
+    payload["logEvents"] = [entry]
+    return json.loads(awslogs_event.event_text(payload))
+
+
+def eum_delivery_event(message_id: str, index: int, number: str, sender: str) -> dict:
+    """events/eum-delivered.json for the recipient at `index` of `message_id`, now: the context its
+    SMS carried names them; the provider's own message id is End User Messaging's, not ours."""
+    event = json.loads(EUM_DELIVERED.read_text(encoding="utf-8"))
+    now = dt.datetime.now(dt.timezone.utc)
+    event.update({"id": str(uuid.uuid4()), "time": f"{now:%Y-%m-%dT%H:%M:%SZ}"})
+    event["detail"].update({
+        "eventTimestamp": now_ms(),
+        "messageRequestTimestamp": now_ms() - 4000,
+        "originationPhoneNumber": sender,
+        "destinationPhoneNumber": number,
+        "messageId": str(uuid.uuid4()),
+        "context": {"mail2sms_message_id": message_id, "mail2sms_recipient": str(index)},
+    })
+    return event
+
+
 def template_memory_mb() -> int | None:
     """MemorySize of the function in template.yaml: its Mail2SmsFunction resource's, else the
     Globals' (read line by line: the template's !Ref tags are not plain YAML)."""
@@ -813,6 +905,8 @@ class Demo:
         self.credits_before: dict[str, int] = {}
         self.samples: list[Sample] = []
         self.large: list[Sample] = []  # the 39 MB emails, once sent (their raw cut to the headers)
+        self.tracked: list[Sample] = []  # the delivery-status section's emails, once sent
+        self.refunded: dict[str, int] = {}  # credits given back for failed deliveries, by login
         self.sent_texts: list[str] = []
         self.due = f"{dt.date.today() + dt.timedelta(days=2):%Y-%m-%d} 09:30:00"  # {{DUE}}
 
@@ -971,6 +1065,224 @@ class Demo:
             CHECKS.expect(after == credits, f"{name} again: credits went from {credits} to {after}")
         say()
 
+    # -- delivery status and receipts ---------------------------------------------------------
+
+    def delivery_status(self, function: Function) -> None:
+        """The providers' delivery events, through the function: SNS's delivery-status logs move
+        a two-number message's recipients to delivered and failed (refunded), its receipt goes
+        out; an End User Messaging event delivers a third SMS, and again changes nothing."""
+        say("Delivery status and receipts: the providers' delivery events reach the same function")
+        say()
+        key = admin(self.env, "account", "create", TRACKED_LOGIN, "--credits", str(TRACKED_CREDITS),
+                    "--sender", TRACKED_SENDER).strip()
+        if not re.fullmatch(r"[0-9a-f]{32,}", key):
+            raise DemoError(f"account create {TRACKED_LOGIN} did not print a key")
+        self.keys[TRACKED_LOGIN] = key
+        self.hidden.append(key)
+        self.accounts[TRACKED_LOGIN] = {"login": TRACKED_LOGIN, "credits": TRACKED_CREDITS, "sender": TRACKED_SENDER}
+        self.credits_before[TRACKED_LOGIN] = TRACKED_CREDITS
+        self.refunded[TRACKED_LOGIN] = 0
+        say(f"  mail2sms-admin account create {TRACKED_LOGIN} --credits {TRACKED_CREDITS} --sender {TRACKED_SENDER}")
+        say(f"  mail2sms-admin account update {TRACKED_LOGIN} --receipts all")
+        say(f"    {admin(self.env, 'account', 'update', TRACKED_LOGIN, '--receipts', 'all').strip()}")
+        account = account_show(self.env, TRACKED_LOGIN)
+        say(f"  account show {TRACKED_LOGIN}: "
+            f"{json.dumps({k: account.get(k) for k in ('login', 'credits', 'sender', 'receipts')})}")
+        CHECKS.expect(account.get("receipts") == "all", f"{TRACKED_LOGIN}: receipts {account.get('receipts')}, expected all")
+        say()
+        self.sns_deliveries(function, key)
+        self.eum_delivery(function, key)
+
+    def send_tracked(self, function: Function, sample: Sample) -> dict:
+        """Sends one of the section's emails as a sample; its record, each recipient `sent`."""
+        self.run_sample(function, sample, blank_line=False)
+        self.tracked.append(sample)
+        record = record_of(self.env, sample.login, sample.message_id)
+        if record is None:
+            raise DemoError(f"{sample.name}: no record of message {sample.message_id}")
+        self.show_recipients(record)
+        for recipient in record.get("recipients", []):
+            CHECKS.expect(recipient.get("delivery") == "sent" and bool(recipient.get("provider_id")),
+                          f"{sample.name}: {recipient.get('number')} is {recipient.get('delivery')} "
+                          f"with provider id {recipient.get('provider_id')}, expected sent with one")
+        return record
+
+    def show_recipients(self, record: dict) -> None:
+        """A message's recipients as `mail2sms-admin messages` prints them, one or two lines each."""
+        closed = (f"closed {record['closed_at']}, receipt {record.get('receipt') or '-'}" if record.get("closed_at")
+                  else "open")
+        say(f"  mail2sms-admin messages {record.get('login') or TRACKED_LOGIN}: message {record.get('state')}, "
+            f"{plural(record.get('refunded', 0), 'credit')} refunded, {closed}")
+        for recipient in record.get("recipients", []):
+            say(f"    {recipient.get('number'):<13} {recipient.get('delivery'):<9} "
+                f"provider_id {recipient.get('provider_id') or '-'}  refunded: {json.dumps(recipient.get('refunded'))}")
+            known = [f"{name} {json.dumps(recipient[name], ensure_ascii=False)}"
+                     for name in ("reason", "changed_at", "price") if recipient.get(name)]
+            if known:
+                say(f"    {'':<13} {'':<9} {', '.join(known)}")
+
+    def deliver_event(self, function: Function, name: str, event: dict, message_id: str, delivery: str,
+                      changed: bool, refunded: int) -> tuple[dict, Traffic]:
+        """Invokes the function with a delivery event; shows and checks its answer. Its answer,
+        and what it sent."""
+        outcome = function.outcome(event)
+        traffic = self.emulator.new_traffic()
+        answer = {k: v for k, v in outcome.items() if k != "message_id"}
+        say(f"  → the function answers {json.dumps(answer)}")
+        wanted = {"outcome": "reported", "message_id": message_id, "delivery": delivery, "changed": changed,
+                  "refunded": refunded}
+        CHECKS.expect(outcome == wanted, f"{name}: the function answered {json.dumps(outcome)}, expected {json.dumps(wanted)}")
+        CHECKS.expect(not traffic.sms, f"{name}: {len(traffic.sms)} SMS sent")
+        return outcome, traffic
+
+    def sns_deliveries(self, function: Function, key: str) -> None:
+        first, second = TRACKED_NUMBERS
+        sender = email.utils.parseaddr(TRACKED_FROM)[1]
+        cost = TRACKED_PARTS * len(TRACKED_NUMBERS)
+        expected = {"outcome": "sent", "sms": [{"to": n, "sender": TRACKED_SENDER} for n in TRACKED_NUMBERS],
+                    "text": TRACKED_TEXT, "parts": TRACKED_PARTS, "encoding": "gsm7", "dropped": [], "cost": cost,
+                    "reply": None}
+        sample = plain_email("tracked-sns", f"Two numbers, sent through SNS (SMS_PROVIDER=sns); the account wants "
+                             f"every receipt, so its sender {sender} will get one once both fates are known.",
+                             TRACKED_LOGIN, key, TRACKED_FROM, TRACKED_SUBJECT_NUMBERS, TRACKED_TEXT, expected)
+        record = self.send_tracked(function, sample)
+        ids = {r.get("number"): r.get("provider_id") for r in record.get("recipients", [])}
+        if set(ids) != set(TRACKED_NUMBERS):
+            raise DemoError(f"{sample.name}: recipients {sorted(ids)}, expected {list(TRACKED_NUMBERS)}")
+        say()
+
+        say("  SNS logs each SMS's fate to CloudWatch Logs; each log group's subscription filter hands the function")
+        say(f"  the lines ({shown(Path(awslogs_event.__file__))}, in the shape of events/sns-delivery-logs*.decoded.json):")
+        steps = (
+            (SNS_DELIVERY_LOG, first, "SUCCESS", "Message has been accepted by phone carrier", "delivered", 0),
+            (SNS_FAILURE_LOG, second, "FAILURE", FAILURE_RESPONSE, "failed", TRACKED_PARTS),
+        )
+        for decoded, number, status, response, delivery, refund in steps:
+            group = json.loads(decoded.read_text(encoding="utf-8"))["logGroup"]
+            event = sns_delivery_event(decoded, ids[number], number, status, response)
+            say()
+            say(f"  {group}:")
+            say(f"    {status} for {number}, messageId {ids[number]}: \"{response}\"")
+            before = account_show(self.env, TRACKED_LOGIN)["credits"]
+            _, traffic = self.deliver_event(function, f"{sample.name} {status}", event, sample.message_id, delivery,
+                                            True, refund)
+            after = account_show(self.env, TRACKED_LOGIN)["credits"]
+            say(f"  credits of {TRACKED_LOGIN}: {before} → {after}"
+                + (f" (the failed SMS's {plural(after - before, 'part')} refunded: \"{response}\" is a definitive failure)"
+                   if after != before else " (unchanged)"))
+            CHECKS.expect(after - before == refund, f"{sample.name} {status}: credits {before} → {after}, expected +{refund}")
+            self.refunded[TRACKED_LOGIN] += refund
+            record = record_of(self.env, TRACKED_LOGIN, sample.message_id) or {}
+            self.show_recipients(record)
+            by_number = {r.get("number"): r for r in record.get("recipients", [])}
+            CHECKS.expect(by_number.get(number, {}).get("delivery") == delivery,
+                          f"{sample.name}: {number} is {by_number.get(number, {}).get('delivery')}, expected {delivery}")
+            if refund:
+                failed = by_number.get(number, {})
+                CHECKS.expect(record.get("refunded") == refund and record.get("receipt") == "sent"
+                              and bool(record.get("closed_at")),
+                              f"{sample.name}: record refunded {record.get('refunded')}, closed_at "
+                              f"{record.get('closed_at')}, receipt {record.get('receipt')}: expected {refund}, a time, sent")
+                CHECKS.expect(failed.get("refunded") is True and failed.get("reason") == FAILURE_RESPONSE,
+                              f"{sample.name}: {number} refunded {failed.get('refunded')}, reason {failed.get('reason')!r}")
+                CHECKS.expect(by_number.get(first, {}).get("delivery") == "delivered",
+                              f"{sample.name}: {first} is now {by_number.get(first, {}).get('delivery')}")
+                self.show_receipt(sample, traffic, sender, cost, refund,
+                                  {first: "délivré", second: "échec"})
+            else:
+                CHECKS.expect(by_number.get(second, {}).get("delivery") == "sent",
+                              f"{sample.name}: {second} is {by_number.get(second, {}).get('delivery')} before its event")
+                say(f"  no receipt yet: {second}'s fate is not known" if not traffic.replies
+                    else f"  !! {len(traffic.replies)} email(s) sent before every fate was known")
+                CHECKS.expect(not traffic.replies, f"{sample.name}: a receipt went out before every fate was known")
+        say()
+
+    def show_receipt(self, sample: Sample, traffic: Traffic, to: str, cost: int, refunded: int,
+                     fates: dict[str, str]) -> None:
+        """The receipt the message's close sent (SES v2 SendEmail, from the emulator's recording)."""
+        say(f"  Every fate known: the message is closed, its receipt sent through SES v2 "
+            f"({plural(len(traffic.replies), 'email')}):")
+        if len(traffic.replies) != 1:
+            CHECKS.expect(False, f"{sample.name}: {len(traffic.replies)} receipts sent, expected one")
+            return
+        receipt = traffic.replies[0]
+        say(f"    To: {receipt.to}")
+        say(f"    Subject: {receipt.subject}")
+        say(f"    In-Reply-To: {receipt.in_reply_to}")
+        say(f"    Auto-Submitted: {receipt.auto_submitted}")
+        for line in receipt.text.rstrip("\n").split("\n"):
+            say(textwrap.fill(line, WIDTH, initial_indent="      ", subsequent_indent="        ") or "")
+        self.check_receipt(sample, receipt, to, cost, refunded, fates)
+
+    def check_receipt(self, sample: Sample, receipt: Reply, to: str, cost: int, refunded: int,
+                      fates: dict[str, str]) -> None:
+        """A receipt: to the email's sender, threaded under it, auto-replied, each number with
+        its fate, the credits debited and refunded, neither the SMS text nor an API key."""
+        text = receipt.text
+        checks = {
+            f"sent to {receipt.to}, expected {to}": receipt.to == to,
+            f"In-Reply-To {receipt.in_reply_to}, expected {sample.headers['Message-ID']}":
+                receipt.in_reply_to == str(sample.headers["Message-ID"]),
+            f"Auto-Submitted {receipt.auto_submitted}": receipt.auto_submitted == "auto-replied",
+            f"subject {receipt.subject!r}": receipt.subject.startswith("Mail2SMS: accusé de réception"),
+            "its text does not list each number with its fate": all(
+                re.search(rf"^{re.escape(number)} : {fate}", text, re.M) for number, fate in fates.items()),
+            f"its text does not say {cost} credits debited, {refunded} refunded":
+                f"Crédits débités : {cost}" in text and f"Crédits remboursés : {refunded}" in text,
+            "it holds the SMS text": sample.expected["text"][:30] not in text,
+            "it holds the API key": not any(key in receipt.raw.decode("utf-8", "replace") for key in self.hidden),
+        }
+        for what, ok in checks.items():
+            CHECKS.expect(ok, f"{sample.name}: the receipt: {what}")
+
+    def eum_delivery(self, function: Function, key: str) -> None:
+        expected = {"outcome": "sent", "sms": [{"to": EUM_NUMBER, "sender": TRACKED_SENDER}], "text": EUM_TEXT,
+                    "parts": 1, "encoding": "gsm7", "dropped": [], "cost": 1, "reply": None}
+        sample = plain_email("tracked-eum", "One number. End User Messaging reports deliveries on EventBridge, with the "
+                             "context every SMS of the gateway carries (mail2sms_message_id, mail2sms_recipient): the "
+                             "function finds the recipient by it, whichever provider sent the SMS.",
+                             TRACKED_LOGIN, key, TRACKED_FROM, EUM_SUBJECT_NUMBER, EUM_TEXT, expected)
+        record = self.send_tracked(function, sample)
+        numbers = [r.get("number") for r in record.get("recipients", [])]
+        if EUM_NUMBER not in numbers:
+            raise DemoError(f"{sample.name}: recipients {numbers}, expected {EUM_NUMBER}")
+        index = numbers.index(EUM_NUMBER)
+        event = eum_delivery_event(sample.message_id, index, EUM_NUMBER, TRACKED_SENDER)
+        detail = event["detail"]
+        say()
+        say(f"  EventBridge, source {event['source']}, \"{event['detail-type']}\" ({shown(EUM_DELIVERED)}'s shape):")
+        say(f"    {detail['messageStatus']} for {EUM_NUMBER}, context {json.dumps(detail['context'])}")
+        _, traffic = self.deliver_event(function, f"{sample.name} DELIVERED", event, sample.message_id, "delivered",
+                                        True, 0)
+        record = record_of(self.env, TRACKED_LOGIN, sample.message_id) or {}
+        self.show_recipients(record)
+        recipient = (record.get("recipients") or [{}])[index]
+        CHECKS.expect(recipient.get("delivery") == "delivered",
+                      f"{sample.name}: {EUM_NUMBER} is {recipient.get('delivery')}, expected delivered")
+        receipts = traffic.replies
+        if len(receipts) == 1:
+            say(f"  its receipt, to {receipts[0].to}: {receipts[0].subject}")
+            bilan = next((line for line in receipts[0].text.split("\n") if line.startswith("Bilan")), "")
+            say(f"      {bilan}")
+            self.check_receipt(sample, receipts[0], email.utils.parseaddr(TRACKED_FROM)[1], 1, 0,
+                               {EUM_NUMBER: "délivré"})
+        else:
+            CHECKS.expect(False, f"{sample.name}: {len(receipts)} receipts sent, expected one")
+        say()
+        say("  The same event again (EventBridge delivers at least once):")
+        credits = account_show(self.env, TRACKED_LOGIN)["credits"]
+        _, traffic = self.deliver_event(function, f"{sample.name} DELIVERED again", event, sample.message_id,
+                                        "delivered", False, 0)
+        again = record_of(self.env, TRACKED_LOGIN, sample.message_id) or {}
+        after = account_show(self.env, TRACKED_LOGIN)["credits"]
+        say(f"  {'nothing sent' if traffic.quiet else f'{len(traffic.replies)} email(s) sent'}, "
+            f"credits {'unchanged' if after == credits else f'{credits} → {after}'}, "
+            f"record {'unchanged' if again == record else 'changed'}")
+        CHECKS.expect(traffic.quiet, f"{sample.name}: the repeated event sent something")
+        CHECKS.expect(after == credits, f"{sample.name}: the repeated event moved credits {credits} → {after}")
+        CHECKS.expect(again == record, f"{sample.name}: the repeated event changed the record")
+        say()
+
     # -- 39 MB emails --------------------------------------------------------------------------
 
     def large_emails(self, function: Function) -> tuple[int | None, int | None]:
@@ -1022,9 +1334,11 @@ class Demo:
         say("Credits")
         say(f"  {'account':<8} {'before':>6} {'after':>6} {'spent':>6}")
         spent_expected = {login: 0 for login in self.accounts}
-        for sample in (*self.samples, *self.large):
+        for sample in (*self.samples, *self.tracked, *self.large):
             if sample.login in spent_expected:
                 spent_expected[sample.login] += sample.cost
+        for login, refunded in self.refunded.items():
+            spent_expected[login] -= refunded
         after = self.credits()
         for login in self.accounts:
             before = self.credits_before[login]
@@ -1052,7 +1366,7 @@ class Demo:
 
     def check_log(self) -> None:
         log = FUNCTION_LOG.read_text(encoding="utf-8", errors="replace")
-        numbers = {sms["to"] for s in (*self.samples, *self.large) for sms in s.expected.get("sms", [])}
+        numbers = {sms["to"] for s in (*self.samples, *self.tracked, *self.large) for sms in s.expected.get("sms", [])}
         leaks = [f"the {login} account's API key" for login, key in self.keys.items() if key in log]
         leaks += [f"a full number ({number})" for number in numbers if number in log]
         leaks += [f"an SMS text ({t[:20]}…)" for t in set(self.sent_texts) if t in log]
@@ -1124,6 +1438,7 @@ def run() -> int:
         for sample in demo.samples:
             demo.run_sample(function, sample)
         demo.redeliver(function)
+        demo.delivery_status(function)
         peak_samples, peak_large = demo.large_emails(function)
     init_ms = function.init_ms()
     memory_mb = template_memory_mb()

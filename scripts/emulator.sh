@@ -13,8 +13,9 @@
 #   env     the `export` lines of the running session: the AWS SDK variables (endpoint, region,
 #           dummy credentials), the function's settings from events/env.json, and the debug
 #           binaries' directory on PATH. For `eval "$(make -s emulator-env)"`.
-#   status  whether a session runs, and where.
-#   stop    stops the session and removes .demo/emulator/.
+#   status  whether a session runs, and where (and the customer space, when `make demo` started it).
+#   stop    stops the session, and the customer space `make demo` started on it
+#           (scripts/customer_space.py: mail2sms-web, its pid in web.pid), and removes .demo/emulator/.
 #
 # mail2sms-admin is taken from $MAIL2SMS_TARGET_DIR/debug (the Makefile passes cargo's target
 # directory; otherwise cargo is asked). Build it first: `cargo build --bins` (make does).
@@ -55,6 +56,25 @@ endpoint() {
     echo "http://127.0.0.1:$(cat "$state/port")"
 }
 
+# The pid of the customer space that `make demo` started on the session (scripts/customer_space.py)
+# when it runs, else nothing.
+web_pid() {
+    local pid
+    [ -f "$state/web.pid" ] || return 1
+    pid="$(cat "$state/web.pid")"
+    kill -0 "$pid" 2>/dev/null || return 1
+    ps -p "$pid" -o command= 2>/dev/null | grep -q mail2sms-web || return 1
+    echo "$pid"
+}
+
+stop_web() {
+    local pid
+    if pid="$(web_pid)"; then
+        moto_stop "$pid"
+        echo "$me: customer space stopped (pid $pid)" >&2
+    fi
+}
+
 session_env() {
     local bin
     bin="$(target_dir)/debug"
@@ -78,6 +98,7 @@ start() {
     fi
     if [ -d "$state" ]; then
         echo "$me: removing the state of a session that no longer runs ($state)" >&2
+        stop_web
         rm -rf "$state"
     fi
     moto_require "$me"
@@ -128,6 +149,9 @@ status() {
     local pid
     if pid="$(running_pid)"; then
         echo "$me: running at $(endpoint) (pid $pid; state in ${state#"$root"/}/)"
+        if pid="$(web_pid)"; then
+            echo "$me: customer space at http://$(cat "$state/web.address" 2>/dev/null)/ (pid $pid; log ${state#"$root"/}/web.log)"
+        fi
     else
         echo "$me: not running"
         return 1
@@ -136,6 +160,7 @@ status() {
 
 stop() {
     local pid
+    stop_web
     if pid="$(running_pid)"; then
         moto_stop "$pid"
         if kill -0 "$pid" 2>/dev/null; then

@@ -26,9 +26,10 @@ pub mod vars {
     pub const IN_DOUBT_AFTER_MINUTES: &str = "IN_DOUBT_AFTER_MINUTES";
     pub const IN_DOUBT_POLICY: &str = "IN_DOUBT_POLICY";
     pub const METRICS_NAMESPACE: &str = "METRICS_NAMESPACE";
+    pub const OPT_OUTS_TABLE: &str = "OPT_OUTS_TABLE";
 
     /// Every variable the function reads: the template must set each one.
-    pub const ALL: [&str; 19] = [
+    pub const ALL: [&str; 20] = [
         ACCOUNTS_TABLE,
         MESSAGES_TABLE,
         INBOUND_BUCKET,
@@ -48,6 +49,7 @@ pub mod vars {
         IN_DOUBT_AFTER_MINUTES,
         IN_DOUBT_POLICY,
         METRICS_NAMESPACE,
+        OPT_OUTS_TABLE,
     ];
 }
 
@@ -79,6 +81,8 @@ pub struct Config {
     pub in_doubt_policy: InDoubtPolicy,
     /// The CloudWatch namespace of the function's metrics.
     pub metrics_namespace: String,
+    /// The opt-out lists (the accounts' and the gateway's).
+    pub opt_outs_table: String,
 }
 
 /// What becomes of a recipient in doubt (its send's answer was lost, or the invocation died)
@@ -213,6 +217,7 @@ impl Config {
             in_doubt_after: chrono::Duration::minutes(in_doubt_after),
             in_doubt_policy,
             metrics_namespace: get(vars::METRICS_NAMESPACE).unwrap_or_else(|| DEFAULT_METRICS_NAMESPACE.into()),
+            opt_outs_table: required(vars::OPT_OUTS_TABLE)?,
         })
     }
 }
@@ -233,6 +238,8 @@ fn required(lookup: &impl Fn(&str) -> Option<String>, name: &'static str) -> Res
 pub struct AdminSettings {
     pub accounts_table: String,
     pub messages_table: String,
+    /// The opt-out lists' table: `bootstrap` and the `optout` commands need it.
+    pub opt_outs_table: Option<String>,
     pub inbound_bucket: Option<String>,
     pub reply_from: Option<String>,
     pub schedule_group: String,
@@ -257,6 +264,7 @@ impl AdminSettings {
         Ok(AdminSettings {
             accounts_table: required(&lookup, vars::ACCOUNTS_TABLE)?,
             messages_table: required(&lookup, vars::MESSAGES_TABLE)?,
+            opt_outs_table: setting(&lookup, vars::OPT_OUTS_TABLE),
             inbound_bucket: setting(&lookup, vars::INBOUND_BUCKET),
             reply_from: setting(&lookup, vars::REPLY_FROM),
             schedule_group: setting(&lookup, vars::SCHEDULE_GROUP).unwrap_or_else(|| DEFAULT_SCHEDULE_GROUP.into()),
@@ -275,9 +283,10 @@ mod tests {
         Config::from_lookup(|name| env.get(name).cloned())
     }
 
-    const MINIMAL: [(&str, &str); 4] = [
+    const MINIMAL: [(&str, &str); 5] = [
         (vars::ACCOUNTS_TABLE, "accounts"),
         (vars::MESSAGES_TABLE, "messages"),
+        (vars::OPT_OUTS_TABLE, "opt-outs"),
         (vars::INBOUND_BUCKET, "inbox"),
         (vars::REPLY_FROM, "mail2sms@sms.example.com"),
     ];
@@ -333,6 +342,7 @@ mod tests {
         let settings = admin(&[
             (vars::ACCOUNTS_TABLE, " accounts "),
             (vars::MESSAGES_TABLE, "messages"),
+            (vars::OPT_OUTS_TABLE, "opt-outs"),
             (vars::SCHEDULE_GROUP, ""),
         ])
         .unwrap();
@@ -342,9 +352,12 @@ mod tests {
         assert_eq!(settings.function, Err(ConfigError::Missing(vars::INBOUND_BUCKET)), "what sending lacks");
         assert_eq!(admin(&[(vars::ACCOUNTS_TABLE, "a")]), Err(ConfigError::Missing(vars::MESSAGES_TABLE)));
         assert_eq!(
-            admin(&[(vars::ACCOUNTS_TABLE, ""), (vars::MESSAGES_TABLE, "m")]),
+            admin(&[(vars::ACCOUNTS_TABLE, ""), (vars::MESSAGES_TABLE, "m"), (vars::OPT_OUTS_TABLE, "o")]),
             Err(ConfigError::Missing(vars::ACCOUNTS_TABLE))
         );
+        let without_opt_outs = admin(&[(vars::ACCOUNTS_TABLE, "a"), (vars::MESSAGES_TABLE, "m")]).unwrap();
+        assert_eq!(without_opt_outs.opt_outs_table, None, "only bootstrap and the optout commands need it");
+        assert_eq!(settings.opt_outs_table.as_deref(), Some("opt-outs"));
     }
 
     #[test]

@@ -12,6 +12,7 @@ use thiserror::Error;
 use tracing::warn;
 
 use crate::domain::delivery::{ProviderWord, from_end_user_messaging, from_sns};
+use crate::mail::alignment::DmarcPolicy;
 use crate::mail::{Verdict, Verdicts};
 
 /// The keys of the context every End User Messaging SMS carries: the email's SES message id and
@@ -92,6 +93,8 @@ pub struct InboundEmail {
     pub verdicts: Verdicts,
     /// When SES received it (the SES event's timestamp, or the S3 notification's time).
     pub received_at: Option<DateTime<Utc>>,
+    /// The DMARC policy of the From's domain, when the SES event gives it (`dmarcPolicy`).
+    pub dmarc_policy: Option<DmarcPolicy>,
 }
 
 /// The schedule's input: the message id, never the text or the key.
@@ -172,6 +175,7 @@ fn decode_ses(event: Value, prefix: &str) -> Result<Trigger, EventError> {
                 message_id,
                 verdicts: receipt_verdicts(&record.ses.receipt),
                 received_at: Some(record.ses.mail.timestamp).filter(|t| t.timestamp() > 0),
+                dmarc_policy: record.ses.receipt.dmarc_policy.as_deref().and_then(DmarcPolicy::from_ses),
             })
         })
         .collect::<Result<_, _>>()
@@ -217,7 +221,7 @@ fn decode_s3(event: Value, bucket: &str, prefix: &str) -> Result<Trigger, EventE
                 return Err(EventError::Malformed { kind: "S3", reason: format!("no message id in key {key:?}") });
             }
             let received_at = Some(record.event_time).filter(|t| t.timestamp() > 0);
-            Ok(InboundEmail { message_id, key, verdicts: Verdicts::default(), received_at })
+            Ok(InboundEmail { message_id, key, verdicts: Verdicts::default(), received_at, dmarc_policy: None })
         })
         .collect::<Result<_, _>>()
         .map(Trigger::Inbound)
@@ -372,6 +376,21 @@ mod tests {
         assert_eq!(emails[0].key, "inbound/abc123");
         assert_eq!(emails[0].verdicts.spf, Some(Verdict::Pass));
         assert_eq!(emails[0].verdicts.virus, Some(Verdict::Pass));
+        assert_eq!(emails[0].dmarc_policy, Some(DmarcPolicy::Reject));
+    }
+
+    #[test]
+    fn the_dmarc_policy_is_read_as_ses_writes_it_or_left_out() {
+        let policy = |value: Value| {
+            let mut event = ses_event("abc123");
+            event["Records"][0]["ses"]["receipt"]["dmarcPolicy"] = value;
+            let Trigger::Inbound(emails) = decode(event, "inbox", "inbound/").unwrap() else { panic!("not inbound") };
+            emails[0].dmarc_policy
+        };
+        assert_eq!(policy(json!("quarantine")), Some(DmarcPolicy::Quarantine));
+        assert_eq!(policy(json!("NONE")), Some(DmarcPolicy::None));
+        assert_eq!(policy(json!("sometimes")), None);
+        assert_eq!(policy(Value::Null), None);
     }
 
     #[test]
@@ -384,6 +403,7 @@ mod tests {
         assert_eq!(emails[0].key, "inbound/sub/dir/abc-1");
         assert_eq!(emails[0].message_id, "abc-1");
         assert_eq!(emails[0].verdicts, Verdicts::default());
+        assert_eq!(emails[0].dmarc_policy, None);
         // '+' is a space, and a space is no part of an SES message id
         assert!(matches!(
             decode(s3_event("inbox", "inbound/a+b"), "inbox", "inbound/"),

@@ -3,6 +3,7 @@
 //! [`pipeline`] is the whole journey of an email; [`domain`] holds the rules it applies;
 //! [`ports`] are what it needs from the outside world and [`aws`] provides them.
 
+pub mod alerts;
 pub mod aws;
 pub mod config;
 pub mod domain;
@@ -16,3 +17,5 @@ pub mod ports;
 pub mod reply;
 pub mod tables;
 pub mod tracking;
+// The customer space (issue #12): mail2sms-web.
+pub mod web;

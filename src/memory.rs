@@ -8,8 +8,11 @@ use std::sync::Mutex;
 use chrono::{DateTime, Utc};
 
 use crate::domain::account::Account;
+use crate::domain::alerts::Alert;
 use crate::domain::delivery::{Change, DeliveryReport, ProviderWord, change};
 use crate::domain::message::{Delivery, MessageRecord, MessageState};
+use crate::domain::optout::{OptOut, OptOutList};
+use crate::domain::recipient::Recipient;
 use crate::domain::request::ApiKey;
 use crate::pipeline::{Gateway, Settings};
 use crate::ports::{
@@ -37,6 +40,8 @@ pub struct MemoryLedger {
     /// Keep an index of provider message ids (as for SNS, whose events carry no context).
     pub index_provider_ids: bool,
     pub provider_ids: Mutex<HashMap<String, (String, usize)>>,
+    /// The opt-out lists: each entry by its owner (a login, or the gateway's) and number.
+    pub opt_outs: Mutex<HashMap<(String, Recipient), OptOut>>,
 }
 
 impl Ledger for MemoryLedger {
@@ -51,6 +56,10 @@ impl Ledger for MemoryLedger {
             return Ok(Opening::Exists(Box::new(existing.clone())));
         }
         if let Some(debit) = debit {
+            let listed = self.listed(&debit.login, record);
+            if !listed.is_empty() {
+                return Ok(Opening::OptedOut(listed));
+            }
             match accounts.get_mut(&debit.login) {
                 Some(account) if account.key_sha256 == debit.key_sha256 && !account.suspended => {
                     if account.credits < debit.credits {
@@ -164,7 +173,7 @@ impl Ledger for MemoryLedger {
         let mut messages = self.messages.lock().unwrap();
         let Some(stored) = messages.get_mut(&record.message_id) else { return Ok(false) };
         let Some(recipient) = stored.recipients.get_mut(index) else { return Ok(false) };
-        let word = ProviderWord { delivery: report.delivery, definitive_failure: report.refunded };
+        let word = ProviderWord { delivery: report.delivery, definitive_failure: report.refunded, opted_out: false };
         if recipient.number != record.recipients[index].number
             || change(recipient.delivery, recipient.report.as_ref(), &word, report.refunded) == Change::Nothing
         {
@@ -244,6 +253,88 @@ impl Ledger for MemoryLedger {
             stored.receipt = record.receipt;
         }
         Ok(())
+    }
+
+    // ----- credit alerts -----
+
+    async fn claim_alert(&self, login: &str, alert: &Alert) -> Result<Option<Account>, PortError> {
+        let mut accounts = self.accounts.lock().unwrap();
+        let Some(account) = accounts.get_mut(login).filter(|account| account.contact.is_some()) else {
+            return Ok(None);
+        };
+        match alert {
+            Alert::LowCredit { threshold } => {
+                if account.low_credit != Some(*threshold) || account.low_credit_alerted || account.credits >= *threshold
+                {
+                    return Ok(None);
+                }
+                account.low_credit_alerted = true;
+            }
+            Alert::InsufficientCredits { day } => {
+                if account.insufficient_credit_alerted_on.as_ref() == Some(day) {
+                    return Ok(None);
+                }
+                account.insufficient_credit_alerted_on = Some(day.clone());
+            }
+        }
+        Ok(Some(account.clone()))
+    }
+
+    async fn release_alert(&self, login: &str, alert: &Alert) -> Result<(), PortError> {
+        if let Some(account) = self.accounts.lock().unwrap().get_mut(login) {
+            match alert {
+                Alert::LowCredit { .. } => account.low_credit_alerted = false,
+                Alert::InsufficientCredits { day } => {
+                    if account.insufficient_credit_alerted_on.as_ref() == Some(day) {
+                        account.insufficient_credit_alerted_on = None;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    // ----- authorised senders -----
+
+    async fn account_for_sender(&self, address: &str) -> Result<Option<Account>, PortError> {
+        let Some((address, domain)) = crate::domain::account::sender_entries(address) else { return Ok(None) };
+        let accounts = self.accounts.lock().unwrap();
+        let naming = |entry: &str| accounts.values().find(|account| account.allowed_senders.iter().any(|a| a == entry));
+        Ok(naming(&address).or_else(|| naming(&domain)).cloned())
+    }
+
+    // ----- opt-outs -----
+
+    async fn add_opt_out(&self, opt_out: &OptOut) -> Result<bool, PortError> {
+        let mut lists = self.opt_outs.lock().unwrap();
+        let key = (opt_out.owner.clone(), opt_out.number.clone());
+        if lists.contains_key(&key) {
+            return Ok(false);
+        }
+        lists.insert(key, opt_out.clone());
+        Ok(true)
+    }
+}
+
+// ----- opt-outs -----
+impl MemoryLedger {
+    /// The record's recipients still to be charged that are on `login`'s list or the gateway's,
+    /// each once (the account's list named first).
+    fn listed(&self, login: &str, record: &MessageRecord) -> Vec<(Recipient, OptOutList)> {
+        let lists = self.opt_outs.lock().unwrap();
+        let on = |list: &OptOutList, number: &Recipient| lists.contains_key(&(list.owner().to_owned(), number.clone()));
+        let account = OptOutList::Account(login.to_owned());
+        record
+            .recipients
+            .iter()
+            .filter(|recipient| recipient.delivery != Delivery::OptedOut)
+            .filter_map(|recipient| {
+                [&account, &OptOutList::Gateway]
+                    .into_iter()
+                    .find(|list| on(list, &recipient.number))
+                    .map(|list| (recipient.number.clone(), list.clone()))
+            })
+            .collect()
     }
 }
 

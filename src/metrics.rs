@@ -86,6 +86,8 @@ fn final_delivery(delivery: Delivery) -> Option<&'static str> {
         Delivery::Expired => Some("expired"),
         Delivery::Unconfirmed => Some("unconfirmed"),
         Delivery::Pending | Delivery::Sending | Delivery::Sent | Delivery::Unknown => None,
+        // Never an SMS: left out before the debit.
+        Delivery::OptedOut => None,
     }
 }
 

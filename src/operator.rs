@@ -4,6 +4,8 @@
 //! what it did, or an [`OperatorError`] that says in one English line what is wrong and what
 //! changed (nothing, unless it says otherwise). The command line only prints them.
 
+use std::path::Path;
+
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use chrono_tz::Tz;
 use serde::Serialize;
@@ -16,8 +18,10 @@ use crate::config::{AdminSettings, ConfigError, DEFAULT_TIMEZONE};
 use crate::domain::account::{
     Account, AccountError, CreditAmountError, CreditsAdded, MAX_CREDITS, Receipts, credit_amount, new_api_key,
 };
+use crate::domain::alerts::parse_contact;
 use crate::domain::date::parse_timezone;
 use crate::domain::message::{Delivery, MessageRecord, MessageState};
+use crate::domain::optout::{ImportedFile, NotANumber, OptOut, OptOutList, OptOutSource, read_csv, read_numbers};
 use crate::domain::recipient::{Recipient, parse_recipients};
 use crate::domain::request::ApiKey;
 use crate::domain::stats::{DayStats, Period, PeriodError, daily};
@@ -89,6 +93,23 @@ pub enum OperatorError {
     NotFinished { message_id: String, state: MessageState, error: String },
     #[error(transparent)]
     Port(#[from] PortError),
+    // ----- opt-outs -----
+    #[error("{0}; nothing changed")]
+    OptOutNumber(NotANumber),
+    #[error("cannot read {path}: {error}; nothing changed")]
+    Unreadable { path: String, error: String },
+    #[error("the opt-out lists' table is not named: set OPT_OUTS_TABLE (or --opt-outs-table)")]
+    NoOptOutsTable,
+    // ----- credit alerts -----
+    #[error("a contact is one plain email address, local@domain; {0:?} is not one")]
+    ImpossibleContact(String),
+    // ----- authorised senders -----
+    #[error(
+        "{sender} is already allowed by account {owner}: an address or a domain belongs to one account; nothing changed"
+    )]
+    SenderTaken { sender: String, owner: String },
+    #[error("account {0}'s allowed senders changed while this ran (another command): nothing done; run it again")]
+    SendersChangedMeanwhile(String),
 }
 
 /// Something `bootstrap` made, or found already made.
@@ -165,7 +186,12 @@ pub struct Operator {
 impl Operator {
     pub fn new(sdk: &aws_config::SdkConfig, settings: AdminSettings) -> Operator {
         Operator {
-            ledger: DynamoLedger::new(sdk, &settings.accounts_table, &settings.messages_table),
+            ledger: DynamoLedger::new(
+                sdk,
+                &settings.accounts_table,
+                &settings.messages_table,
+                settings.opt_outs_table.as_deref().unwrap_or_default(),
+            ),
             scheduler: EventBridgeScheduler::new(sdk, &settings.schedule_group, None, None),
             sdk: sdk.clone(),
             settings,
@@ -177,8 +203,11 @@ impl Operator {
     /// of each as it is done (`true`: created, `false`: already there).
     pub async fn bootstrap(&self, mut made: impl FnMut(Resource, bool)) -> Result<Bootstrapped, OperatorError> {
         let settings = &self.settings;
-        for (spec, name) in [(tables::ACCOUNTS, &settings.accounts_table), (tables::MESSAGES, &settings.messages_table)]
-        {
+        for (spec, name) in [
+            (tables::ACCOUNTS, &settings.accounts_table),
+            (tables::MESSAGES, &settings.messages_table),
+            (tables::OPT_OUTS, self.opt_outs_table()?),
+        ] {
             made(Resource::Table(name.clone()), bootstrap::create_table(self.ledger.client(), &spec, name).await?);
         }
         if self.sdk.endpoint_url().is_none() {
@@ -257,7 +286,16 @@ impl Operator {
     pub async fn add_credits(&self, login: &str, typed: &str) -> Result<Credited, OperatorError> {
         let credits = credit_amount(typed)?;
         match self.ledger.add_credits(login, credits).await? {
-            CreditsAdded::Added(account) => Ok(Credited { added: credits, balance: account.credits }),
+            CreditsAdded::Added(account) => {
+                // ----- credit alerts -----
+                // Back at the threshold or above: the next debit below it tells the contact again.
+                if account.low_credit_alerted
+                    && account.low_credit.is_some_and(|threshold| account.credits >= threshold)
+                {
+                    self.ledger.rearm_low_credit_alert(login).await?;
+                }
+                Ok(Credited { added: credits, balance: account.credits })
+            }
             CreditsAdded::OverMaximum { balance } => {
                 Err(OperatorError::OverMaximum { login: login.to_owned(), credits, balance })
             }
@@ -415,6 +453,120 @@ impl Operator {
     }
 }
 
+// ----- marketing hours and credit alerts -----
+impl Operator {
+    /// Holds the account's commercial messages to French numbers to the French marketing hours
+    /// (`true`, the default), or lets them go at any hour (`false`: the customer takes the
+    /// responsibility). Returns the account as it is after.
+    pub async fn set_marketing_hours(&self, login: &str, hold: bool) -> Result<Account, OperatorError> {
+        self.ledger.set_marketing_hours(login, hold).await?.ok_or_else(|| OperatorError::NoAccount(login.to_owned()))
+    }
+
+    /// Sets the low-credit threshold (typed: 1 to [`MAX_CREDITS`]), or removes it (`None`), and
+    /// re-arms the alert. Returns the account as it is after.
+    pub async fn set_low_credit(&self, login: &str, typed: Option<&str>) -> Result<Account, OperatorError> {
+        let threshold = typed.map(credit_amount).transpose()?;
+        self.ledger.set_low_credit(login, threshold).await?.ok_or_else(|| OperatorError::NoAccount(login.to_owned()))
+    }
+
+    /// Sets the address credit alerts go to (one plain address, see [`parse_contact`]), or
+    /// removes it (`None`: no alert at all). Returns the account as it is after.
+    pub async fn set_contact(&self, login: &str, typed: Option<&str>) -> Result<Account, OperatorError> {
+        let contact = typed
+            .map(|typed| parse_contact(typed).ok_or_else(|| OperatorError::ImpossibleContact(typed.to_owned())))
+            .transpose()?;
+        self.ledger
+            .set_contact(login, contact.as_deref())
+            .await?
+            .ok_or_else(|| OperatorError::NoAccount(login.to_owned()))
+    }
+}
+
+// ----- opt-outs -----
+
+/// What `optout add` or `optout remove` did to a list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OptOutsChanged {
+    pub list: OptOutList,
+    /// The numbers added (or removed).
+    pub changed: Vec<Recipient>,
+    /// The numbers that were already on the list (or were not on it): left as they were.
+    pub unchanged: Vec<Recipient>,
+}
+
+/// What `optout import` did: the file as read (its numbers, its lines refused and why) and
+/// how many of its numbers were added; the others were on the list already.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OptOutsImported {
+    pub list: OptOutList,
+    pub file: ImportedFile,
+    pub added: usize,
+}
+
+impl Operator {
+    /// The name of the opt-out lists' table, which `bootstrap` and the `optout` commands need.
+    fn opt_outs_table(&self) -> Result<&String, OperatorError> {
+        self.settings.opt_outs_table.as_ref().ok_or(OperatorError::NoOptOutsTable)
+    }
+
+    /// The list an `optout` command works on: `login`'s (the account must exist), or the
+    /// gateway's when `login` is `None`.
+    pub async fn opt_out_list(&self, login: Option<&str>) -> Result<OptOutList, OperatorError> {
+        self.opt_outs_table()?;
+        match login {
+            Some(login) => Ok(OptOutList::Account(self.account(login).await?.login)),
+            None => Ok(OptOutList::Gateway),
+        }
+    }
+
+    /// Puts the numbers typed (any form a subject accepts) on `list`; those already there stay
+    /// as they were. A typed item that is not a number to text refuses them all.
+    pub async fn add_opt_outs(&self, list: &OptOutList, typed: &[String]) -> Result<OptOutsChanged, OperatorError> {
+        let numbers = read_numbers(typed).map_err(OperatorError::OptOutNumber)?;
+        self.add_numbers(list, numbers, OptOutSource::Operator).await
+    }
+
+    async fn add_numbers(
+        &self,
+        list: &OptOutList,
+        numbers: Vec<Recipient>,
+        source: OptOutSource,
+    ) -> Result<OptOutsChanged, OperatorError> {
+        let now = Utc::now();
+        let entries: Vec<OptOut> =
+            numbers.iter().map(|number| OptOut::new(list, number.clone(), source, now)).collect();
+        let changed = self.ledger.add_opt_outs(&entries).await?;
+        let unchanged = numbers.into_iter().filter(|number| !changed.contains(number)).collect();
+        Ok(OptOutsChanged { list: list.clone(), changed, unchanged })
+    }
+
+    /// Takes the numbers typed off `list`.
+    pub async fn remove_opt_outs(&self, list: &OptOutList, typed: &[String]) -> Result<OptOutsChanged, OperatorError> {
+        let numbers = read_numbers(typed).map_err(OperatorError::OptOutNumber)?;
+        let changed = self.ledger.remove_opt_outs(list, &numbers).await?;
+        let unchanged = numbers.into_iter().filter(|number| !changed.contains(number)).collect();
+        Ok(OptOutsChanged { list: list.clone(), changed, unchanged })
+    }
+
+    /// Every number on `list`, by number.
+    pub async fn opt_outs(&self, list: &OptOutList) -> Result<Vec<OptOut>, OperatorError> {
+        Ok(self.ledger.opt_outs_of(list).await?)
+    }
+
+    /// Puts the numbers of a CSV file on `list` (see [`read_csv`] for what a line may be):
+    /// every number the file holds, whatever other lines it refuses. A file that is not UTF-8
+    /// is read all the same (numbers are ASCII).
+    pub async fn import_opt_outs(&self, list: &OptOutList, path: &Path) -> Result<OptOutsImported, OperatorError> {
+        let bytes = std::fs::read(path).map_err(|error| OperatorError::Unreadable {
+            path: path.display().to_string(),
+            error: error.to_string(),
+        })?;
+        let file = read_csv(&String::from_utf8_lossy(&bytes));
+        let added = self.add_numbers(list, file.numbers.clone(), OptOutSource::Import).await?.changed.len();
+        Ok(OptOutsImported { list: list.clone(), file, added })
+    }
+}
+
 /// The recipients `settle` works on.
 #[derive(Debug, PartialEq)]
 struct Chosen {
@@ -470,6 +622,33 @@ fn refuse_live_lease(record: &MessageRecord, now: DateTime<Utc>) -> Result<(), O
 /// A state or a delivery as the records spell it (`partially_failed`).
 pub fn spelled(value: &impl Serialize) -> String {
     serde_json::to_value(value).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
+}
+
+// ----- authorised senders -----
+
+impl Operator {
+    /// Changes what proves that an email comes from the account: its mode (`auth`, kept when
+    /// `None`) and the senders it allows, those of `disallow` taken away and those of `allow`
+    /// added (see [`Account::with_senders`]). A sender another account allows is refused, and
+    /// so is the whole change: an address or a domain belongs to one account only, which the
+    /// ledger enforces atomically. Returns the account as it is after.
+    pub async fn update_senders(
+        &self,
+        login: &str,
+        auth: Option<crate::domain::account::AuthMode>,
+        allow: &[String],
+        disallow: &[String],
+    ) -> Result<Account, OperatorError> {
+        use crate::aws::dynamodb::SendersSet;
+        let before = self.account(login).await?;
+        let after = before.clone().with_senders(auth, allow, disallow)?;
+        match self.ledger.set_senders(&before, &after).await? {
+            SendersSet::Set(account) => Ok(*account),
+            SendersSet::NoAccount => Err(OperatorError::NoAccount(login.to_owned())),
+            SendersSet::Taken { sender, owner } => Err(OperatorError::SenderTaken { sender, owner }),
+            SendersSet::Changed => Err(OperatorError::SendersChangedMeanwhile(login.to_owned())),
+        }
+    }
 }
 
 #[cfg(test)]

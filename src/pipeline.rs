@@ -23,20 +23,23 @@ use tracing::{info, warn};
 
 use crate::config::InDoubtPolicy;
 use crate::domain::account::{Receipts, is_possible_login};
+use crate::domain::alerts::CreditAlerts;
 use crate::domain::date::when;
+use crate::domain::hours::{HoldReason, held_until};
 use crate::domain::message::{
     Delivery, Discard, MAX_ERROR_BYTES, MAX_MAIL_MESSAGE_ID_BYTES, MAX_PROVIDER_ID_BYTES, MAX_RECIPIENTS,
     MessageRecord, MessageState, RecipientRecord, ReplyOutcome, truncated,
 };
+use crate::domain::optout::OptOut;
 use crate::domain::recipient::{Recipient, mask_numbers_in};
-use crate::domain::request::{ApiKey, Credentials, Request, read_subject};
+use crate::domain::request::{ApiKey, Credentials, Request, UnsignedRequest, read_subject};
 use crate::domain::secret::redact;
 use crate::domain::segments::{self, MAX_PARTS};
 use crate::domain::sender::{has_stop_mention, sender_for};
 use crate::domain::text::clean_body;
 use crate::domain::{Rejection, StatusCode};
 use crate::event::{EventError, InboundEmail, ScheduledSendEvent, Trigger, decode};
-use crate::mail::{InboundMail, Verdict, Verdicts, parse_mail};
+use crate::mail::{Authentication, InboundMail, Verdict, parse_mail};
 use crate::ports::{
     Debit, Lease, Ledger, Opening, OutgoingSms, PortError, RawMailStore, ReplyMailer, ScheduledSend, SendScheduler,
     SmsGateway,
@@ -82,6 +85,8 @@ struct SendingDone {
     first_taken: Option<DateTime<Utc>>,
     refused: usize,
     refunded: u64,
+    /// The numbers refused because they opted out, and the provider (service) that said so.
+    opted_out: Vec<(Recipient, &'static str)>,
 }
 
 /// The invocation being served: who is working, until when, as which function.
@@ -219,12 +224,12 @@ impl<S, L, G, M, C> Gateway<S, L, G, M, C> {
     }
 }
 
-/// An email as read, what SES said of its sender and the key its subject carries: enough to
+/// An email as read, whether its From is proven and the key its subject carries: enough to
 /// answer it without quoting the key.
 #[derive(Clone, Copy)]
 struct Letter<'a> {
     mail: &'a InboundMail,
-    verdicts: &'a Verdicts,
+    authentication: &'a Authentication,
     key: Option<&'a ApiKey>,
 }
 
@@ -235,6 +240,8 @@ struct Order {
     /// The delivery receipts the account wants.
     receipts: Receipts,
     record: MessageRecord,
+    /// What the account said of its credit alerts, just before the debit.
+    alerts: CreditAlerts,
 }
 
 /// What reading a request gives: an order, or a refusal (with the login once the account was
@@ -293,10 +300,15 @@ where
         if verdicts.spam == Some(Verdict::Fail) {
             return self.discard(MessageRecord::dropped(id, received_at, Discard::Spam)).await;
         }
+        let authentication = mail.authentication.with_receipt(&mail.from, email.verdicts.dmarc, email.dmarc_policy);
+        if authentication.fails_enforced_dmarc() {
+            return self.discard(MessageRecord::dropped(id, received_at, Discard::FailedDmarc)).await;
+        }
 
         let subject = read_subject(mail.subject.as_deref().unwrap_or_default());
-        let letter = Letter { mail: &mail, verdicts: &verdicts, key: subject.written_key.as_ref() };
-        match self.read_request(id, &mail, subject.credentials, subject.request, received_at).await? {
+        let letter = Letter { mail: &mail, authentication: &authentication, key: subject.written_key.as_ref() };
+        let asking = self.who_asks(&mail, &authentication, subject.credentials, subject.request).await?;
+        match self.read_request(id, &mail, asking, received_at).await? {
             Reading::Order(order) => self.accept(*order, letter, email.received_at, invocation).await,
             Reading::Refused(rejection, login) => {
                 self.reject(id, letter, rejection, login, received_at, invocation).await
@@ -305,33 +317,24 @@ where
     }
 
     /// Reads the request and checks it, in the order the customer is told about problems:
-    /// the subject's presence (105) and credentials (102), then the rest of the subject (109,
-    /// 115, 114), the text (110, 111), the date's range (115) and finally the credits (104, at
-    /// the debit).
+    /// the subject's presence (105) and who asks (102, see [`Gateway::who_asks`]), then the
+    /// rest of the subject (109, 115, 114), the text (110, 111), the date's range (115) and
+    /// finally the credits (104, at the debit).
     async fn read_request(
         &self,
         message_id: &str,
         mail: &InboundMail,
-        credentials: Result<Credentials, Rejection>,
-        request: Result<Request, Rejection>,
+        asking: Asking,
         received_at: DateTime<Utc>,
     ) -> Result<Reading, PipelineError> {
-        let credentials = match credentials {
-            Ok(credentials) => credentials,
+        let (account, request) = match asking {
+            Ok(asking) => *asking,
             Err(rejection) => return Ok(Reading::Refused(rejection, None)),
-        };
-        let unknown = || Ok(Reading::Refused(Rejection::new(StatusCode::AuthenticationFailed), None));
-        if !is_possible_login(&credentials.login) {
-            return unknown();
-        }
-        let account = match self.ledger.account(&credentials.login).await? {
-            Some(account) if account.admits(&credentials) => account,
-            _ => return unknown(),
         };
         let login = Some(account.login.clone());
         let refuse = |rejection: Rejection| Ok(Reading::Refused(rejection, login.clone()));
 
-        let Request { recipients, sender, date, .. } = match request {
+        let UnsignedRequest { recipients, sender, date } = match request {
             Ok(request) => request,
             Err(rejection) => return refuse(rejection),
         };
@@ -373,15 +376,29 @@ where
             MessageRecord::accepted(message_id, received_at, &account.login, recipients_records, text, segments, when);
         record.dropped = recipients.dropped;
         record.dropped_count = recipients.dropped_count;
+        // ----- marketing hours -----
+        // A commercial message to a French number due outside the hours waits for them.
+        if !account.ignore_marketing_hours {
+            let due = record.due_at.unwrap_or(received_at);
+            let numbers = record.recipients.iter().map(|recipient| &recipient.number);
+            if let Some(until) = held_until(due, record.text.as_deref().unwrap_or_default(), numbers) {
+                info!(%until, "held to the French marketing hours");
+                record.hold(until, HoldReason::MarketingHours);
+            }
+        }
+        // ----- credit alerts -----
+        let alerts = CreditAlerts::of(&account, account.timezone_or(self.settings.default_timezone));
         Ok(Reading::Order(Box::new(Order {
             login: account.login,
             key_sha256: account.key_sha256,
             receipts: account.receipts,
             record,
+            alerts,
         })))
     }
 
-    /// Debits and records the order in one step, then sends it or schedules it.
+    /// Debits and records the order in one step, then sends it or schedules it. Its numbers on
+    /// an opt-out list are left out at that step, never charged; none left is 114.
     async fn accept(
         &self,
         mut order: Order,
@@ -406,17 +423,27 @@ where
             record.lease_attempt = Some(lease.attempt.clone());
             self.claim(record, self.window());
         }
-        let debit = Debit { login: order.login.clone(), key_sha256: order.key_sha256, credits: record.cost };
-        match self.ledger.open(record, Some(&debit)).await? {
+        let mut debit = Debit { login: order.login.clone(), key_sha256: order.key_sha256, credits: record.cost };
+        // ----- opt-outs -----
+        let Some(opened) = self.open_without_opt_outs(record, &mut debit, sends_now).await? else {
+            return self.reject_opted_out(order.record, letter, invocation).await;
+        };
+        match opened {
             Opening::Opened => {
                 info!(login = %order.login, recipients = record.recipients.len(), parts = record.parts, cost = record.cost, "accepted");
-                self.go(order.record, &lease, ses_received_at, invocation).await
+                let outcome = self.go(order.record, &lease, ses_received_at, invocation).await;
+                // ----- credit alerts -----
+                self.tell_low_credit(&order.alerts, debit.credits).await;
+                outcome
             }
             // Our own write, applied once already: its answer was lost and the SDK sent it again.
             Opening::Exists(existing)
                 if existing.lease_attempt.is_some() && existing.lease_attempt == record.lease_attempt =>
             {
-                self.go(*existing, &lease, ses_received_at, invocation).await
+                let outcome = self.go(*existing, &lease, ses_received_at, invocation).await;
+                // ----- credit alerts -----
+                self.tell_low_credit(&order.alerts, debit.credits).await;
+                outcome
             }
             Opening::Exists(existing) => self.resume(*existing, Some(letter), invocation).await,
             Opening::UnknownAccount => {
@@ -426,8 +453,14 @@ where
             Opening::InsufficientCredits { available } => {
                 let rejection = Rejection::insufficient_credits(record.cost, available);
                 let login = record.login.clone();
-                self.reject(&record.message_id, letter, rejection, login, record.received_at, invocation).await
+                let outcome =
+                    self.reject(&record.message_id, letter, rejection, login, record.received_at, invocation).await;
+                // ----- credit alerts -----
+                let (id, at, cost) = (&record.message_id, record.received_at, record.cost);
+                self.tell_insufficient_credits(&order.alerts, id, at, cost, available).await;
+                outcome
             }
+            Opening::OptedOut(_) => unreachable!("open_without_opt_outs takes the opted-out numbers out"),
         }
     }
 
@@ -579,6 +612,16 @@ where
                     refund += u64::from(record.parts);
                     done.refused += 1;
                 }
+                // ----- opt-outs -----
+                Err(PortError::OptedOut { service, message }) => {
+                    warn!(to = %recipient.number.masked(), reason = %mask_numbers_in(&message), "SMS refused, the number opted out; refunded");
+                    recipient.delivery = Delivery::Failed;
+                    let error = format!("opted out: {}", mask_numbers_in(&message));
+                    recipient.error = Some(truncated(&error, MAX_ERROR_BYTES));
+                    refund += u64::from(record.parts);
+                    done.refused += 1;
+                    done.opted_out.push((recipient.number.clone(), service));
+                }
                 Err(PortError::InDoubt { message, .. }) => {
                     warn!(to = %recipient.number.masked(), error = %mask_numbers_in(&message), "SMS in doubt; never sent again");
                     recipient.delivery = Delivery::Unknown;
@@ -594,6 +637,8 @@ where
             unwritten.push(index);
             oldest_unwritten.get_or_insert_with(Instant::now);
         }
+        // ----- opt-outs -----
+        self.list_provider_opt_outs(&done.opted_out).await;
         match record.count(Delivery::Pending) {
             0 => Ok(done),
             pending => Err(PipelineError::Incomplete { message_id: record.message_id.clone(), pending }),
@@ -730,6 +775,17 @@ where
         info!(status = rejection.status.code(), "rejected");
         let mut record = MessageRecord::rejected(message_id, received_at, &rejection);
         record.login = login;
+        self.record_refusal(record, letter, invocation).await
+    }
+
+    /// Records a refusal (a record made by [`MessageRecord::rejected`]) and, when the sender may
+    /// be answered, answers.
+    async fn record_refusal(
+        &self,
+        mut record: MessageRecord,
+        letter: Letter<'_>,
+        invocation: &Invocation,
+    ) -> Result<Outcome, PipelineError> {
         let to = self.reply_address(letter);
         record.reply = Some(if to.is_ok() { ReplyOutcome::Due } else { ReplyOutcome::Skipped });
         if let Err(reason) = &to {
@@ -738,13 +794,15 @@ where
         match self.ledger.open(&record, None).await? {
             Opening::Opened => self.answer(record, to, letter, true).await,
             Opening::Exists(existing) => self.resume(*existing, Some(letter), invocation).await,
-            Opening::UnknownAccount | Opening::InsufficientCredits { .. } => unreachable!("no debit was asked"),
+            Opening::UnknownAccount | Opening::InsufficientCredits { .. } | Opening::OptedOut(_) => {
+                unreachable!("no debit was asked")
+            }
         }
     }
 
     /// Where the reply to this email goes, if anywhere.
     fn reply_address(&self, letter: Letter<'_>) -> ReplyTo {
-        reply_to(letter.mail, letter.verdicts, self.settings.reply_require_auth, &self.settings.reply_from)
+        reply_to(letter.mail, letter.authentication, self.settings.reply_require_auth, &self.settings.reply_from)
     }
 
     /// Sends the reply a refused email's record says is due, and records that it went. A send
@@ -806,6 +864,207 @@ where
             owner: invocation.request_id.clone(),
             until: invocation.deadline,
             attempt: format!("{:016x}", rand::random::<u64>()),
+        }
+    }
+}
+
+// ----- authorised senders -----
+
+/// Who asks, once checked: the account and what its email asks for (the subject's request, or
+/// its refusal), or the refusal that says nobody (105, 102).
+type Asking = Result<Box<(crate::domain::account::Account, Result<UnsignedRequest, Rejection>)>, Rejection>;
+
+impl<S, L, G, M, C> Gateway<S, L, G, M, C>
+where
+    S: RawMailStore,
+    L: Ledger,
+    G: SmsGateway,
+    M: ReplyMailer,
+    C: SendScheduler,
+{
+    /// Who asks, by the [`AuthMode`](crate::domain::account::AuthMode) of the account:
+    /// - a subject with `login@apiKey` opens the account of that login when the key is its key
+    ///   and, unless its mode is `key`, the From is authenticated (aligned, see
+    ///   [`Authentication`]) and allowed by the account ([`Account::admits_from`]);
+    /// - a subject without it (no `@` in its first field) opens the account that allows its
+    ///   From, when the From is authenticated and that account's mode is `sender`
+    ///   ([`Account::admits_sender`]); its subject is then read as `numbers|option=value…`
+    ///   ([`parse_unsigned_subject`](crate::domain::request::parse_unsigned_subject)).
+    ///
+    /// Anything else is 102, the same answer whatever did not match. With a login, the same
+    /// work is done whether it exists or not: the account is read whenever the login is
+    /// possible, and the key's hash is computed and compared in constant time even when there
+    /// is no account. Without one, only the sender's own authenticated address is looked up:
+    /// no login is named, none can be learnt.
+    ///
+    /// [`Account::admits_from`]: crate::domain::account::Account::admits_from
+    /// [`Account::admits_sender`]: crate::domain::account::Account::admits_sender
+    async fn who_asks(
+        &self,
+        mail: &InboundMail,
+        authentication: &Authentication,
+        credentials: Result<Credentials, Rejection>,
+        request: Result<Request, Rejection>,
+    ) -> Result<Asking, PipelineError> {
+        let sender = mail.from.address().filter(|_| authentication.is_authenticated());
+        let nobody = Rejection::new(StatusCode::AuthenticationFailed);
+        let credentials = match credentials {
+            Ok(credentials) => credentials,
+            Err(rejection) if rejection.status == StatusCode::AuthenticationFailed => {
+                let Some(sender) = sender else { return Ok(Err(nobody)) };
+                return Ok(match self.ledger.account_for_sender(sender).await? {
+                    Some(account) if account.admits_sender(sender) => {
+                        let subject = mail.subject.as_deref().unwrap_or_default();
+                        Ok(Box::new((account, crate::domain::request::parse_unsigned_subject(subject))))
+                    }
+                    _ => Err(nobody),
+                });
+            }
+            Err(rejection) => return Ok(Err(rejection)),
+        };
+        if !is_possible_login(&credentials.login) {
+            return Ok(Err(nobody));
+        }
+        Ok(match self.ledger.account(&credentials.login).await? {
+            Some(account) if account.admits_from(&credentials, sender) => {
+                Ok(Box::new((account, request.map(UnsignedRequest::from))))
+            }
+            Some(_) => Err(nobody),
+            None => {
+                // No account: the key's hash is computed all the same, as for a wrong key.
+                std::hint::black_box(credentials.api_key.sha256_hex());
+                Err(nobody)
+            }
+        })
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The customer space's sends (issue #12): a form instead of an email
+// ---------------------------------------------------------------------------------------------
+
+impl<S, L, G, M, C> Gateway<S, L, G, M, C>
+where
+    S: RawMailStore,
+    L: Ledger,
+    G: SmsGateway,
+    M: ReplyMailer,
+    C: SendScheduler,
+{
+    /// An SMS a signed-in customer typed in the customer space. The session is the credential
+    /// (the account is given, as [`Gateway::who_asks`] gives it for an email); `request` is the
+    /// form read as the manual's subject without `login@apiKey` (see
+    /// [`parse_unsigned_subject`](crate::domain::request::parse_unsigned_subject)) and `text` is
+    /// read as an email's body. From there it is an email: the same checks in the same order,
+    /// the same debit and record (under `message_id`), sent now or scheduled. Nobody is answered
+    /// by email (the typed message has no From): the page shows the outcome.
+    pub async fn send_typed(
+        &self,
+        message_id: &str,
+        account: crate::domain::account::Account,
+        request: Result<UnsignedRequest, Rejection>,
+        text: &str,
+        invocation: &Invocation,
+    ) -> Result<Outcome, PipelineError> {
+        let received_at = (self.clock)();
+        let too_long = text.len() > crate::mail::MAX_BODY_BYTES;
+        let mail = InboundMail {
+            body: Some(truncated(text, crate::mail::MAX_BODY_BYTES)),
+            body_too_long: too_long,
+            ..InboundMail::default()
+        };
+        let authentication = Authentication::default();
+        let letter = Letter { mail: &mail, authentication: &authentication, key: None };
+        match self.read_request(message_id, &mail, Ok(Box::new((account, request))), received_at).await? {
+            Reading::Order(order) => self.accept(*order, letter, None, invocation).await,
+            Reading::Refused(rejection, login) => {
+                self.reject(message_id, letter, rejection, login, received_at, invocation).await
+            }
+        }
+    }
+}
+
+// ----- opt-outs -----
+
+impl<S, L, G, M, C> Gateway<S, L, G, M, C>
+where
+    S: RawMailStore,
+    L: Ledger,
+    G: SmsGateway,
+    M: ReplyMailer,
+    C: SendScheduler,
+{
+    /// Opens the order's record and debits it, first taking out the recipients that are on an
+    /// opt-out list, the account's or the gateway's (the ledger checks them in the debit's own
+    /// step, see [`Ledger::open`]): each becomes `opted_out`, is left out of the cost and never
+    /// sent, and the opening is tried again without them; `claims` refills the sending window
+    /// (a message sent now). `None`, having written nothing, when no recipient is left.
+    async fn open_without_opt_outs(
+        &self,
+        record: &mut MessageRecord,
+        debit: &mut Debit,
+        claims: bool,
+    ) -> Result<Option<Opening>, PipelineError> {
+        loop {
+            let listed = match self.ledger.open(record, Some(debit)).await? {
+                Opening::OptedOut(listed) => listed,
+                opened => return Ok(Some(opened)),
+            };
+            let marked = record.opt_out(&listed);
+            info!(opted_out = marked, left = record.chargeable(), "numbers on an opt-out list left out, not charged");
+            if marked == 0 {
+                // Each round takes a recipient out: a ledger that names none would loop.
+                return Err(PortError::Refused {
+                    service: "ledger",
+                    message: "opt-out lists name no recipient still to be charged".to_owned(),
+                }
+                .into());
+            }
+            if record.chargeable() == 0 {
+                return Ok(None);
+            }
+            if claims {
+                self.claim(record, self.window().saturating_sub(record.count(Delivery::Sending)));
+            }
+            debit.credits = record.cost;
+        }
+    }
+
+    /// Every number of the email is on an opt-out list: 114, saying so. The record keeps its
+    /// recipients, each `opted_out`; nothing is debited.
+    async fn reject_opted_out(
+        &self,
+        accepted: MessageRecord,
+        letter: Letter<'_>,
+        invocation: &Invocation,
+    ) -> Result<Outcome, PipelineError> {
+        let rejection = Rejection::all_opted_out();
+        info!(
+            status = rejection.status.code(),
+            recipients = accepted.recipients.len(),
+            "rejected: every number opted out"
+        );
+        let mut record = MessageRecord::rejected(&accepted.message_id, accepted.received_at, &rejection);
+        record.login = accepted.login;
+        record.recipients = accepted.recipients;
+        record.dropped = accepted.dropped;
+        record.dropped_count = accepted.dropped_count;
+        self.record_refusal(record, letter, invocation).await
+    }
+
+    /// Puts the numbers a provider refused as opted out on the gateway's list, so that no
+    /// account is charged for them again. Their refusal is recorded and refunded already: a
+    /// list that cannot be written now is logged, not retried (the provider keeps refusing the
+    /// number, and each refusal is refunded).
+    async fn list_provider_opt_outs(&self, opted_out: &[(Recipient, &'static str)]) {
+        for (number, provider) in opted_out {
+            let entry = OptOut::from_provider(number.clone(), provider, (self.clock)());
+            match self.ledger.add_opt_out(&entry).await {
+                Ok(added) => info!(to = %number.masked(), provider, added, "on the gateway's opt-out list"),
+                Err(error) => {
+                    warn!(to = %number.masked(), error = %mask_numbers_in(&error.to_string()), "not put on the gateway's opt-out list")
+                }
+            }
         }
     }
 }

@@ -7,8 +7,10 @@ use chrono::{DateTime, Utc};
 use thiserror::Error;
 
 use crate::domain::account::Account;
+use crate::domain::alerts::Alert;
 use crate::domain::delivery::DeliveryReport;
 use crate::domain::message::MessageRecord;
+use crate::domain::optout::{OptOut, OptOutList};
 use crate::domain::recipient::Recipient;
 use crate::domain::sender::SenderId;
 
@@ -28,6 +30,11 @@ pub enum PortError {
     /// Trying again will not help: the request itself was refused.
     #[error("{service} refused: {message}")]
     Refused { service: &'static str, message: String },
+    /// Refused for good because the recipient opted out of the sender's SMS (SNS `OptedOut`,
+    /// End User Messaging's `DESTINATION_PHONE_NUMBER_OPTED_OUT`): a refusal, and a number for
+    /// the gateway's opt-out list.
+    #[error("{service} refused, the number opted out: {message}")]
+    OptedOut { service: &'static str, message: String },
 }
 
 impl PortError {
@@ -65,6 +72,9 @@ pub enum Opening {
     UnknownAccount,
     /// The account exists but holds fewer credits than the debit.
     InsufficientCredits { available: u64 },
+    /// Recipients still to be charged are on an opt-out list (the account's or the gateway's):
+    /// nothing was written or debited. Each number once, with the list it is on.
+    OptedOut(Vec<(Recipient, OptOutList)>),
 }
 
 /// The right to work on a message, held by one invocation until a deadline.
@@ -84,7 +94,10 @@ pub trait Ledger: Send + Sync {
     fn account(&self, login: &str) -> impl Future<Output = Result<Option<Account>, PortError>> + Send;
 
     /// Writes a record for an email not seen before and, with a debit, takes the credits from
-    /// the account in the same atomic step (never below zero, only with a matching key).
+    /// the account in the same atomic step (never below zero, only with a matching key). With a
+    /// debit, a recipient still to be charged (not already `opted_out`) that is on the
+    /// account's opt-out list or the gateway's refuses the whole step: [`Opening::OptedOut`].
+    /// A record that exists already wins over that, and that over the account's refusals.
     fn open(
         &self,
         record: &MessageRecord,
@@ -173,6 +186,38 @@ pub trait Ledger: Send + Sync {
 
     /// Notes what became of the delivery receipt.
     fn note_receipt(&self, record: &MessageRecord) -> impl Future<Output = Result<(), PortError>> + Send;
+
+    // ----- credit alerts -----
+
+    /// Claims a credit alert of the account before it is sent, in one conditional write: a
+    /// low-credit alert marks the account told (`low_credit_alerted`) only if it was not, its
+    /// threshold is still `threshold`, it has a contact and its balance is below the threshold;
+    /// a 104 alert sets `insufficient_credit_alerted_on` to its day only if it has a contact and
+    /// that day is not already set. Returns the account as it is after (its balance of the
+    /// moment), or `None`, having changed nothing, when the alert is not due.
+    fn claim_alert(
+        &self,
+        login: &str,
+        alert: &Alert,
+    ) -> impl Future<Output = Result<Option<Account>, PortError>> + Send;
+
+    /// Gives back a claimed alert that certainly did not go out, so that the next debit (or
+    /// 104) tries again: only if the account still says what the claim wrote.
+    fn release_alert(&self, login: &str, alert: &Alert) -> impl Future<Output = Result<(), PortError>> + Send;
+
+    // ----- authorised senders -----
+
+    /// The account that allows `address` (an authenticated From's addr-spec) to send for it:
+    /// the one that names the address itself, else the one that allows its whole domain
+    /// (`@domain`); see [`sender_entries`](crate::domain::account::sender_entries). An
+    /// address or a domain is allowed by one account at most.
+    fn account_for_sender(&self, address: &str) -> impl Future<Output = Result<Option<Account>, PortError>> + Send;
+
+    // ----- opt-outs -----
+
+    /// Puts a number on an opt-out list, unless it is there already (the first entry, its
+    /// source and date, stay). Returns whether it was added.
+    fn add_opt_out(&self, opt_out: &OptOut) -> impl Future<Output = Result<bool, PortError>> + Send;
 }
 
 /// One SMS to one recipient.
@@ -188,8 +233,9 @@ pub struct OutgoingSms<'a> {
 }
 
 /// The SMS provider. `Refused` means the provider will never deliver this one (the credits are
-/// refunded); `Unavailable` means it said it did not take it, try again later; `InDoubt` means
-/// it may have taken it: it is never sent again.
+/// refunded), and `OptedOut` the same because the number opted out (it also goes on the
+/// gateway's opt-out list); `Unavailable` means it said it did not take it, try again later;
+/// `InDoubt` means it may have taken it: it is never sent again.
 pub trait SmsGateway: Send + Sync {
     /// Returns the provider's message id.
     fn send(&self, sms: OutgoingSms<'_>) -> impl Future<Output = Result<String, PortError>> + Send;

@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use crate::domain::Rejection;
 use crate::domain::message::{Delivery, MessageRecord, RecipientRecord};
 use crate::domain::secret::redact;
-use crate::mail::{Author, InboundMail, Verdicts};
+use crate::mail::{Authentication, Author, InboundMail};
 
 /// Why an email gets no answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -39,7 +39,8 @@ pub enum NoReply {
     MailingList,
     /// The sender is a robot: a mailer daemon, a postmaster, a no-reply or bounce address.
     RobotSender,
-    /// Authentication is required and neither SPF, DKIM nor DMARC passed.
+    /// Authentication is required and the From is not proven: neither DMARC passed, nor an SPF
+    /// or a DKIM signature aligned with the From's domain (see [`Authentication`]).
     NotAuthenticated,
 }
 
@@ -53,11 +54,17 @@ const ROBOT_LOCAL_PARTS: [&str; 8] =
 /// other than `no`; Precedence `bulk`, `junk` or `list`; a List-Id; robot senders (local part
 /// MAILER-DAEMON, postmaster, no-reply, noreply, do-not-reply, donotreply, bounce or bounces,
 /// case-insensitive, also with a `+tag` or followed by `-`, `.`, `_` or `=` and more, as in
-/// `bounces+1234@…` or `bounce-mc.123@…`); when `require_auth`, senders for whom none of
-/// SPF, DKIM, DMARC is Pass in `verdicts`; and the gateway itself (`gateway`, the address
+/// `bounces+1234@…` or `bounce-mc.123@…`); when `require_auth`, senders whose From
+/// `authentication` does not prove (an SPF pass for another domain, a DKIM signature of
+/// another domain prove nothing); and the gateway itself (`gateway`, the address
 /// replies are sent from, as in [`ErrorReply::to_mime`], compared case-insensitively), a robot
 /// too: answering it would answer ourselves. Returns the address to answer.
-pub fn reply_to(mail: &InboundMail, verdicts: &Verdicts, require_auth: bool, gateway: &str) -> Result<String, NoReply> {
+pub fn reply_to(
+    mail: &InboundMail,
+    authentication: &Authentication,
+    require_auth: bool,
+    gateway: &str,
+) -> Result<String, NoReply> {
     let sender = match &mail.from {
         Author::Mailbox(address) => address.as_str(),
         Author::Missing => return Err(NoReply::NoSender),
@@ -79,7 +86,7 @@ pub fn reply_to(mail: &InboundMail, verdicts: &Verdicts, require_auth: bool, gat
     if is_robot(sender) {
         return Err(NoReply::RobotSender);
     }
-    if require_auth && !verdicts.is_authenticated() {
+    if require_auth && !authentication.is_authenticated() {
         return Err(NoReply::NotAuthenticated);
     }
     if sender.eq_ignore_ascii_case(&mailbox(gateway).1) {
@@ -128,7 +135,7 @@ pub fn error_reply(to: &str, original_message_id: Option<&str>, rejection: &Reje
     ErrorReply {
         to: to.to_owned(),
         subject: format!("Mail2SMS: erreur {}", status.code()),
-        body: format!("Status: {}\nStatusText: {status_text}\n\n{}\n", status.code(), status.english()),
+        body: format!("Status: {}\nStatusText: {status_text}\n\n{}\n", status.code(), rejection.english()),
         in_reply_to: original_message_id.filter(|id| without_secrets(id, secrets) == *id).map(str::to_owned),
     }
 }
@@ -172,6 +179,21 @@ fn answer_mime(
     from: &str,
     date: DateTime<Utc>,
 ) -> Vec<u8> {
+    gateway_mime(to, subject, body, in_reply_to, from, date, "auto-replied")
+}
+
+/// A message of the gateway's, written as [`ErrorReply::to_mime`] describes, its
+/// `Auto-Submitted` field saying `auto_submitted` (`auto-replied` for an answer to an email,
+/// `auto-generated` for a message no email asked for).
+fn gateway_mime(
+    to: &str,
+    subject: &str,
+    body: &str,
+    in_reply_to: Option<&str>,
+    from: &str,
+    date: DateTime<Utc>,
+    auto_submitted: &'static str,
+) -> Vec<u8> {
     let (name, address) = mailbox(from);
     let domain = address.rsplit_once('@').map_or("localhost", |(_, domain)| domain);
     let mut message = MessageBuilder::new()
@@ -185,7 +207,7 @@ fn answer_mime(
     }
     let mut mime = Vec::new();
     message
-        .header("Auto-Submitted", Raw::new("auto-replied"))
+        .header("Auto-Submitted", Raw::new(auto_submitted))
         .header("X-Auto-Response-Suppression", Raw::new("All"))
         .text_body(crlf_lines(body))
         .serialize(&mut mime);
@@ -252,7 +274,8 @@ pub struct DeliveryReceipt {
 /// delivered nor merely sent, `remboursé` when its credits went back, `renvoyé` when it was sent
 /// a second time; then the credits debited and refunded, and what the less obvious statuses
 /// mean. Statuses: délivré, envoyé (taken by the provider, no word since), non confirmé,
-/// expiré, échec, inconnu (in doubt: sending or unknown), non envoyé (pending).
+/// expiré, échec, inconnu (in doubt: sending or unknown), non envoyé (pending), désinscrit (on an
+/// opt-out list: never sent, never charged).
 ///
 /// The SMS text is never read (`record.text`; settled records have none anyway), nor is
 /// anything the record does not hold: the API key, the email's subject.
@@ -263,14 +286,27 @@ pub fn delivery_receipt(to: &str, record: &MessageRecord, zone: Tz) -> DeliveryR
     if let Some(due) = record.due_at {
         lines.push(format!("Envoi programmé le {} ({})", local_time(due, zone), zone.name()));
     }
+    // ----- marketing hours -----
+    if let Some(hold) = &record.held {
+        lines.push(format!(
+            "Envoi commercial retenu jusqu'aux heures autorisées (lundi au samedi, 8h-20h heure de Paris, \
+             hors jours fériés) ; il était prévu le {}",
+            local_time(hold.original_due_at, zone)
+        ));
+    }
     lines.push(format!("Référence : {}", reference(&record.message_id)));
     lines.push(format!(
         "Envoi : {} SMS, {} par SMS",
-        record.recipients.len(),
+        record.chargeable(),
         counted(record.parts as usize, ("partie", "parties"))
     ));
     if record.dropped_count > 0 {
         lines.push(format!("Numéros ignorés : {} (non valides, non facturés)", record.dropped_count));
+    }
+    // ----- opt-outs -----
+    let opted_out = record.recipients.len() - record.chargeable();
+    if opted_out > 0 {
+        lines.push(format!("Numéros désinscrits : {opted_out} (liste d'opposition, non envoyés, non facturés)"));
     }
     lines.push(format!("Bilan : {}", tally(&record.recipients.iter().collect::<Vec<_>>())));
     lines.push(String::new());
@@ -320,17 +356,19 @@ const EXPIRED: Words = ("expiré", "expirés");
 const FAILED: Words = ("échec", "échecs");
 const UNKNOWN: Words = ("inconnu", "inconnus");
 const NOT_SENT: Words = ("non envoyé", "non envoyés");
+const OPTED_OUT: Words = ("désinscrit", "désinscrits");
 
 /// The statuses in the order a tally gives them.
-const STATUSES: [Words; 7] = [DELIVERED, SENT, UNCONFIRMED, EXPIRED, FAILED, UNKNOWN, NOT_SENT];
+const STATUSES: [Words; 8] = [DELIVERED, SENT, UNCONFIRMED, EXPIRED, FAILED, UNKNOWN, NOT_SENT, OPTED_OUT];
 
 /// What the statuses a reader may not guess mean, given when one of the recipients has it.
-const LEGEND: [(Words, &str); 5] = [
+const LEGEND: [(Words, &str); 6] = [
     (SENT, "remis à l'opérateur, sans nouvelles depuis."),
     (UNCONFIRMED, "l'opérateur n'a jamais confirmé la réception."),
     (EXPIRED, "l'opérateur n'a pas pu le remettre à temps."),
     (UNKNOWN, "nous ne savons pas si le SMS est parti."),
     (NOT_SENT, "le SMS n'est pas parti."),
+    (OPTED_OUT, "le numéro s'est désinscrit (STOP) ou est sur une liste d'opposition : ni envoyé, ni débité."),
 ];
 
 fn status_of(fate: Delivery) -> Words {
@@ -342,6 +380,7 @@ fn status_of(fate: Delivery) -> Words {
         Delivery::Failed => FAILED,
         Delivery::Unknown | Delivery::Sending => UNKNOWN,
         Delivery::Pending => NOT_SENT,
+        Delivery::OptedOut => OPTED_OUT,
     }
 }
 
@@ -410,6 +449,81 @@ fn reference(message_id: &str) -> String {
     message_id.chars().filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')).take(64).collect()
 }
 
+// ----- credit alerts -----
+
+/// A credit alert to an account's contact, ready to be written as a message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CreditAlertMail {
+    pub to: String,
+    pub subject: String,
+    pub body: String,
+}
+
+/// The alert of a balance gone below the account's threshold, in French as the error replies.
+/// Subject `Mail2SMS: crédits bas, <n> crédits restants`; the body gives the login, the balance
+/// and the threshold, what a credit pays and when the alert comes again. Nothing of any email
+/// (no subject, no key, no text).
+pub fn low_credit_alert(to: &str, login: &str, balance: u64, threshold: u64) -> CreditAlertMail {
+    let left = counted(usize::try_from(balance).unwrap_or(usize::MAX), ("crédit restant", "crédits restants"));
+    let lines = [
+        format!("Le solde du compte {login} est passé sous le seuil d'alerte de {threshold} crédits."),
+        String::new(),
+        format!("Crédits restants : {balance}"),
+        format!("Seuil d'alerte : {threshold}"),
+        String::new(),
+        "Un crédit paie une partie de SMS pour un destinataire. Quand le solde ne couvre plus un envoi, \
+         l'email est refusé (erreur 104)."
+            .to_owned(),
+        "Cette alerte n'est envoyée qu'une fois ; elle le sera de nouveau après une recharge qui \
+         ramène le solde au seuil ou au-dessus."
+            .to_owned(),
+    ];
+    CreditAlertMail {
+        to: to.to_owned(),
+        subject: format!("Mail2SMS: crédits bas, {left}"),
+        body: lines.join("\n") + "\n",
+    }
+}
+
+/// The alert of an email refused for want of credits (104), in French: when (in `zone`, the
+/// account's), the email's reference (its SES message id), what it asked and what the account
+/// holds. Nothing of the email itself (no subject, no key, no text).
+pub fn insufficient_credits_alert(
+    to: &str,
+    login: &str,
+    message_id: &str,
+    at: DateTime<Utc>,
+    zone: Tz,
+    cost: u64,
+    available: u64,
+) -> CreditAlertMail {
+    let lines = [
+        format!(
+            "Un email du compte {login} a été refusé le {} ({}) faute de crédits (erreur 104) : \
+             il demandait {cost} crédits, le compte en a {available}.",
+            local_time(at, zone),
+            zone.name()
+        ),
+        format!("Référence : {}", reference(message_id)),
+        String::new(),
+        "Les envois suivants seront refusés de même tant que le compte n'aura pas été rechargé.".to_owned(),
+        "Cette alerte est envoyée au plus une fois par jour.".to_owned(),
+    ];
+    CreditAlertMail {
+        to: to.to_owned(),
+        subject: "Mail2SMS: crédits insuffisants, envoi refusé (104)".to_owned(),
+        body: lines.join("\n") + "\n",
+    }
+}
+
+impl CreditAlertMail {
+    /// The RFC 5322 message given to SES v2, written as [`ErrorReply::to_mime`] writes an error
+    /// reply, but answering no email: no `In-Reply-To`, and `Auto-Submitted: auto-generated`.
+    pub fn to_mime(&self, from: &str, date: DateTime<Utc>) -> Vec<u8> {
+        gateway_mime(&self.to, &self.subject, &self.body, None, from, date, "auto-generated")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use chrono::TimeZone;
@@ -418,6 +532,7 @@ mod tests {
 
     use super::*;
     use crate::domain::StatusCode;
+    use crate::mail::alignment::{AlignedBy, DmarcPolicy};
     use crate::mail::{Author, Verdict, parse_mail};
 
     macro_rules! fixture {
@@ -430,8 +545,8 @@ mod tests {
     /// The address replies are sent from.
     const GATEWAY: &str = "mail2sms@sms.example.com";
 
-    const AUTHENTICATED: Verdicts =
-        Verdicts { spam: None, virus: None, spf: None, dkim: Some(Verdict::Pass), dmarc: None };
+    const AUTHENTICATED: Authentication =
+        Authentication { aligned_by: Some(AlignedBy::Dkim), dmarc: None, dmarc_policy: None };
 
     fn from(address: &str) -> InboundMail {
         InboundMail { from: Author::Mailbox(address.to_owned()), ..InboundMail::default() }
@@ -450,7 +565,7 @@ mod tests {
         let mail = fixture!("gmail-alternative-base64-utf8");
         assert_eq!(reply_to(&mail, &AUTHENTICATED, true, GATEWAY), Ok("jean.martin@example.com".to_owned()));
         let mail = fixture!("ses-stored");
-        assert_eq!(reply_to(&mail, &mail.verdicts, true, GATEWAY), Ok("claire.roux@example.com".to_owned()));
+        assert_eq!(reply_to(&mail, &mail.authentication, true, GATEWAY), Ok("claire.roux@example.com".to_owned()));
     }
 
     #[test]
@@ -466,20 +581,47 @@ mod tests {
     #[test]
     fn an_unauthenticated_sender_is_answered_only_when_authentication_is_not_required() {
         let mail = fixture!("ses-stored-forged-authentication");
-        assert_eq!(reply_to(&mail, &mail.verdicts, true, GATEWAY), Err(NoReply::NotAuthenticated));
-        assert_eq!(reply_to(&mail, &mail.verdicts, false, GATEWAY), Ok("claire.roux@example.com".to_owned()));
+        assert_eq!(reply_to(&mail, &mail.authentication, true, GATEWAY), Err(NoReply::NotAuthenticated));
+        assert_eq!(reply_to(&mail, &mail.authentication, false, GATEWAY), Ok("claire.roux@example.com".to_owned()));
     }
 
     #[test]
-    fn the_verdicts_given_decide_not_those_read_from_the_headers() {
+    fn the_receipts_dmarc_verdict_decides_over_the_headers() {
         let mail = fixture!("ses-stored");
-        let event = Verdicts {
-            spf: Some(Verdict::Fail),
-            dkim: Some(Verdict::Fail),
-            dmarc: Some(Verdict::Fail),
-            ..mail.verdicts
-        };
+        let event = mail.authentication.with_receipt(&mail.from, Some(Verdict::Fail), Some(DmarcPolicy::None));
         assert_eq!(reply_to(&mail, &event, true, GATEWAY), Err(NoReply::NotAuthenticated));
+    }
+
+    /// An email as SES stores it: SES's Received, then what SES wrote of its checks.
+    fn ses_stored(from: &str, authentication_results: &str) -> InboundMail {
+        let raw = format!(
+            "Return-Path: <bounce@attacker.example>\r\n\
+             Received: from mx.attacker.example (mx.attacker.example [203.0.113.9])\r\n by inbound-smtp.eu-west-1.amazonaws.com with SMTP id abc;\r\n Fri, 24 May 2030 09:00:05 +0000 (UTC)\r\n\
+             Authentication-Results: amazonses.com;\r\n {authentication_results}\r\n\
+             From: {from}\r\nSubject: a@k|0612345678|x\r\n\r\nBonjour\r\n"
+        );
+        parse_mail(raw.as_bytes()).expect("an email")
+    }
+
+    #[test]
+    fn a_forged_from_passing_spf_or_dkim_for_another_domain_is_not_answered() {
+        let spf = ses_stored(
+            "ceo@victim.example",
+            "spf=pass (spfCheck: domain of attacker.example designates 203.0.113.9 as permitted sender) client-ip=203.0.113.9; envelope-from=bounce@attacker.example; helo=mx.attacker.example; dkim=none; dmarc=none header.from=victim.example;",
+        );
+        assert_eq!(spf.verdicts.spf, Some(Verdict::Pass), "SES's verdict alone would have answered");
+        assert_eq!(reply_to(&spf, &spf.authentication, true, GATEWAY), Err(NoReply::NotAuthenticated));
+        let dkim = ses_stored(
+            "ceo@victim.example",
+            "spf=fail envelope-from=ceo@victim.example; dkim=pass header.i=@attacker.example; dmarc=fail header.from=victim.example;",
+        );
+        assert_eq!(dkim.verdicts.dkim, Some(Verdict::Pass));
+        assert_eq!(reply_to(&dkim, &dkim.authentication, true, GATEWAY), Err(NoReply::NotAuthenticated));
+        let aligned = ses_stored(
+            "marie@shop.example.com",
+            "spf=pass envelope-from=bounce@mail.example.com; dkim=none; dmarc=none;",
+        );
+        assert_eq!(reply_to(&aligned, &aligned.authentication, true, GATEWAY), Ok("marie@shop.example.com".to_owned()));
     }
 
     #[test]
@@ -963,6 +1105,7 @@ mod tests {
 
         use super::*;
         use crate::domain::delivery::DeliveryReport;
+        use crate::domain::hours::HoldReason;
         use crate::domain::message::MessageState;
         use crate::domain::recipient::Recipient;
 
@@ -1066,6 +1209,18 @@ mod tests {
                 assert!(body.contains(line), "{line:?} in {body}");
             }
             assert!(!body.contains("nous ne savons pas"), "no legend for statuses not there: {body}");
+        }
+
+        // ----- marketing hours -----
+        #[test]
+        fn a_message_held_to_the_marketing_hours_says_so_and_when_it_was_due() {
+            let mut record = closed();
+            record.hold(Utc.with_ymd_and_hms(2026, 11, 26, 7, 0, 0).unwrap(), HoldReason::MarketingHours);
+            let body = receipt_of(&record).body;
+            assert!(body.contains("Envoi programmé le 26/11/2026 à 08:00:00 (Europe/Paris)\n"), "{body}");
+            assert!(body.contains("retenu jusqu'aux heures autorisées"), "{body}");
+            assert!(body.contains("il était prévu le 25/11/2026 à 10:12:00\n"), "{body}");
+            assert!(!receipt_of(&closed()).body.contains("retenu"));
         }
 
         #[test]

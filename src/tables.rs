@@ -1,4 +1,4 @@
-//! The two DynamoDB tables, defined once. `mail2sms-admin bootstrap` creates them from these
+//! The DynamoDB tables, defined once. `mail2sms-admin bootstrap` creates them from these
 //! definitions, and a test checks that `template.yaml` declares exactly the same ones.
 
 /// A table's shape: its keys, indexes and time-to-live attribute. Every key attribute is a string.
@@ -46,7 +46,39 @@ pub const MESSAGES: TableSpec = TableSpec {
     ttl_attribute: Some("expires_at"),
 };
 
-pub const ALL: [TableSpec; 2] = [ACCOUNTS, MESSAGES];
+// ----- opt-outs -----
+
+/// The opt-out lists: one item per number on a list, keyed by `owner` (the account's login, or
+/// [`GATEWAY_OWNER`](crate::domain::optout::GATEWAY_OWNER) for the gateway's own list) and
+/// `number` (E.164). An email's numbers are checked by key, never by a scan; a list is read by
+/// a query on its owner.
+pub const OPT_OUTS: TableSpec = TableSpec {
+    env_var: "OPT_OUTS_TABLE",
+    logical_id: "OptOutsTable",
+    partition_key: "owner",
+    sort_key: Some("number"),
+    indexes: &[],
+    ttl_attribute: None,
+};
+
+pub const ALL: [TableSpec; 3] = [ACCOUNTS, MESSAGES, OPT_OUTS];
+
+// ----- The customer space (issue #12) -----
+
+/// What the customer space keeps besides accounts and messages, keyed by `pk` (what the item
+/// is, e.g. `session#<hash>`) and `sk`: sessions, the log-out-everywhere generation of each
+/// login, login-attempt counters and invitations, which expire through the TTL attribute; and
+/// the credit movements no message record tells (the operator's credits, transfers between an
+/// account and its sub-accounts), which do not expire. Only `mail2sms-web` reads it (and
+/// `mail2sms-admin` for passwords, invitations and credits).
+pub const WEB: TableSpec = TableSpec {
+    env_var: "WEB_TABLE",
+    logical_id: "WebTable",
+    partition_key: "pk",
+    sort_key: Some("sk"),
+    indexes: &[],
+    ttl_attribute: Some("expires_at"),
+};
 
 impl TableSpec {
     /// Every attribute that a key of the table or of one of its indexes uses, each once.

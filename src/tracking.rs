@@ -14,6 +14,7 @@ use crate::config::InDoubtPolicy;
 use crate::domain::date::parse_timezone;
 use crate::domain::delivery::{Change, DeliveryReport, change};
 use crate::domain::message::{Delivery, MessageRecord, ReplyOutcome};
+use crate::domain::optout::OptOut;
 use crate::event::{FollowUp, FollowUpKind, Locator, ProviderReport};
 use crate::pipeline::{Gateway, Invocation, Outcome, PipelineError};
 use crate::ports::{Ledger, RawMailStore, ReplyMailer, ScheduledSend, SendScheduler, SmsGateway};
@@ -52,6 +53,14 @@ where
         let Some(recipient) = record.recipients.get(index) else { return unmatched() };
         if report.destination.as_deref().is_some_and(|to| !same_number(to, recipient.number.e164())) {
             return unmatched();
+        }
+        // ----- opt-outs -----
+        // The number opted out at the provider: on the gateway's list first (once; a failed
+        // write fails the event, whose retry writes it), so that no account pays for it again.
+        if report.word.opted_out {
+            let entry = OptOut::from_provider(recipient.number.clone(), report.provider, (self.clock)());
+            let added = self.ledger.add_opt_out(&entry).await?;
+            info!(to = %recipient.number.masked(), added, "opted out at the provider: on the gateway's opt-out list");
         }
         let decision =
             change(recipient.delivery, recipient.report.as_ref(), &report.word, self.settings.refund_failed_deliveries);
@@ -228,6 +237,13 @@ where
             return Ok(ReplyOutcome::RateLimited);
         }
         let timezone = record.timezone.as_deref().and_then(parse_timezone).unwrap_or(self.settings.default_timezone);
+        // Told as of the close: what is still open is unknown.
+        for recipient in &mut record.recipients {
+            if recipient.told_fate(true) != recipient.fate() {
+                recipient.delivery = Delivery::Unknown;
+                recipient.report = None;
+            }
+        }
         let receipt = delivery_receipt(&to, &record, timezone);
         let outcome = self.send_answer(&to, receipt.to_mime(&self.settings.reply_from, now), "receipt").await?;
         record.receipt = Some(outcome);

@@ -3,7 +3,10 @@
 //! A new email costs one transaction: the message record is put only if its SES message id is
 //! new, and the account is debited only if the key matches, the account is not suspended and
 //! its credits cover the cost. When either condition fails, DynamoDB hands back the item that
-//! failed it, which tells a duplicate from 102 from 104 without another read.
+//! failed it, which tells a duplicate from 102 from 104 without another read. The same
+//! transaction checks that none of the email's numbers is on an opt-out list (a condition check
+//! per number and list; a lookup first for an email too large for one transaction): no call of
+//! its own for the lists.
 
 use std::collections::HashMap;
 
@@ -11,8 +14,8 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{
-    AttributeValue, CancellationReason, Put, ReturnValue, ReturnValuesOnConditionCheckFailure, TransactWriteItem,
-    Update,
+    AttributeValue, CancellationReason, ConditionCheck, DeleteRequest, KeysAndAttributes, Put, PutRequest, ReturnValue,
+    ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update, WriteRequest,
 };
 use chrono::{DateTime, Utc};
 use serde::{Serialize, de::DeserializeOwned};
@@ -20,10 +23,13 @@ use sha2::{Digest, Sha256};
 
 use super::port_error;
 use crate::domain::account::Account;
+use crate::domain::alerts::Alert;
 use crate::domain::delivery::DeliveryReport;
 use crate::domain::message::{Delivery, MessageRecord, MessageState, sortable_time};
+use crate::domain::optout::{OptOut, OptOutList};
+use crate::domain::recipient::Recipient;
 use crate::ports::{Debit, Lease, Ledger, Opening, PortError};
-use crate::tables::{ACCOUNTS, MESSAGES, MESSAGES_BY_LOGIN};
+use crate::tables::{ACCOUNTS, MESSAGES, MESSAGES_BY_LOGIN, OPT_OUTS};
 
 type Item = HashMap<String, AttributeValue>;
 
@@ -34,6 +40,7 @@ pub struct DynamoLedger {
     client: Client,
     accounts: String,
     messages: String,
+    opt_outs: String,
     /// Each checkpoint also writes, for each SMS it records as sent, an item that leads from the
     /// provider's message id to its recipient (SNS's delivery logs carry nothing else of ours).
     index_provider_ids: bool,
@@ -92,11 +99,13 @@ fn failed_condition(reason: &CancellationReason) -> bool {
 }
 
 impl DynamoLedger {
-    pub fn new(sdk: &aws_config::SdkConfig, accounts: &str, messages: &str) -> DynamoLedger {
+    /// The ledger on its three tables: accounts, messages and opt-out lists.
+    pub fn new(sdk: &aws_config::SdkConfig, accounts: &str, messages: &str, opt_outs: &str) -> DynamoLedger {
         DynamoLedger {
             client: Client::new(sdk),
             accounts: accounts.to_owned(),
             messages: messages.to_owned(),
+            opt_outs: opt_outs.to_owned(),
             index_provider_ids: false,
         }
     }
@@ -380,7 +389,7 @@ impl DynamoLedger {
         let old = match added {
             Ok(output) => {
                 let account = output.attributes.map(from_item).transpose()?;
-                return Ok(account.map_or(CreditsAdded::NoAccount, CreditsAdded::Added));
+                return Ok(account.map_or(CreditsAdded::NoAccount, |account| CreditsAdded::Added(Box::new(account))));
             }
             Err(error) => match error.as_service_error() {
                 Some(UpdateItemError::ConditionalCheckFailedException(failed)) => failed.item.clone(),
@@ -571,6 +580,12 @@ impl DynamoLedger {
 
 impl Ledger for DynamoLedger {
     async fn account(&self, login: &str) -> Result<Option<Account>, PortError> {
+        // ----- authorised senders -----
+        // The accounts table also holds the senders' index items (`sender#…`): a key no login can
+        // be names no account, whoever asks for it.
+        if !crate::domain::account::is_possible_login(login) {
+            return Ok(None);
+        }
         let output = self
             .client
             .get_item()
@@ -603,10 +618,20 @@ impl Ledger for DynamoLedger {
                 },
             };
         };
-        let items = vec![
+        let mut items = vec![
             TransactWriteItem::builder().put(self.put_new(record)?).build(),
             TransactWriteItem::builder().update(self.debit_update(debit)).build(),
         ];
+        // ----- opt-outs: condition checks after the items above, or a lookup before -----
+        let first_check = items.len();
+        let checked = match self.opt_out_checks(&debit.login, record, first_check).await? {
+            OptOutChecks::LookedUp(listed) if !listed.is_empty() => return Ok(Opening::OptedOut(listed)),
+            OptOutChecks::LookedUp(_) => Vec::new(),
+            OptOutChecks::InTransaction { checked, checks } => {
+                items.extend(checks);
+                checked
+            }
+        };
         let error = match self.transact(items).await {
             Ok(()) => return Ok(Opening::Opened),
             Err(error) => error,
@@ -617,6 +642,10 @@ impl Ledger for DynamoLedger {
         let (message, account) = (reasons.first(), reasons.get(1));
         if message.is_some_and(failed_condition) {
             return self.existing(message.and_then(|r| r.item.clone()), &record.message_id).await;
+        }
+        let listed = failed_checks(&checked, reasons.get(first_check..).unwrap_or_default());
+        if !listed.is_empty() {
+            return Ok(Opening::OptedOut(listed));
         }
         if !account.is_some_and(failed_condition) {
             // Cancelled for another reason (a conflicting transaction, throttling): try again later.
@@ -1062,6 +1091,179 @@ impl Ledger for DynamoLedger {
     async fn note_receipt(&self, record: &MessageRecord) -> Result<(), PortError> {
         self.set_message_field(&record.message_id, "receipt", to_value(&record.receipt)?).await
     }
+
+    // ----- credit alerts -----
+
+    async fn claim_alert(&self, login: &str, alert: &Alert) -> Result<Option<Account>, PortError> {
+        let update = self
+            .client
+            .update_item()
+            .table_name(&self.accounts)
+            .set_key(Some(self.account_key(login)))
+            .return_values(ReturnValue::AllNew);
+        let update = match alert {
+            Alert::LowCredit { threshold } => update
+                .update_expression("SET low_credit_alerted = :true")
+                .condition_expression(
+                    "attribute_exists(contact) AND low_credit = :threshold AND credits < :threshold \
+                     AND (attribute_not_exists(low_credit_alerted) OR low_credit_alerted = :false)",
+                )
+                .expression_attribute_values(":threshold", n(threshold))
+                .expression_attribute_values(":true", AttributeValue::Bool(true))
+                .expression_attribute_values(":false", AttributeValue::Bool(false)),
+            Alert::InsufficientCredits { day } => update
+                .update_expression("SET insufficient_credit_alerted_on = :day")
+                .condition_expression(
+                    "attribute_exists(contact) \
+                     AND (attribute_not_exists(insufficient_credit_alerted_on) OR insufficient_credit_alerted_on <> :day)",
+                )
+                .expression_attribute_values(":day", s(day)),
+        };
+        match update.send().await {
+            Ok(output) => output.attributes.map(from_item).transpose(),
+            Err(error) if error.as_service_error().is_some_and(condition_failed) => Ok(None),
+            Err(error) => Err(port_error("dynamodb", error)),
+        }
+    }
+
+    async fn release_alert(&self, login: &str, alert: &Alert) -> Result<(), PortError> {
+        let update = self.client.update_item().table_name(&self.accounts).set_key(Some(self.account_key(login)));
+        let update = match alert {
+            Alert::LowCredit { .. } => update
+                .update_expression("SET low_credit_alerted = :false")
+                .condition_expression("low_credit_alerted = :true")
+                .expression_attribute_values(":true", AttributeValue::Bool(true))
+                .expression_attribute_values(":false", AttributeValue::Bool(false)),
+            Alert::InsufficientCredits { day } => update
+                .update_expression("REMOVE insufficient_credit_alerted_on")
+                .condition_expression("insufficient_credit_alerted_on = :day")
+                .expression_attribute_values(":day", s(day)),
+        };
+        match update.send().await {
+            Ok(_) => Ok(()),
+            Err(error) if error.as_service_error().is_some_and(condition_failed) => Ok(()),
+            Err(error) => Err(port_error("dynamodb", error)),
+        }
+    }
+
+    // ----- authorised senders -----
+
+    async fn account_for_sender(&self, address: &str) -> Result<Option<Account>, PortError> {
+        let Some((address, domain)) = crate::domain::account::sender_entries(address) else { return Ok(None) };
+        for entry in [address, domain] {
+            let output = self
+                .client
+                .get_item()
+                .table_name(&self.accounts)
+                .set_key(Some(self.account_key(&sender_index_key(&entry))))
+                .send()
+                .await
+                .map_err(|e| port_error("dynamodb", e))?;
+            if let Some(owner) = output.item.as_ref().and_then(|item| item.get(SENDER_OWNER)?.as_s().ok()) {
+                return self.account(owner).await;
+            }
+        }
+        Ok(None)
+    }
+
+    // ----- opt-outs -----
+
+    async fn add_opt_out(&self, opt_out: &OptOut) -> Result<bool, PortError> {
+        let put = self
+            .client
+            .put_item()
+            .table_name(&self.opt_outs)
+            .set_item(Some(to_item(opt_out)?))
+            .condition_expression("attribute_not_exists(#number)")
+            .expression_attribute_names("#number", OPT_OUTS_NUMBER)
+            .send()
+            .await;
+        match put {
+            Ok(_) => Ok(true),
+            Err(error) if error.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => {
+                Ok(false)
+            }
+            Err(error) => Err(port_error("dynamodb", error)),
+        }
+    }
+}
+
+// ----- credit alerts and marketing hours: the operator's calls -----
+impl DynamoLedger {
+    /// Sets the account's low-credit threshold, or removes it, and re-arms the alert (the next
+    /// debit below the new threshold tells the contact); returns the account as it is after,
+    /// `None` if there is no such account.
+    pub async fn set_low_credit(&self, login: &str, threshold: Option<u64>) -> Result<Option<Account>, PortError> {
+        let update = self
+            .client
+            .update_item()
+            .table_name(&self.accounts)
+            .set_key(Some(self.account_key(login)))
+            .condition_expression("attribute_exists(login)")
+            .expression_attribute_values(":false", AttributeValue::Bool(false))
+            .return_values(ReturnValue::AllNew);
+        let update = match threshold {
+            Some(threshold) => update
+                .update_expression("SET low_credit = :threshold, low_credit_alerted = :false")
+                .expression_attribute_values(":threshold", n(threshold)),
+            None => update.update_expression("SET low_credit_alerted = :false REMOVE low_credit"),
+        };
+        match update.send().await {
+            Ok(output) => output.attributes.map(from_item).transpose(),
+            Err(error) if error.as_service_error().is_some_and(condition_failed) => Ok(None),
+            Err(error) => Err(port_error("dynamodb", error)),
+        }
+    }
+
+    /// Sets the address credit alerts go to, or removes it; returns the account as it is after,
+    /// `None` if there is no such account.
+    pub async fn set_contact(&self, login: &str, contact: Option<&str>) -> Result<Option<Account>, PortError> {
+        let update = self
+            .client
+            .update_item()
+            .table_name(&self.accounts)
+            .set_key(Some(self.account_key(login)))
+            .condition_expression("attribute_exists(login)")
+            .return_values(ReturnValue::AllNew);
+        let update = match contact {
+            Some(contact) => {
+                update.update_expression("SET contact = :contact").expression_attribute_values(":contact", s(contact))
+            }
+            None => update.update_expression("REMOVE contact"),
+        };
+        match update.send().await {
+            Ok(output) => output.attributes.map(from_item).transpose(),
+            Err(error) if error.as_service_error().is_some_and(condition_failed) => Ok(None),
+            Err(error) => Err(port_error("dynamodb", error)),
+        }
+    }
+
+    /// Holds the account's commercial messages to the French marketing hours (`true`, the
+    /// default) or not; returns the account as it is after, `None` if there is no such account.
+    pub async fn set_marketing_hours(&self, login: &str, hold: bool) -> Result<Option<Account>, PortError> {
+        self.set_account_field(login, "ignore_marketing_hours", AttributeValue::Bool(!hold)).await
+    }
+
+    /// Re-arms the low-credit alert after credits were added: only if it was told and the
+    /// balance is now at or above the threshold (both read in the write's own condition, so a
+    /// debit in between that took the balance below again leaves the alert told). Returns
+    /// whether it was re-armed.
+    pub async fn rearm_low_credit_alert(&self, login: &str) -> Result<bool, PortError> {
+        let update = self
+            .client
+            .update_item()
+            .table_name(&self.accounts)
+            .set_key(Some(self.account_key(login)))
+            .update_expression("SET low_credit_alerted = :false")
+            .condition_expression("low_credit_alerted = :true AND credits >= low_credit")
+            .expression_attribute_values(":true", AttributeValue::Bool(true))
+            .expression_attribute_values(":false", AttributeValue::Bool(false));
+        match update.send().await {
+            Ok(_) => Ok(true),
+            Err(error) if error.as_service_error().is_some_and(condition_failed) => Ok(false),
+            Err(error) => Err(port_error("dynamodb", error)),
+        }
+    }
 }
 
 impl DynamoLedger {
@@ -1135,6 +1337,354 @@ fn checkpoint_token(message_id: &str, checkpoint: u64) -> String {
 fn reply_quota_key(address: &str, now: DateTime<Utc>) -> String {
     let digest = Sha256::digest(address.trim().to_lowercase().as_bytes());
     format!("reply-quota#{}#{}", &hex::encode(digest)[..32], now.format("%Y%m%d%H"))
+}
+
+// ----- authorised senders: the index and the operator's call -----
+
+/// The attribute of a sender's index item that names the account allowing the sender.
+const SENDER_OWNER: &str = "owner";
+
+/// The key, in the accounts table, of the index item of an allowed sender (an address, or
+/// `@domain`): it names the one account allowing it. Logins never hold `#` (see
+/// [`is_possible_login`](crate::domain::account::is_possible_login)), so these keys never meet
+/// an account's.
+fn sender_index_key(sender: &str) -> String {
+    format!("sender#{sender}")
+}
+
+/// What [`DynamoLedger::set_senders`] did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SendersSet {
+    /// Done: the account as it is now.
+    Set(Box<Account>),
+    /// Nothing done: there is no such account.
+    NoAccount,
+    /// Nothing done: `sender` is allowed by the account `owner` already.
+    Taken { sender: String, owner: String },
+    /// Nothing done: the account's allowed senders changed since they were read.
+    Changed,
+}
+
+impl DynamoLedger {
+    /// Moves the account from `before` (as read) to `after`'s mode and allowed senders, in one
+    /// transaction with the index items that make each sender one account's only: one item per
+    /// sender of `after` (`sender#<sender>`, naming the account), put only if no other account
+    /// has it, and the items of the senders `after` dropped deleted. The account is changed only
+    /// if its senders are still `before`'s. Any failed condition cancels the whole: nothing
+    /// changes.
+    pub async fn set_senders(&self, before: &Account, after: &Account) -> Result<SendersSet, PortError> {
+        use aws_sdk_dynamodb::types::Delete;
+        let login = &after.login;
+        let owner_is_free = "attribute_not_exists(login) OR #owner = :owner";
+        let mut update = Update::builder()
+            .table_name(&self.accounts)
+            .set_key(Some(self.account_key(login)))
+            .expression_attribute_names("#auth", "auth")
+            .expression_attribute_values(":auth", to_value(&after.auth)?);
+        update = if after.allowed_senders.is_empty() {
+            update.update_expression("SET #auth = :auth REMOVE allowed_senders")
+        } else {
+            update
+                .update_expression("SET #auth = :auth, allowed_senders = :senders")
+                .expression_attribute_values(":senders", to_value(&after.allowed_senders)?)
+        };
+        update = if before.allowed_senders.is_empty() {
+            update.condition_expression("attribute_exists(login) AND attribute_not_exists(allowed_senders)")
+        } else {
+            update
+                .condition_expression("attribute_exists(login) AND allowed_senders = :before")
+                .expression_attribute_values(":before", to_value(&before.allowed_senders)?)
+        };
+        let mut items = vec![
+            TransactWriteItem::builder().update(update.build().expect("table, key and expression are set")).build(),
+        ];
+        let dropped: Vec<&String> =
+            before.allowed_senders.iter().filter(|sender| !after.allowed_senders.contains(sender)).collect();
+        let senders: Vec<&String> = after.allowed_senders.iter().chain(dropped.iter().copied()).collect();
+        for sender in &after.allowed_senders {
+            let item = HashMap::from([
+                (ACCOUNTS.partition_key.to_owned(), s(sender_index_key(sender))),
+                (SENDER_OWNER.to_owned(), s(login)),
+            ]);
+            let put = Put::builder()
+                .table_name(&self.accounts)
+                .set_item(Some(item))
+                .condition_expression(owner_is_free)
+                .expression_attribute_names("#owner", SENDER_OWNER)
+                .expression_attribute_values(":owner", s(login))
+                .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+                .build()
+                .expect("table and item are set");
+            items.push(TransactWriteItem::builder().put(put).build());
+        }
+        for sender in &dropped {
+            let delete = Delete::builder()
+                .table_name(&self.accounts)
+                .set_key(Some(self.account_key(&sender_index_key(sender))))
+                .condition_expression(owner_is_free)
+                .expression_attribute_names("#owner", SENDER_OWNER)
+                .expression_attribute_values(":owner", s(login))
+                .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+                .build()
+                .expect("table and key are set");
+            items.push(TransactWriteItem::builder().delete(delete).build());
+        }
+        let error = match self.transact(items).await {
+            Ok(()) => {
+                let account = self.account(login).await?;
+                return Ok(account.map_or(SendersSet::NoAccount, |account| SendersSet::Set(Box::new(account))));
+            }
+            Err(error) => error,
+        };
+        let Some(reasons) = error.as_service_error().and_then(cancellation_reasons) else {
+            return Err(port_error("dynamodb", error));
+        };
+        if reasons.first().is_some_and(failed_condition) {
+            return Ok(match self.account(login).await? {
+                None => SendersSet::NoAccount,
+                Some(_) => SendersSet::Changed,
+            });
+        }
+        let taken = reasons.iter().skip(1).zip(senders).find(|(reason, _)| failed_condition(reason));
+        match taken {
+            Some((reason, sender)) => {
+                let owner = reason.item.as_ref().and_then(|item| item.get(SENDER_OWNER)?.as_s().ok());
+                Ok(SendersSet::Taken { sender: sender.clone(), owner: owner.cloned().unwrap_or_default() })
+            }
+            // Cancelled for another reason (a conflicting transaction, throttling): try again later.
+            None => Err(port_error("dynamodb", error)),
+        }
+    }
+}
+
+// ----- opt-outs: the checks of an opening, and the operator's calls -----
+
+/// The key attributes of the opt-out lists (`owner` and `number` are reserved words in
+/// DynamoDB's expressions: they are named through `#owner` and `#number`).
+const OPT_OUTS_OWNER: &str = OPT_OUTS.partition_key;
+const OPT_OUTS_NUMBER: &str = "number";
+
+/// The most actions one DynamoDB transaction takes.
+const MAX_TRANSACTION_ITEMS: usize = 100;
+
+/// The most keys one BatchGetItem reads, and the most writes one BatchWriteItem makes.
+const MAX_BATCH_GET: usize = 100;
+const MAX_BATCH_WRITE: usize = 25;
+
+/// How many times keys or writes a batch left unprocessed (throttling) are sent again.
+const BATCH_ATTEMPTS: u32 = 6;
+
+/// How an opening checks the opt-out lists.
+enum OptOutChecks {
+    /// A condition check per number and list (`attribute_not_exists`) in the opening's own
+    /// transaction, in the order of `checked`: no call of its own, and atomic with the debit.
+    InTransaction { checked: Vec<(Recipient, OptOutList)>, checks: Vec<TransactWriteItem> },
+    /// Too many numbers for one transaction: looked up before it (these are listed).
+    LookedUp(Vec<(Recipient, OptOutList)>),
+}
+
+/// The numbers whose condition check failed (`reasons` are the checks' own, in the order of
+/// `checked`), each once, its first list named (the account's before the gateway's).
+fn failed_checks(checked: &[(Recipient, OptOutList)], reasons: &[CancellationReason]) -> Vec<(Recipient, OptOutList)> {
+    let mut listed: Vec<(Recipient, OptOutList)> = Vec::new();
+    for ((number, list), _) in checked.iter().zip(reasons).filter(|(_, reason)| failed_condition(reason)) {
+        if !listed.iter().any(|(seen, _)| seen == number) {
+            listed.push((number.clone(), list.clone()));
+        }
+    }
+    listed
+}
+
+impl DynamoLedger {
+    fn opt_out_key(&self, list: &OptOutList, number: &Recipient) -> Item {
+        HashMap::from([(OPT_OUTS_OWNER.to_owned(), s(list.owner())), (OPT_OUTS_NUMBER.to_owned(), s(number.e164()))])
+    }
+
+    /// How the opening of `record`, whose transaction already holds `taken` actions, checks
+    /// the account's list and the gateway's for each recipient still to be charged. Two checks
+    /// a number: up to 49 numbers ride in the transaction, at no cost in calls; beyond, one
+    /// BatchGetItem per 100 keys looks them up first.
+    async fn opt_out_checks(
+        &self,
+        login: &str,
+        record: &MessageRecord,
+        taken: usize,
+    ) -> Result<OptOutChecks, PortError> {
+        let lists = [OptOutList::Account(login.to_owned()), OptOutList::Gateway];
+        let numbers: Vec<Recipient> = record
+            .recipients
+            .iter()
+            .filter(|recipient| recipient.delivery != Delivery::OptedOut)
+            .map(|recipient| recipient.number.clone())
+            .collect();
+        if taken + numbers.len() * lists.len() > MAX_TRANSACTION_ITEMS {
+            return Ok(OptOutChecks::LookedUp(self.listed_on(&lists, &numbers).await?));
+        }
+        let checked: Vec<(Recipient, OptOutList)> =
+            numbers.iter().flat_map(|number| lists.iter().map(move |list| (number.clone(), list.clone()))).collect();
+        let checks = checked
+            .iter()
+            .map(|(number, list)| {
+                let check = ConditionCheck::builder()
+                    .table_name(&self.opt_outs)
+                    .set_key(Some(self.opt_out_key(list, number)))
+                    .condition_expression("attribute_not_exists(#number)")
+                    .expression_attribute_names("#number", OPT_OUTS_NUMBER)
+                    .build()
+                    .expect("table, key and condition are set");
+                TransactWriteItem::builder().condition_check(check).build()
+            })
+            .collect();
+        Ok(OptOutChecks::InTransaction { checked, checks })
+    }
+
+    /// Which of `numbers` are on which of `lists`, read by key (BatchGetItem, 100 keys a call;
+    /// keys a call leaves unprocessed are asked again). Each number once, in the order given,
+    /// with the first of `lists` it is on.
+    pub async fn listed_on(
+        &self,
+        lists: &[OptOutList],
+        numbers: &[Recipient],
+    ) -> Result<Vec<(Recipient, OptOutList)>, PortError> {
+        let keys: Vec<Item> =
+            numbers.iter().flat_map(|number| lists.iter().map(|list| self.opt_out_key(list, number))).collect();
+        let mut found: std::collections::HashSet<(String, String)> = std::collections::HashSet::new();
+        for chunk in keys.chunks(MAX_BATCH_GET) {
+            let mut asked = chunk.to_vec();
+            for attempt in 0.. {
+                if asked.is_empty() {
+                    break;
+                }
+                if attempt == BATCH_ATTEMPTS {
+                    return Err(PortError::Unavailable {
+                        service: "dynamodb",
+                        message: format!("{} opt-out keys still unprocessed", asked.len()),
+                    });
+                }
+                if attempt > 0 {
+                    tokio::time::sleep(std::time::Duration::from_millis(25 << attempt)).await;
+                }
+                let wanted = KeysAndAttributes::builder()
+                    .set_keys(Some(std::mem::take(&mut asked)))
+                    .projection_expression("#owner, #number")
+                    .expression_attribute_names("#owner", OPT_OUTS_OWNER)
+                    .expression_attribute_names("#number", OPT_OUTS_NUMBER)
+                    .build()
+                    .expect("keys are set");
+                let output = self
+                    .client
+                    .batch_get_item()
+                    .request_items(&self.opt_outs, wanted)
+                    .send()
+                    .await
+                    .map_err(|e| port_error("dynamodb", e))?;
+                let items = output.responses.and_then(|mut tables| tables.remove(&self.opt_outs)).unwrap_or_default();
+                for item in items {
+                    let text = |name: &str| item.get(name).and_then(|value| value.as_s().ok()).cloned();
+                    if let (Some(owner), Some(number)) = (text(OPT_OUTS_OWNER), text(OPT_OUTS_NUMBER)) {
+                        found.insert((owner, number));
+                    }
+                }
+                asked = output
+                    .unprocessed_keys
+                    .and_then(|mut tables| tables.remove(&self.opt_outs))
+                    .map(|left| left.keys)
+                    .unwrap_or_default();
+            }
+        }
+        Ok(numbers
+            .iter()
+            .filter_map(|number| {
+                let on = |list: &&OptOutList| found.contains(&(list.owner().to_owned(), number.e164().to_owned()));
+                lists.iter().find(on).map(|list| (number.clone(), list.clone()))
+            })
+            .collect())
+    }
+
+    /// Every number on `list`, by number: a query on its owner, every page of it.
+    pub async fn opt_outs_of(&self, list: &OptOutList) -> Result<Vec<OptOut>, PortError> {
+        let items: Vec<Item> = self
+            .client
+            .query()
+            .table_name(&self.opt_outs)
+            .key_condition_expression("#owner = :owner")
+            .expression_attribute_names("#owner", OPT_OUTS_OWNER)
+            .expression_attribute_values(":owner", s(list.owner()))
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<Result<_, _>>()
+            .await
+            .map_err(|e| port_error("dynamodb", e))?;
+        items.into_iter().map(from_item).collect()
+    }
+
+    /// Puts each entry not yet on its list (entries of one list, each number once), leaving
+    /// those already there as they are. Returns the numbers added.
+    pub async fn add_opt_outs(&self, entries: &[OptOut]) -> Result<Vec<Recipient>, PortError> {
+        let Some(first) = entries.first() else { return Ok(Vec::new()) };
+        let list = first.list();
+        let numbers: Vec<Recipient> = entries.iter().map(|entry| entry.number.clone()).collect();
+        let already = self.listed_on(std::slice::from_ref(&list), &numbers).await?;
+        let mut writes = Vec::new();
+        let mut added = Vec::new();
+        for entry in entries.iter().filter(|entry| !already.iter().any(|(number, _)| *number == entry.number)) {
+            let put = PutRequest::builder().set_item(Some(to_item(entry)?)).build().expect("the item is set");
+            writes.push(WriteRequest::builder().put_request(put).build());
+            added.push(entry.number.clone());
+        }
+        self.write_batches(writes).await?;
+        Ok(added)
+    }
+
+    /// Takes `numbers` off `list`. Returns the numbers that were on it.
+    pub async fn remove_opt_outs(&self, list: &OptOutList, numbers: &[Recipient]) -> Result<Vec<Recipient>, PortError> {
+        let listed = self.listed_on(std::slice::from_ref(list), numbers).await?;
+        let writes = listed
+            .iter()
+            .map(|(number, _)| {
+                let delete = DeleteRequest::builder()
+                    .set_key(Some(self.opt_out_key(list, number)))
+                    .build()
+                    .expect("the key is set");
+                WriteRequest::builder().delete_request(delete).build()
+            })
+            .collect();
+        self.write_batches(writes).await?;
+        Ok(listed.into_iter().map(|(number, _)| number).collect())
+    }
+
+    /// Makes writes to the opt-out lists, 25 a BatchWriteItem; writes a call leaves unprocessed
+    /// are made again.
+    async fn write_batches(&self, writes: Vec<WriteRequest>) -> Result<(), PortError> {
+        for chunk in writes.chunks(MAX_BATCH_WRITE) {
+            let mut left = chunk.to_vec();
+            for attempt in 0.. {
+                if left.is_empty() {
+                    break;
+                }
+                if attempt == BATCH_ATTEMPTS {
+                    return Err(PortError::Unavailable {
+                        service: "dynamodb",
+                        message: format!("{} opt-out writes still unprocessed", left.len()),
+                    });
+                }
+                if attempt > 0 {
+                    tokio::time::sleep(std::time::Duration::from_millis(25 << attempt)).await;
+                }
+                let output = self
+                    .client
+                    .batch_write_item()
+                    .request_items(&self.opt_outs, std::mem::take(&mut left))
+                    .send()
+                    .await
+                    .map_err(|e| port_error("dynamodb", e))?;
+                left =
+                    output.unprocessed_items.and_then(|mut tables| tables.remove(&self.opt_outs)).unwrap_or_default();
+            }
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]

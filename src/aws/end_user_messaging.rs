@@ -6,6 +6,7 @@
 //! The email's message id travels in the message context, for delivery tracking.
 
 use aws_sdk_pinpointsmsvoicev2::Client;
+use aws_sdk_pinpointsmsvoicev2::operation::send_text_message::SendTextMessageError;
 use aws_sdk_pinpointsmsvoicev2::types::MessageType;
 
 use super::errors::InDoubtClassifier;
@@ -60,7 +61,32 @@ impl SmsGateway for EumSms {
             .context(CONTEXT_RECIPIENT, sms.position.to_string())
             .send()
             .await
-            .map_err(|e| port_error("sms-voice", e))?;
+            .map_err(|error| {
+                // ----- opt-outs -----
+                let opted_out = says_opted_out(error.as_service_error());
+                let error = port_error("sms-voice", error);
+                if opted_out { super::errors::opted_out(error) } else { error }
+            })?;
         Ok(output.message_id.unwrap_or_default())
+    }
+}
+
+// ----- opt-outs -----
+
+/// The reason End User Messaging gives for refusing to text a number on the opt-out list of
+/// the origination identity or configuration set.
+pub const OPTED_OUT_REASON: &str = "DESTINATION_PHONE_NUMBER_OPTED_OUT";
+
+/// Whether `SendTextMessage` refused because the number opted out: a `ConflictException` whose
+/// reason is [`OPTED_OUT_REASON`] (a `ValidationException` saying so is read the same way).
+fn says_opted_out(error: Option<&SendTextMessageError>) -> bool {
+    match error {
+        Some(SendTextMessageError::ConflictException(conflict)) => {
+            conflict.reason().is_some_and(|reason| reason.as_str() == OPTED_OUT_REASON)
+        }
+        Some(SendTextMessageError::ValidationException(invalid)) => {
+            invalid.reason().is_some_and(|reason| reason.as_str() == OPTED_OUT_REASON)
+        }
+        _ => false,
     }
 }

@@ -123,6 +123,17 @@ where
     }
 }
 
+// ----- opt-outs -----
+
+/// A refusal the service gave because the recipient opted out (the caller read it in the
+/// service's own words): [`PortError::OptedOut`]. Anything else is left as it is.
+pub(crate) fn opted_out(error: PortError) -> PortError {
+    match error {
+        PortError::Refused { service, message } => PortError::OptedOut { service, message },
+        other => other,
+    }
+}
+
 /// A retry classifier for calls that send something and carry no idempotency token (SNS
 /// `Publish`, End User Messaging `SendTextMessage`): it forbids the SDK's retry whenever the
 /// service may have acted, and leaves the standard classifiers' verdict (throttling, 503, a

@@ -27,6 +27,8 @@ pub const FUNCTION_IAM_ACTIONS: &[&str] = &[
     "dynamodb:PutItem",
     "dynamodb:UpdateItem",
     "dynamodb:ConditionCheckItem",
+    // The opt-out lists of an email of more than 49 recipients, read by key before its debit.
+    "dynamodb:BatchGetItem",
     "sns:Publish",
     "sms-voice:SendTextMessage",
     "ses:SendEmail",
@@ -60,8 +62,13 @@ pub fn gateway(config: &Config, sdk: &aws_config::SdkConfig) -> AwsGateway {
             in_doubt_policy: config.in_doubt_policy,
         },
         inbox: s3::S3Inbox::new(sdk, &config.inbound_bucket),
-        ledger: dynamodb::DynamoLedger::new(sdk, &config.accounts_table, &config.messages_table)
-            .indexing_provider_ids(config.sms_provider == SmsProvider::Sns),
+        ledger: dynamodb::DynamoLedger::new(
+            sdk,
+            &config.accounts_table,
+            &config.messages_table,
+            &config.opt_outs_table,
+        )
+        .indexing_provider_ids(config.sms_provider == SmsProvider::Sns),
         sms,
         mailer: sesv2::SesMailer::new(sdk, &config.reply_from),
         scheduler: scheduler::EventBridgeScheduler::new(

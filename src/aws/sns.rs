@@ -2,6 +2,7 @@
 
 use aws_sdk_sns::Client;
 use aws_sdk_sns::types::MessageAttributeValue;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
 use super::errors::InDoubtClassifier;
 use super::port_error;
@@ -9,6 +10,10 @@ use crate::config::SmsType;
 use crate::ports::{OutgoingSms, PortError, SmsGateway};
 
 pub const SENDER_ID_ATTRIBUTE: &str = "AWS.SNS.SMS.SenderID";
+
+/// The error code of SNS's refusal to text a number that opted out of the account's SMS
+/// (`OptedOutException`).
+pub const OPTED_OUT: &str = "OptedOut";
 pub const SMS_TYPE_ATTRIBUTE: &str = "AWS.SNS.SMS.SMSType";
 
 pub struct SnsSms {
@@ -40,7 +45,12 @@ impl SmsGateway for SnsSms {
         if let Some(sender) = sms.sender {
             publish = publish.message_attributes(SENDER_ID_ATTRIBUTE, string_attribute(sender.as_str()));
         }
-        let output = publish.send().await.map_err(|e| port_error("sns", e))?;
+        let output = publish.send().await.map_err(|error| {
+            // ----- opt-outs -----
+            let opted_out = error.code() == Some(OPTED_OUT);
+            let error = port_error("sns", error);
+            if opted_out { super::errors::opted_out(error) } else { error }
+        })?;
         Ok(output.message_id.unwrap_or_default())
     }
 }

@@ -9,7 +9,9 @@ use clap::{ArgGroup, Args, Parser, Subcommand};
 use mail2sms::config::{AdminSettings, vars};
 use mail2sms::domain::account::{Account, Receipts};
 use mail2sms::domain::message::{Delivery, MessageRecord, RecipientRecord, sortable_time};
-use mail2sms::operator::{Bootstrapped, Cancelled, Decision, Operator, Resource, Settled, Settlement, spelled};
+use mail2sms::operator::{
+    Bootstrapped, Cancelled, Decision, Operator, OptOutsChanged, Resource, Settled, Settlement, spelled,
+};
 use serde_json::{Value, json};
 
 #[derive(Parser)]
@@ -27,6 +29,8 @@ struct TableNames {
     accounts_table: Option<String>,
     #[arg(long, env = vars::MESSAGES_TABLE, global = true, hide_env_values = true)]
     messages_table: Option<String>,
+    #[arg(long, env = vars::OPT_OUTS_TABLE, global = true, hide_env_values = true)]
+    opt_outs_table: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -40,11 +44,17 @@ enum Command {
     /// Prepaid credits.
     #[command(subcommand)]
     Credits(CreditsCommand),
+    /// Numbers that must not be texted: an account's opt-out list, or the gateway's own
+    /// (--gateway: numbers that answered STOP or that the provider reported opted out, skipped
+    /// for every account). An email's numbers on either list are never sent nor charged.
+    #[command(subcommand)]
+    Optout(OptoutCommand),
     /// An account's messages as JSON lines, newest first (or, with --stuck, those stuck).
     ///
     /// Each message is its record without the SMS text or the lease; each of its recipients is
     /// shown as it stands: `number`, `delivery` (its fate: the furthest of what the sending and
-    /// the provider said), `refunded` (its credits went back to the account) and, when known,
+    /// the provider said; `opted_out` when it was on an opt-out list: never sent, never
+    /// charged), `refunded` (its credits went back to the account) and, when known,
     /// `provider_id`, `reason` (why it failed or is in doubt), `changed_at` (when the provider
     /// last said so), `price` (what the provider charged, in US dollars, as it wrote it), the
     /// `sender` it went out under and `resent` (sent once more after a doubt).
@@ -76,6 +86,7 @@ enum Command {
     ///   unknown           SMS in doubt, unconfirmed by the carrier, or never reported by the
     ///                     time their message closed (72 hours after sending)
     ///   open              SMS still on their way: to send, scheduled, or sent and not yet reported
+    ///   opted_out         recipients left out because they were on an opt-out list (not in sms)
     ///   credits_debited   credits the day's emails cost
     ///   credits_refunded  credits given back for them since
     /// SMS count under their fate as of now: a recent day changes as reports come.
@@ -147,8 +158,9 @@ enum AccountCommand {
     },
     /// Change the account's settings: its cut rules (its bodies are cut at the first line that
     /// begins with one of them, case and accents ignored: a business signature, "Cordialement",
-    /// "Best regards") and its delivery receipts.
-    #[command(group(ArgGroup::new("changes").required(true).multiple(true).args(["cut_at", "no_cut_at", "receipts"])))]
+    /// "Best regards"), its delivery receipts, the French marketing hours, its credit alerts, and
+    /// what proves that an email comes from it (its mode and its allowed senders).
+    #[command(group(ArgGroup::new("changes").required(true).multiple(true).args(["cut_at", "no_cut_at", "receipts", "auth", "allow", "disallow"]).args(HOURS_AND_ALERTS)))]
     Update {
         login: String,
         /// Add a rule (repeatable): 1 to 100 characters on one line.
@@ -161,6 +173,39 @@ enum AccountCommand {
         /// as in the manual), failures (only when a recipient was not delivered) or all.
         #[arg(long, value_name = "none|failures|all", value_parser = parse_receipts)]
         receipts: Option<Receipts>,
+        // ----- authorised senders -----
+        /// What proves that an email comes from the account: key (the default, as in the
+        /// manual: the API key in the subject), key+sender (the key and an authenticated
+        /// allowed sender: a leaked key alone is worthless) or sender (an authenticated allowed
+        /// sender; the subject may then omit `login@apiKey`).
+        #[arg(long, value_name = "key|key+sender|sender", value_parser = parse_auth)]
+        auth: Option<mail2sms::domain::account::AuthMode>,
+        /// Allow a sender (repeatable): an address (shop@example.com) or a whole domain
+        /// (@example.com), belonging to this account only.
+        #[arg(long, value_name = "ADDRESS|@DOMAIN")]
+        allow: Vec<String>,
+        /// Take an allowed sender away (repeatable).
+        #[arg(long, value_name = "ADDRESS|@DOMAIN")]
+        disallow: Vec<String>,
+        #[command(flatten)]
+        hours_and_alerts: HoursAndAlerts,
+    },
+    // ----- The customer space (issue #12) -----
+    /// Set the account's password for the customer space, read from standard input (its first
+    /// line, 10 to 128 characters); the login's sessions end (with WEB_TABLE set).
+    Password {
+        login: String,
+    },
+    /// Make a one-time link (24 hours) for the customer to choose its password; prints it and,
+    /// with --email, sends it by SES from REPLY_FROM. Needs WEB_TABLE.
+    Invite {
+        login: String,
+        /// Where to send the link.
+        #[arg(long, value_name = "ADDRESS")]
+        email: Option<String>,
+        /// The customer space's address (the stack's CustomerSpaceUrl output).
+        #[arg(long, env = "CUSTOMER_SPACE_URL", default_value = "http://127.0.0.1:8080")]
+        url: String,
     },
     /// Replace the API key; prints the new one. The old one stops working at once.
     RotateKey {
@@ -205,7 +250,10 @@ async fn run(cli: Cli) -> Result<(), Failure> {
     let settings = AdminSettings::from_env(&[
         (vars::ACCOUNTS_TABLE, cli.tables.accounts_table),
         (vars::MESSAGES_TABLE, cli.tables.messages_table),
+        (vars::OPT_OUTS_TABLE, cli.tables.opt_outs_table),
     ])?;
+    // The customer space (issue #12) writes passwords to the accounts table.
+    let accounts_table = settings.accounts_table.clone();
     let operator = Operator::new(&sdk, settings);
     match cli.command {
         Command::Bootstrap => {
@@ -221,6 +269,10 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             if operator.bootstrap(made).await? == Bootstrapped::Tables {
                 println!("(AWS: the bucket, the reply identity and the schedule group come from the SAM template)");
             }
+            // The customer space's table (issue #12), when WEB_TABLE names it.
+            if let Some((table, created)) = mail2sms::web::admin::bootstrap(&sdk).await? {
+                println!("table {table}: {}", if created { "created" } else { "already there" });
+            }
         }
         Command::Account(AccountCommand::Create { login, credits, sender, timezone }) => {
             let key =
@@ -230,7 +282,27 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Account(AccountCommand::Show { login }) => {
             println!("{}", account_json(&operator.account(&login).await?))
         }
-        Command::Account(AccountCommand::Update { login, cut_at, no_cut_at, receipts }) => {
+        Command::Account(AccountCommand::Update {
+            login,
+            cut_at,
+            no_cut_at,
+            receipts,
+            hours_and_alerts,
+            auth,
+            allow,
+            disallow,
+        }) => {
+            // ----- authorised senders -----
+            // First: a sender another account has refuses the whole command before anything changes.
+            if auth.is_some() || !allow.is_empty() || !disallow.is_empty() {
+                let account = operator.update_senders(&login, auth, &allow, &disallow).await?;
+                let senders = if account.allowed_senders.is_empty() {
+                    "no allowed sender".to_owned()
+                } else {
+                    format!("allowed senders {}", account.allowed_senders.join(", "))
+                };
+                println!("account {login}: auth {}; {senders}", account.auth.as_str());
+            }
             if let Some(receipts) = receipts {
                 let account = operator.set_receipts(&login, receipts).await?;
                 println!("account {login}: receipts {}", account.receipts.as_str());
@@ -244,6 +316,24 @@ async fn run(cli: Cli) -> Result<(), Failure> {
                     println!("account {login}: cut at {}", rules.join(", "));
                 }
             }
+            update_hours_and_alerts(&operator, &login, hours_and_alerts).await?;
+        }
+        // ----- The customer space (issue #12) -----
+        Command::Account(AccountCommand::Password { login }) => {
+            let mut typed = String::new();
+            std::io::Read::read_to_string(&mut std::io::stdin().lock(), &mut typed)?;
+            mail2sms::web::admin::set_password(&sdk, &accounts_table, &login, &typed).await?;
+            println!("account {login}: password set");
+        }
+        Command::Account(AccountCommand::Invite { login, email, url }) => {
+            let reply_from = std::env::var(vars::REPLY_FROM).ok().filter(|from| !from.trim().is_empty());
+            let email = match (&email, &reply_from) {
+                (Some(to), Some(from)) => Some((to.as_str(), from.as_str())),
+                (Some(_), None) => return Err("--email needs REPLY_FROM, the address invitations come from".into()),
+                (None, _) => None,
+            };
+            let link = mail2sms::web::admin::invite(&sdk, &accounts_table, &login, &url, email).await?;
+            println!("{link}");
         }
         Command::Account(AccountCommand::RotateKey { login }) => {
             println!("{}", operator.rotate_key(&login).await?.expose())
@@ -256,9 +346,16 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             operator.set_suspended(&login, false).await?;
             println!("account {login} resumed");
         }
+        Command::Optout(command) => optout(&operator, command).await?,
         Command::Credits(CreditsCommand::Add { login, credits }) => {
             let credited = operator.add_credits(&login, &credits).await?;
             println!("{} credits added to {login}: {} available", credited.added, credited.balance);
+            // The customer space's statements show it (issue #12).
+            if let Err(problem) =
+                mail2sms::web::admin::record_credit(&sdk, &accounts_table, &login, credited.added).await
+            {
+                eprintln!("mail2sms-admin: the credits were added, but not recorded for the statements: {problem}");
+            }
         }
         Command::Messages { login, limit, stuck: false } => {
             let login = login.ok_or("give the account's LOGIN (or --stuck, to list every account's stuck messages)")?;
@@ -332,11 +429,89 @@ fn account_json(account: &Account) -> serde_json::Value {
         "created_at": account.created_at,
         "cut_at": account.cut_at,
         "receipts": account.receipts.as_str(),
+        "auth": account.auth.as_str(),
+        "allowed_senders": account.allowed_senders,
+        // ----- marketing hours and credit alerts -----
+        "marketing_hours": on_off(!account.ignore_marketing_hours),
+        "low_credit": account.low_credit,
+        "contact": account.contact,
+        "low_credit_alerted": account.low_credit_alerted,
     })
+}
+
+// ----- marketing hours and credit alerts -----
+
+/// The options of `account update` below, in its "changes" group.
+const HOURS_AND_ALERTS: [&str; 5] = ["marketing_hours", "low_credit", "no_low_credit", "contact", "no_contact"];
+
+/// `account update`'s options for the French marketing hours and the credit alerts.
+#[derive(Args)]
+struct HoursAndAlerts {
+    /// Hold commercial messages (ending with "STOP au 36180") to French numbers to the French
+    /// marketing hours, Monday to Saturday 08:00-20:00 Paris time but public holidays: on (the
+    /// default) or off (the customer takes the responsibility).
+    #[arg(long = "marketing-hours", value_name = "on|off", value_parser = parse_on_off)]
+    marketing_hours: Option<bool>,
+    /// Tell the contact once when a debit leaves fewer than N credits (1 to 1000000000); again
+    /// only after `credits add` brings the balance back to N or more. Default: no threshold.
+    #[arg(long = "low-credit", value_name = "N", allow_hyphen_values = true, conflicts_with = "no_low_credit")]
+    low_credit: Option<String>,
+    /// Remove the low-credit threshold.
+    #[arg(long = "no-low-credit")]
+    no_low_credit: bool,
+    /// Where credit alerts go: the low-credit alert, and a 104 (insufficient credits), told at
+    /// most once a day. One plain address, local@domain. Default: none, no alert.
+    #[arg(long, value_name = "EMAIL", conflicts_with = "no_contact")]
+    contact: Option<String>,
+    /// Remove the contact: no credit alert at all.
+    #[arg(long = "no-contact")]
+    no_contact: bool,
+}
+
+/// Applies `account update`'s marketing-hours and credit-alert options, each confirmed on a line.
+async fn update_hours_and_alerts(operator: &Operator, login: &str, change: HoursAndAlerts) -> Result<(), Failure> {
+    if let Some(hold) = change.marketing_hours {
+        operator.set_marketing_hours(login, hold).await?;
+        println!("account {login}: marketing hours {}", on_off(hold));
+    }
+    if change.contact.is_some() || change.no_contact {
+        let account = operator.set_contact(login, change.contact.as_deref()).await?;
+        match &account.contact {
+            Some(contact) => println!("account {login}: credit alerts to {contact}"),
+            None => println!("account {login}: no contact, no credit alert"),
+        }
+    }
+    if change.low_credit.is_some() || change.no_low_credit {
+        let account = operator.set_low_credit(login, change.low_credit.as_deref()).await?;
+        match (account.low_credit, &account.contact) {
+            (Some(threshold), Some(_)) => println!("account {login}: low-credit alert below {threshold} credits"),
+            (Some(threshold), None) => println!(
+                "account {login}: low-credit alert below {threshold} credits (no contact yet: none is sent until --contact)"
+            ),
+            (None, _) => println!("account {login}: no low-credit alert"),
+        }
+    }
+    Ok(())
+}
+
+fn parse_on_off(text: &str) -> Result<bool, String> {
+    match text {
+        "on" => Ok(true),
+        "off" => Ok(false),
+        _ => Err(format!("{text:?}: on or off")),
+    }
+}
+
+fn on_off(on: bool) -> &'static str {
+    if on { "on" } else { "off" }
 }
 
 fn parse_receipts(text: &str) -> Result<Receipts, String> {
     Receipts::parse(text).ok_or_else(|| format!("{text:?}: none, failures or all"))
+}
+
+fn parse_auth(text: &str) -> Result<mail2sms::domain::account::AuthMode, String> {
+    mail2sms::domain::account::AuthMode::parse(text).ok_or_else(|| format!("{text:?}: key, key+sender or sender"))
 }
 
 /// A message as the operator reads it: everything but the text and the lease, its recipients
@@ -347,17 +522,20 @@ fn message_json(record: &MessageRecord) -> Value {
         for private in ["text", "lease_owner", "lease_until", "lease_attempt", "expires_at"] {
             fields.remove(private);
         }
-        fields.insert("recipients".to_owned(), record.recipients.iter().map(recipient_json).collect());
+        let closed = record.is_closed(chrono::Utc::now());
+        let recipients = record.recipients.iter().map(|recipient| recipient_json(recipient, closed)).collect();
+        fields.insert("recipients".to_owned(), recipients);
     }
     value
 }
 
-/// A recipient as it stands: its fate and the provider's last word, what is known of it.
-fn recipient_json(recipient: &RecipientRecord) -> Value {
+/// A recipient as it stands: its fate (unknown if still open once its message is `closed`) and
+/// the provider's last word, what is known of it.
+fn recipient_json(recipient: &RecipientRecord, closed: bool) -> Value {
     let report = recipient.report.as_ref();
     let mut value = json!({
         "number": recipient.number.e164(),
-        "delivery": recipient.fate(),
+        "delivery": recipient.told_fate(closed),
         "refunded": recipient.was_refunded(),
     });
     let known = [
@@ -372,4 +550,140 @@ fn recipient_json(recipient: &RecipientRecord) -> Value {
         fields.extend(known.into_iter().filter_map(|(key, known)| Some((key.to_owned(), known?))));
     }
     value
+}
+
+// ----- opt-outs -----
+
+#[derive(Subcommand)]
+enum OptoutCommand {
+    /// Put numbers on the list, each in any form a subject accepts (06 12 34 56 78,
+    /// +33612345678, 0033…); those already there stay as they were. A typed item that is not a
+    /// number to text refuses them all.
+    #[command(
+        override_usage = "mail2sms-admin optout add LOGIN NUMBER...\n       mail2sms-admin optout add --gateway NUMBER..."
+    )]
+    Add {
+        /// The gateway's list instead of an account's: then every argument is a number.
+        #[arg(long)]
+        gateway: bool,
+        /// LOGIN then the numbers (the numbers alone with --gateway).
+        #[arg(value_name = "LOGIN|NUMBER", required = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
+    /// Take numbers off the list.
+    #[command(
+        override_usage = "mail2sms-admin optout remove LOGIN NUMBER...\n       mail2sms-admin optout remove --gateway NUMBER..."
+    )]
+    Remove {
+        /// The gateway's list instead of an account's: then every argument is a number.
+        #[arg(long)]
+        gateway: bool,
+        /// LOGIN then the numbers (the numbers alone with --gateway).
+        #[arg(value_name = "LOGIN|NUMBER", required = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
+    /// The list as JSON lines, by number: `number` (E.164), `source` (operator, import or
+    /// provider), `added_at` and, for a provider's, `provider`.
+    List {
+        #[command(flatten)]
+        list: ListChoice,
+    },
+    /// Put the numbers of a CSV file on the list: one number per line, or numbers in the first
+    /// column (`,`, `;` or tab between columns), a header line allowed. Prints each line
+    /// refused and why, then how many numbers were added.
+    #[command(
+        override_usage = "mail2sms-admin optout import LOGIN FILE\n       mail2sms-admin optout import --gateway FILE"
+    )]
+    Import {
+        /// The gateway's list instead of an account's.
+        #[arg(long)]
+        gateway: bool,
+        /// LOGIN then the file (the file alone with --gateway).
+        #[arg(value_name = "LOGIN|FILE", required = true, num_args = 1..=2)]
+        args: Vec<String>,
+    },
+}
+
+/// An account's list, or the gateway's.
+#[derive(Args)]
+#[group(required = true, multiple = false)]
+struct ListChoice {
+    /// The account whose list it is.
+    login: Option<String>,
+    /// The gateway's own list.
+    #[arg(long)]
+    gateway: bool,
+}
+
+/// Splits an `optout` command's arguments: the login first unless `gateway`, then the rest.
+fn login_then(gateway: bool, mut args: Vec<String>, rest: &str) -> Result<(Option<String>, Vec<String>), Failure> {
+    if gateway {
+        return Ok((None, args));
+    }
+    if args.len() < 2 {
+        return Err(format!("give the account's LOGIN then {rest} (or --gateway then {rest})").into());
+    }
+    let login = args.remove(0);
+    Ok((Some(login), args))
+}
+
+async fn optout(operator: &Operator, command: OptoutCommand) -> Result<(), Failure> {
+    match command {
+        OptoutCommand::Add { gateway, args } => {
+            let (login, numbers) = login_then(gateway, args, "the numbers")?;
+            let list = operator.opt_out_list(login.as_deref()).await?;
+            let added = operator.add_opt_outs(&list, &numbers).await?;
+            print_changed(&added, "added", "already on it");
+        }
+        OptoutCommand::Remove { gateway, args } => {
+            let (login, numbers) = login_then(gateway, args, "the numbers")?;
+            let list = operator.opt_out_list(login.as_deref()).await?;
+            let removed = operator.remove_opt_outs(&list, &numbers).await?;
+            print_changed(&removed, "removed", "was not on it");
+        }
+        OptoutCommand::List { list } => {
+            let list = operator.opt_out_list(list.login.as_deref().filter(|_| !list.gateway)).await?;
+            for entry in operator.opt_outs(&list).await? {
+                let mut line = json!({
+                    "number": entry.number.e164(),
+                    "source": entry.source,
+                    "added_at": sortable_time::format(&entry.added_at),
+                });
+                if let Some(provider) = entry.provider {
+                    line["provider"] = Value::from(provider);
+                }
+                println!("{line}");
+            }
+        }
+        OptoutCommand::Import { gateway, args } => {
+            let (login, file) = login_then(gateway, args, "the FILE")?;
+            let [file] = file.as_slice() else { return Err("give one FILE".into()) };
+            let list = operator.opt_out_list(login.as_deref()).await?;
+            let imported = operator.import_opt_outs(&list, std::path::Path::new(file)).await?;
+            for rejected in &imported.file.rejected {
+                println!("line {}: {:?}: {}", rejected.line, rejected.input, rejected.rejection);
+            }
+            let numbers = imported.file.numbers.len();
+            println!(
+                "{}: {} number(s) added, {} already on it; {} line(s) rejected{}",
+                imported.list,
+                imported.added,
+                numbers - imported.added,
+                imported.file.rejected.len(),
+                if imported.file.header { " (first line read as a header)" } else { "" }
+            );
+        }
+    }
+    Ok(())
+}
+
+/// What `optout add` or `remove` did: each number, then the sum.
+fn print_changed(changed: &OptOutsChanged, done: &str, left: &str) {
+    for number in &changed.changed {
+        println!("{number}: {done}");
+    }
+    for number in &changed.unchanged {
+        println!("{number}: {left}");
+    }
+    println!("{}: {} number(s) {done}, {} {left}", changed.list, changed.changed.len(), changed.unchanged.len());
 }

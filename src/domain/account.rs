@@ -58,6 +58,16 @@ pub struct Account {
     /// The day (YYYY-MM-DD, UTC) the contact was last told of a 104: at most once a day.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub insufficient_credit_alerted_on: Option<String>,
+    // ----- The customer space (issue #12) -----
+    /// The Argon2id hash (a PHC string) of the customer space's password; no log in until set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password_hash: Option<String>,
+    /// The account this one is a sub-account of (created from the customer space).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent: Option<String>,
+    /// The logins of this account's sub-accounts.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sub_accounts: Vec<String>,
 }
 
 /// What proves that an email comes from its account.
@@ -164,6 +174,22 @@ pub enum AccountError {
     TooManyCutRules,
     #[error("no cut rule {} to remove; nothing changed", printable(.0))]
     NoCutRule(String),
+    // ----- authorised senders -----
+    #[error(
+        "an allowed sender is an address (shop@example.com) or a whole domain (@example.com), not under a \
+         public suffix; {} is not one",
+        printable(.0)
+    )]
+    ImpossibleAllowedSender(String),
+    #[error("an account allows at most {MAX_ALLOWED_SENDERS} senders (allow a whole @domain); nothing changed")]
+    TooManyAllowedSenders,
+    #[error("{} is not an allowed sender of the account; nothing changed", printable(.0))]
+    NoAllowedSender(String),
+    #[error(
+        "an account in {} mode needs at least one allowed sender (--allow), or nobody could send; nothing changed",
+        .0.as_str()
+    )]
+    NobodyAllowed(AuthMode),
 }
 
 /// The most cut rules an account holds, and the longest one, in characters: a few sign-offs
@@ -199,6 +225,9 @@ impl Account {
             contact: None,
             low_credit_alerted: false,
             insufficient_credit_alerted_on: None,
+            password_hash: None,
+            parent: None,
+            sub_accounts: Vec::new(),
         })
     }
 
@@ -252,11 +281,11 @@ impl Account {
         CutRules::new(&self.cut_at)
     }
 
-    /// Whether these credentials open this account: same login, same key, not suspended.
+    /// Whether these credentials open this account: same login, same key, not suspended. The
+    /// key's hash is always computed and compared in constant time, whatever else refuses.
     pub fn admits(&self, credentials: &Credentials) -> bool {
-        !self.suspended
-            && self.login == credentials.login
-            && constant_time_eq(self.key_sha256.as_bytes(), credentials.api_key.sha256_hex().as_bytes())
+        let same_key = constant_time_eq(self.key_sha256.as_bytes(), credentials.api_key.sha256_hex().as_bytes());
+        same_key & !self.suspended & (self.login == credentials.login)
     }
 
     /// The account's time zone, or `default` when it has none or an unknown one.
@@ -317,7 +346,7 @@ pub fn credit_amount(typed: &str) -> Result<u64, CreditAmountError> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CreditsAdded {
     /// Added: the account as it is now.
-    Added(Account),
+    Added(Box<Account>),
     /// Nothing added: the balance would have passed [`MAX_CREDITS`].
     OverMaximum { balance: u64 },
     /// Nothing added: there is no such account.
@@ -340,6 +369,117 @@ fn printable(input: &str) -> String {
 
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+// ----- authorised senders -----
+
+/// The most senders (addresses and domains) an account allows. A company allows its domain
+/// rather than each of its people; and every change of the list is one DynamoDB transaction,
+/// which holds at most 100 writes (the account, and one index item per sender kept or removed).
+pub const MAX_ALLOWED_SENDERS: usize = 40;
+
+/// The longest allowed sender, in bytes: the longest address SMTP carries (RFC 5321's path).
+const MAX_ALLOWED_SENDER_BYTES: usize = 254;
+
+impl Account {
+    /// Whether the account allows `address` (a From's addr-spec) to send for it: the address
+    /// itself is one of its [`allowed_senders`](Account::allowed_senders), or its domain is, as
+    /// `@domain` (that domain only, not its subdomains). Compared lowercase. Whether the From is
+    /// authenticated is the caller's to know.
+    pub fn allows(&self, address: &str) -> bool {
+        sender_entries(address).is_some_and(|(address, domain)| {
+            self.allowed_senders.iter().any(|allowed| *allowed == address || *allowed == domain)
+        })
+    }
+
+    /// Whether an email whose subject carries `credentials`, from `sender` (its From, when it is
+    /// authenticated; `None` otherwise), comes from this account, by the account's [`AuthMode`]:
+    /// `key`, the credentials ([`Account::admits`]); `key+sender` and `sender`, the credentials
+    /// and a sender the account [allows](Account::allows). Everything is checked, whatever
+    /// refuses first.
+    pub fn admits_from(&self, credentials: &Credentials, sender: Option<&str>) -> bool {
+        let key = self.admits(credentials);
+        let allowed = sender.is_some_and(|sender| self.allows(sender));
+        key & (self.auth == AuthMode::Key || allowed)
+    }
+
+    /// Whether an email without credentials from `sender` (its authenticated From) comes from
+    /// this account: its mode is `sender`, it is not suspended and it allows the sender.
+    pub fn admits_sender(&self, sender: &str) -> bool {
+        self.auth == AuthMode::Sender && !self.suspended && self.allows(sender)
+    }
+
+    /// The account in `auth` mode (its own when `None`), with the senders of `disallow` taken
+    /// away, then those of `allow` added (each read by [`allowed_sender`]; one it allows already
+    /// is not added twice). Refused when a sender is not one, one to take away is not allowed,
+    /// the account would allow more than [`MAX_ALLOWED_SENDERS`], or none while its mode needs
+    /// a sender (`key+sender`, `sender`).
+    pub fn with_senders(
+        self,
+        auth: Option<AuthMode>,
+        allow: &[String],
+        disallow: &[String],
+    ) -> Result<Account, AccountError> {
+        let mut senders = self.allowed_senders.clone();
+        for typed in disallow {
+            let sender = allowed_sender(typed)?;
+            let before = senders.len();
+            senders.retain(|known| *known != sender);
+            if senders.len() == before {
+                return Err(AccountError::NoAllowedSender(typed.clone()));
+            }
+        }
+        for typed in allow {
+            let sender = allowed_sender(typed)?;
+            if !senders.contains(&sender) {
+                senders.push(sender);
+            }
+        }
+        if senders.len() > MAX_ALLOWED_SENDERS {
+            return Err(AccountError::TooManyAllowedSenders);
+        }
+        let auth = auth.unwrap_or(self.auth);
+        if auth != AuthMode::Key && senders.is_empty() {
+            return Err(AccountError::NobodyAllowed(auth));
+        }
+        Ok(Account { auth, allowed_senders: senders, ..self })
+    }
+}
+
+/// Reads an allowed sender as the operator typed it: an address (`shop@example.com`, angle
+/// brackets allowed) or a whole domain (`@example.com`), trimmed and lowercased, the domain
+/// without a final dot. Refused: no `@`, an empty or odd local part (spaces, quotes, brackets,
+/// `,;:()<>[]\`, control characters), a domain that is not a domain name or is a public suffix
+/// (`@com`, `@co.uk`, `@github.io`: strangers register names under them), more than 254 bytes.
+pub fn allowed_sender(typed: &str) -> Result<String, AccountError> {
+    let impossible = || AccountError::ImpossibleAllowedSender(typed.to_owned());
+    let trimmed = typed.trim();
+    let bare = trimmed.strip_prefix('<').and_then(|inner| inner.strip_suffix('>')).unwrap_or(trimmed);
+    let (local, domain) = bare.rsplit_once('@').ok_or_else(impossible)?;
+    let domain = domain.strip_suffix('.').unwrap_or(domain).to_lowercase();
+    let odd =
+        |character: char| character.is_whitespace() || character.is_control() || "\"(),:;<>[\\]@".contains(character);
+    // An empty local part is a whole domain (`@example.com`).
+    let local_ok = !local.contains(odd);
+    let domain_ok = crate::mail::alignment::organizational_domain(&domain).is_some()
+        && !crate::mail::alignment::is_public_suffix(&domain);
+    let sender = format!("{}@{domain}", local.to_lowercase());
+    if !local_ok || !domain_ok || sender.len() > MAX_ALLOWED_SENDER_BYTES {
+        return Err(impossible());
+    }
+    Ok(sender)
+}
+
+/// The two entries of the allow lists that may name `address` (a From's addr-spec), most
+/// specific first: the address itself, lowercased, then its domain as `@domain` (without a
+/// final dot). `None` when it has no `@` or nothing after it.
+pub fn sender_entries(address: &str) -> Option<(String, String)> {
+    let (local, domain) = address.trim().rsplit_once('@')?;
+    let domain = domain.strip_suffix('.').unwrap_or(domain).to_lowercase();
+    if local.is_empty() || domain.is_empty() {
+        return None;
+    }
+    Some((format!("{}@{domain}", local.to_lowercase()), format!("@{domain}")))
 }
 
 #[cfg(test)]
@@ -518,5 +658,138 @@ mod tests {
         assert_eq!(a.timezone_or(chrono_tz::Europe::Paris), chrono_tz::Europe::Paris);
         a.timezone = Some("Asia/Tokyo".into());
         assert_eq!(a.timezone_or(chrono_tz::Europe::Paris), chrono_tz::Asia::Tokyo);
+    }
+
+    // ----- authorised senders -----
+
+    fn allowing(auth: AuthMode, senders: &[&str]) -> Account {
+        account("k1").with_senders(Some(auth), &typed(senders), &[]).unwrap()
+    }
+
+    #[test]
+    fn allowed_senders_are_addresses_or_whole_domains_lowercased() {
+        for (typed, read) in [
+            ("Shop@Example.COM", "shop@example.com"),
+            (" <shop@example.com> ", "shop@example.com"),
+            ("@Example.com.", "@example.com"),
+            ("@mail.example.co.uk", "@mail.example.co.uk"),
+            ("a.b+sms@alice.github.io", "a.b+sms@alice.github.io"),
+            ("élodie@exemple.fr", "élodie@exemple.fr"),
+        ] {
+            assert_eq!(allowed_sender(typed).as_deref(), Ok(read), "{typed}");
+        }
+        for typed in [
+            "",
+            "shop",
+            "shop@",
+            "@",
+            "@com",
+            "@co.uk",
+            "@github.io",
+            "shop@com",
+            "a b@example.com",
+            "\"a\"@example.com",
+            "a,b@example.com",
+            "shop@[192.0.2.1]",
+            "shop@192.0.2.1",
+            "shop@exa mple.com",
+            "a\n@example.com",
+        ] {
+            assert!(matches!(allowed_sender(typed), Err(AccountError::ImpossibleAllowedSender(_))), "{typed:?}");
+        }
+        assert!(allowed_sender(&format!("{}@example.com", "a".repeat(250))).is_err(), "too long");
+    }
+
+    #[test]
+    fn an_address_is_allowed_by_name_or_by_its_domain_only() {
+        let account = allowing(AuthMode::KeyAndSender, &["Claire@Example.com", "@shop.example"]);
+        assert!(account.allows("claire@example.com"));
+        assert!(account.allows("CLAIRE@EXAMPLE.COM."));
+        assert!(account.allows("anyone@shop.example"));
+        assert!(!account.allows("marc@example.com"), "the address, not its domain");
+        assert!(!account.allows("anyone@mail.shop.example"), "the domain, not its subdomains");
+        assert!(!account.allows("claire@example.com.attacker.example"));
+        assert!(!account.allows("example.com") && !account.allows("@example.com") && !account.allows(""));
+    }
+
+    #[test]
+    fn each_mode_asks_for_its_own_proof() {
+        let right = credentials("shop@k1|0612345678");
+        let wrong = credentials("shop@k2|0612345678");
+        let mine = Some("claire@example.com");
+        let stranger = Some("x@attacker.example");
+        let key = allowing(AuthMode::Key, &["claire@example.com"]);
+        assert!(key.admits_from(&right, None) && key.admits_from(&right, stranger));
+        assert!(!key.admits_from(&wrong, mine));
+        assert!(!key.admits_sender("claire@example.com"), "no subject without the key in key mode");
+        let both = allowing(AuthMode::KeyAndSender, &["claire@example.com"]);
+        assert!(both.admits_from(&right, mine));
+        assert!(!both.admits_from(&right, stranger), "a leaked key alone is worthless");
+        assert!(!both.admits_from(&right, None), "an unauthenticated From is no sender");
+        assert!(!both.admits_from(&wrong, mine));
+        assert!(!both.admits_sender("claire@example.com"));
+        let sender = allowing(AuthMode::Sender, &["claire@example.com"]);
+        assert!(sender.admits_sender("claire@example.com"));
+        assert!(!sender.admits_sender("x@attacker.example"));
+        assert!(sender.admits_from(&right, mine), "the manual's subject still works, with the sender");
+        assert!(!sender.admits_from(&right, stranger) && !sender.admits_from(&wrong, mine));
+        let mut suspended = sender.clone();
+        suspended.suspended = true;
+        assert!(!suspended.admits_sender("claire@example.com") && !suspended.admits_from(&right, mine));
+    }
+
+    #[test]
+    fn the_allow_list_changes_as_asked_or_not_at_all() {
+        let account = allowing(AuthMode::KeyAndSender, &["a@example.com", "@example.org", "A@example.com"]);
+        assert_eq!(account.allowed_senders, ["a@example.com", "@example.org"], "no sender twice");
+        let changed =
+            account.clone().with_senders(None, &typed(&["b@example.com"]), &typed(&["A@EXAMPLE.COM"])).unwrap();
+        assert_eq!(changed.allowed_senders, ["@example.org", "b@example.com"]);
+        assert_eq!(changed.auth, AuthMode::KeyAndSender, "the mode is kept when not given");
+        assert_eq!(
+            account.clone().with_senders(None, &[], &typed(&["c@example.com"])),
+            Err(AccountError::NoAllowedSender("c@example.com".into()))
+        );
+        assert_eq!(
+            account.clone().with_senders(None, &[], &typed(&["a@example.com", "@example.org"])),
+            Err(AccountError::NobodyAllowed(AuthMode::KeyAndSender))
+        );
+        let back_to_key =
+            account.clone().with_senders(Some(AuthMode::Key), &[], &typed(&["a@example.com", "@example.org"]));
+        assert!(back_to_key.is_ok_and(|account| account.allowed_senders.is_empty()));
+        assert_eq!(
+            self::account("k").with_senders(Some(AuthMode::Sender), &[], &[]),
+            Err(AccountError::NobodyAllowed(AuthMode::Sender))
+        );
+        let many: Vec<String> = (0..=MAX_ALLOWED_SENDERS).map(|i| format!("p{i}@example.com")).collect();
+        assert_eq!(account.with_senders(None, &many, &[]), Err(AccountError::TooManyAllowedSenders));
+    }
+
+    #[test]
+    fn the_mode_and_the_senders_are_stored_only_when_set() {
+        let plain = serde_json::to_value(account("k")).unwrap();
+        assert!(plain.get("auth").is_none() && plain.get("allowed_senders").is_none(), "{plain}");
+        let set = serde_json::to_value(allowing(AuthMode::KeyAndSender, &["a@example.com"])).unwrap();
+        assert_eq!(
+            (&set["auth"], &set["allowed_senders"]),
+            (&serde_json::json!("key+sender"), &serde_json::json!(["a@example.com"]))
+        );
+        let read: Account = serde_json::from_value(set).unwrap();
+        assert_eq!(read.auth, AuthMode::KeyAndSender);
+        for mode in [AuthMode::Key, AuthMode::KeyAndSender, AuthMode::Sender] {
+            assert_eq!(AuthMode::parse(mode.as_str()), Some(mode));
+            assert_eq!(serde_json::to_value(mode).unwrap(), serde_json::json!(mode.as_str()));
+        }
+    }
+
+    #[test]
+    fn a_from_names_two_entries_of_the_allow_lists() {
+        assert_eq!(
+            sender_entries("Claire@Example.COM."),
+            Some(("claire@example.com".to_owned(), "@example.com".to_owned()))
+        );
+        assert_eq!(sender_entries("nobody"), None);
+        assert_eq!(sender_entries("@example.com"), None);
+        assert_eq!(sender_entries("a@"), None);
     }
 }

@@ -26,6 +26,8 @@ impl Delivery {
             Delivery::Unknown => 2,
             Delivery::Sent => 3,
             Delivery::Delivered | Delivery::Failed | Delivery::Expired | Delivery::Unconfirmed => 4,
+            // Never sent: final from the start, no provider's word moves it.
+            Delivery::OptedOut => 4,
         }
     }
 
@@ -65,6 +67,8 @@ pub struct DeliveryReport {
 pub struct ProviderWord {
     pub delivery: Delivery,
     pub definitive_failure: bool,
+    /// The provider says the number opted out: it goes on the gateway's opt-out list.
+    pub opted_out: bool,
 }
 
 /// End User Messaging's statuses (the `messageStatus` of its events, `eventType` without its
@@ -87,7 +91,8 @@ const EUM_DEFINITIVE_FAILURES: [&str; 10] = [
 /// provider still retries is not one yet.
 pub fn from_end_user_messaging(status: &str, is_final: bool) -> ProviderWord {
     let status = status.trim().trim_start_matches("TEXT_").to_ascii_uppercase();
-    let word = |delivery, definitive_failure| ProviderWord { delivery, definitive_failure };
+    let opted_out = is_final && status == "OPTED_OUT";
+    let word = |delivery, definitive_failure| ProviderWord { delivery, definitive_failure, opted_out };
     match status.as_str() {
         "QUEUED" | "PENDING" => word(Delivery::Sent, false),
         "SUCCESSFUL" | "DELIVERED" if is_final => word(Delivery::Delivered, false),
@@ -109,7 +114,7 @@ const SNS_DEFINITIVE_FAILURES: [&str; 9] =
 /// the carrier's words.
 pub fn from_sns(status: &str, provider_response: &str) -> ProviderWord {
     if status.eq_ignore_ascii_case("SUCCESS") {
-        return ProviderWord { delivery: Delivery::Delivered, definitive_failure: false };
+        return ProviderWord { delivery: Delivery::Delivered, definitive_failure: false, opted_out: false };
     }
     let response = provider_response.to_ascii_lowercase();
     let expired = response.contains("expired") || response.contains("ttl");
@@ -117,6 +122,7 @@ pub fn from_sns(status: &str, provider_response: &str) -> ProviderWord {
     ProviderWord {
         delivery: if expired { Delivery::Expired } else { Delivery::Failed },
         definitive_failure: definitive,
+        opted_out: response.contains("opted out"),
     }
 }
 
@@ -181,6 +187,11 @@ mod tests {
         DeliveryReport { delivery, at: at(), reason: None, price: None, refunded: false }
     }
 
+    /// A provider's word that says nothing of an opt-out.
+    fn word(delivery: Delivery, definitive_failure: bool) -> ProviderWord {
+        ProviderWord { delivery, definitive_failure, opted_out: false }
+    }
+
     #[test]
     fn end_user_messaging_statuses_read_as_fates() {
         let read = |status, is_final| from_end_user_messaging(status, is_final);
@@ -188,28 +199,34 @@ mod tests {
         assert_eq!(read("TEXT_PENDING", false).delivery, Delivery::Sent);
         assert_eq!(read("SUCCESSFUL", true).delivery, Delivery::Delivered);
         assert_eq!(read("DELIVERED", true).delivery, Delivery::Delivered);
-        assert_eq!(read("TTL_EXPIRED", true), ProviderWord { delivery: Delivery::Expired, definitive_failure: true });
-        assert_eq!(read("UNKNOWN", true), ProviderWord { delivery: Delivery::Unconfirmed, definitive_failure: false });
-        for failure in EUM_DEFINITIVE_FAILURES.iter().filter(|s| **s != "TTL_EXPIRED") {
-            assert_eq!(read(failure, true), ProviderWord { delivery: Delivery::Failed, definitive_failure: true });
+        assert_eq!(read("TTL_EXPIRED", true), word(Delivery::Expired, true));
+        assert_eq!(read("UNKNOWN", true), word(Delivery::Unconfirmed, false));
+        for failure in EUM_DEFINITIVE_FAILURES.iter().filter(|s| !["TTL_EXPIRED", "OPTED_OUT"].contains(*s)) {
+            assert_eq!(read(failure, true), word(Delivery::Failed, true));
         }
+        let opted_out = ProviderWord { delivery: Delivery::Failed, definitive_failure: true, opted_out: true };
+        assert_eq!(read("TEXT_OPTED_OUT", true), opted_out);
+        assert_eq!(read("OPTED_OUT", true), opted_out);
+        assert!(!read("OPTED_OUT", false).opted_out, "not final: the provider still works on it");
         // A failure the provider still works on is not one yet; an unheard-of final status is
         // a failure that refunds nothing.
         assert_eq!(read("CARRIER_UNREACHABLE", false).delivery, Delivery::Sent);
-        assert_eq!(read("SOMETHING_NEW", true), ProviderWord { delivery: Delivery::Failed, definitive_failure: false });
+        assert_eq!(read("SOMETHING_NEW", true), word(Delivery::Failed, false));
     }
 
     #[test]
     fn sns_log_lines_read_as_fates() {
         assert_eq!(from_sns("SUCCESS", "Message has been accepted by phone carrier").delivery, Delivery::Delivered);
         let invalid = from_sns("FAILURE", "Invalid phone number");
-        assert_eq!(invalid, ProviderWord { delivery: Delivery::Failed, definitive_failure: true });
+        assert_eq!(invalid, word(Delivery::Failed, true));
         assert!(from_sns("FAILURE", "Phone carrier has blocked this message").definitive_failure);
         assert!(from_sns("FAILURE", "Phone is currently unreachable/unavailable").definitive_failure);
-        assert!(from_sns("FAILURE", "Phone number is opted out").definitive_failure);
+        let opted_out = from_sns("FAILURE", "Phone number is opted out");
+        assert!(opted_out.definitive_failure && opted_out.opted_out);
+        assert!(!invalid.opted_out && !from_sns("SUCCESS", "").opted_out);
         assert_eq!(from_sns("FAILURE", "Message expired (TTL)").delivery, Delivery::Expired);
         let unknown = from_sns("FAILURE", "Unknown error attempting to reach phone");
-        assert_eq!(unknown, ProviderWord { delivery: Delivery::Failed, definitive_failure: false });
+        assert_eq!(unknown, word(Delivery::Failed, false));
     }
 
     #[test]
@@ -228,6 +245,13 @@ mod tests {
         assert_eq!(change(Delivery::Unknown, None, &queued, true), Change::Record { refund: false });
         assert_eq!(change(Delivery::Sending, None, &queued, true), Change::Record { refund: false });
         assert_eq!(change(Delivery::Unknown, Some(&report(Delivery::Sent)), &queued, true), Change::Nothing);
+    }
+
+    #[test]
+    fn no_event_moves_an_opted_out_recipient() {
+        for word in [from_end_user_messaging("DELIVERED", true), from_end_user_messaging("INVALID", true)] {
+            assert_eq!(change(Delivery::OptedOut, None, &word, true), Change::Nothing, "{word:?}");
+        }
     }
 
     #[test]
@@ -267,6 +291,7 @@ mod tests {
             assert!(last.is_final() && last.rank() > Sent.rank());
         }
         assert!([Sent, Delivered, Unconfirmed].iter().all(|d| d.was_taken()));
-        assert!(![Pending, Sending, Unknown, Failed, Expired].iter().any(|d| d.was_taken()));
+        assert!(![Pending, Sending, Unknown, Failed, Expired, OptedOut].iter().any(|d| d.was_taken()));
+        assert!(OptedOut.is_final(), "never sent: nothing more will happen to it");
     }
 }

@@ -17,24 +17,17 @@
 //!   Strasbourg on Good Friday goes out), nor are the overseas abolition-of-slavery days.
 //! - Easter is computed (the anonymous Gregorian algorithm), never read from a table.
 //!
-//! Which numbers are French for this rule: see [`is_french_number`].
+//! Which numbers are French for this rule: see [`Recipient::is_french`] (France and its
+//! overseas departments and collectivities, the one list the STOP rule of `from=` reads too).
 
 use chrono::{DateTime, Datelike, Days, NaiveDate, NaiveDateTime, NaiveTime, Offset, TimeZone, Utc, Weekday};
 use chrono_tz::Europe::Paris;
+use serde::{Deserialize, Serialize};
 
 use crate::domain::date::resolve_local;
+use crate::domain::message::sortable_time;
 use crate::domain::recipient::Recipient;
 use crate::domain::sender::has_stop_mention;
-
-/// The country codes of France and of its overseas departments and collectivities, without
-/// the `+`: metropolitan France (33); Réunion and Mayotte (262); Saint-Pierre-et-Miquelon
-/// (508); Guadeloupe, Saint-Barthélemy and Saint-Martin (590); French Guiana (594); Martinique
-/// (596); Wallis-et-Futuna (681); New Caledonia (687); French Polynesia (689).
-///
-/// Not 269: Mayotte's numbers moved from +269 to +262 in 2007 and +269 is now the Comoros
-/// alone (libphonenumber lists only `KM` under it); counting it would hold, and strip the
-/// sender of, messages to another country.
-pub const FRENCH_COUNTRY_CODES: [&str; 9] = ["33", "262", "508", "590", "594", "596", "681", "687", "689"];
 
 /// The first minute of the window, Paris time (allowed).
 const OPENS: NaiveTime = NaiveTime::from_hms_opt(8, 0, 0).expect("08:00 is a time");
@@ -46,20 +39,6 @@ const CLOSES: NaiveTime = NaiveTime::from_hms_opt(20, 0, 0).expect("20:00 is a t
 /// two days in a row (Easter Sunday then Easter Monday, a Sunday then Whit Monday…), so a
 /// week is a wide margin; it only bounds the search at the end of the calendar.
 const DAYS_SEARCHED: usize = 7;
-
-/// Whether a number is French for the STOP rule and the marketing hours: its country code is
-/// one of [`FRENCH_COUNTRY_CODES`]. Country codes are prefix-free, so an E.164 number starting
-/// with `+` and one of them has exactly that country code.
-///
-/// The manual (2.1) says "vers la France" for the STOP rule: the overseas departments and
-/// regions (DROM) are France. The collectivities (COM) and New Caledonia count too, as the
-/// issue asks, though their telecommunications law is partly their own: the cautious reading,
-/// since requiring the mention or holding a commercial message costs little and sending one
-/// wrongly costs more.
-pub fn is_french_number(recipient: &Recipient) -> bool {
-    let Some(digits) = recipient.e164().strip_prefix('+') else { return false };
-    FRENCH_COUNTRY_CODES.iter().any(|code| digits.starts_with(code))
-}
 
 /// Easter Sunday of a Gregorian year (the anonymous Gregorian algorithm, a.k.a. Meeus/Jones/
 /// Butcher). `None` only for a year outside chrono's calendar.
@@ -155,21 +134,41 @@ pub fn next_allowed(at: DateTime<Utc>) -> DateTime<Utc> {
 
 /// When a message must wait for the French marketing hours: `Some(next allowed instant)` when
 /// it is commercial (its `text` ends with the STOP mention), at least one recipient is French
-/// ([`is_french_number`]) and `at` (when it would go: now, or the `date=` asked for) is outside
+/// ([`Recipient::is_french`]) and `at` (when it would go: now, or the `date=` asked for) is outside
 /// the hours; `None` when it may go at `at`. The whole message is held, foreign recipients
 /// included: one schedule, one record.
-pub fn held_until(at: DateTime<Utc>, text: &str, recipients: &[Recipient]) -> Option<DateTime<Utc>> {
-    if !has_stop_mention(text) || !recipients.iter().any(is_french_number) {
+pub fn held_until<'a>(
+    at: DateTime<Utc>,
+    text: &str,
+    recipients: impl IntoIterator<Item = &'a Recipient>,
+) -> Option<DateTime<Utc>> {
+    if !has_stop_mention(text) || !recipients.into_iter().any(Recipient::is_french) {
         return None;
     }
     let allowed = next_allowed(at);
     (allowed != at).then_some(allowed)
 }
 
+/// Why a message waits past the time it was due.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HoldReason {
+    /// A commercial message to a French number, due outside the French marketing hours.
+    MarketingHours,
+}
+
+/// What a held message's record says of its hold: why, and when it was due (when it was
+/// received, or its `date=`); its `due_at` is the instant it is held until.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Hold {
+    pub reason: HoldReason,
+    #[serde(with = "sortable_time")]
+    pub original_due_at: DateTime<Utc>,
+}
+
 #[cfg(test)]
 mod tests {
     use chrono::{NaiveDateTime, TimeDelta, TimeZone, Timelike};
-    use phonenumber::metadata::DATABASE;
     use proptest::prelude::*;
 
     use super::*;
@@ -422,41 +421,6 @@ mod tests {
         assert_eq!(next_allowed(last), last);
         let first = Utc.from_utc_datetime(&NaiveDateTime::MIN);
         assert!(next_allowed(first) >= first);
-    }
-
-    #[test]
-    fn overseas_numbers_are_french_and_the_comoros_are_not() {
-        for number in [
-            "0612345678",    // metropolitan mobile
-            "+33612345678",  // the same, international
-            "+262692123456", // Réunion mobile
-            "+262639012345", // Mayotte mobile
-            "+508551234",    // Saint-Pierre-et-Miquelon
-            "+590690123456", // Guadeloupe mobile
-            "+594694123456", // French Guiana mobile
-            "+596696123456", // Martinique mobile
-            "+681821234",    // Wallis-et-Futuna
-            "+687751234",    // New Caledonia mobile
-            "+68987123456",  // French Polynesia mobile
-        ] {
-            let parsed = recipients(number);
-            assert_eq!(parsed.len(), 1, "{number} is a valid number");
-            assert!(is_french_number(&parsed[0]), "{number}");
-        }
-        for number in ["+2693212345", "+32470123456", "+41791234567", "+12345678901", "+35212345678"] {
-            let recipient = Recipient::parse_e164(number).expect("E.164");
-            assert!(!is_french_number(&recipient), "{number}");
-        }
-    }
-
-    #[test]
-    fn the_french_country_codes_are_those_libphonenumber_gives_french_regions() {
-        let french_regions = ["FR", "RE", "YT", "PM", "GP", "BL", "MF", "GF", "MQ", "WF", "NC", "PF"];
-        for code in FRENCH_COUNTRY_CODES {
-            let regions = DATABASE.region(&code.parse::<u16>().expect("digits")).expect(code);
-            assert!(regions.iter().all(|region| french_regions.contains(region)), "+{code}: {regions:?}");
-        }
-        assert_eq!(DATABASE.region(&269u16), Some(vec!["KM"]), "+269 is the Comoros");
     }
 
     #[test]

@@ -7,6 +7,8 @@ use serde::{Deserialize, Serialize};
 
 use super::date::When;
 use super::delivery::{DeliveryReport, SETTLE_AFTER};
+use super::hours::{Hold, HoldReason};
+use super::optout::OptOutList;
 use super::recipient::{DroppedNumber, Recipient};
 use super::segments::{Encoding, Segments};
 use super::sender::SenderId;
@@ -62,6 +64,9 @@ pub enum Delivery {
     Expired,
     /// The provider took it, and the carrier never said what became of it (72 hours passed).
     Unconfirmed,
+    /// On the account's opt-out list or the gateway's when the email was accepted: never sent,
+    /// never charged (the message's cost leaves it out). Final from the start.
+    OptedOut,
 }
 
 /// The longest provider message id and the longest provider error kept in a recipient's
@@ -128,6 +133,15 @@ impl RecipientRecord {
         }
     }
 
+    /// Its fate as told to the customer: once the message is closed (every fate known, or 72
+    /// hours passed), what is still open is unknown.
+    pub fn told_fate(&self, closed: bool) -> Delivery {
+        match self.fate() {
+            fate if closed && !fate.is_final() => Delivery::Unknown,
+            fate => fate,
+        }
+    }
+
     /// Why it failed or is in doubt: the provider's words when it gave some, else the sender's.
     pub fn reason(&self) -> Option<&str> {
         self.report.as_ref().and_then(|report| report.reason.as_deref()).or(self.error.as_deref())
@@ -148,6 +162,11 @@ pub enum Discard {
     Spam,
     Virus,
     TooLarge,
+    /// DMARC failed and the From's domain publishes `p=reject` or `p=quarantine`: a forgery
+    /// its owner asks receivers to refuse (see [`Authentication::fails_enforced_dmarc`]).
+    ///
+    /// [`Authentication::fails_enforced_dmarc`]: crate::mail::Authentication::fails_enforced_dmarc
+    FailedDmarc,
 }
 
 /// What became of the error reply.
@@ -210,6 +229,11 @@ pub struct MessageRecord {
     pub timezone: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub schedule_name: Option<String>,
+    // ----- marketing hours -----
+    /// Why the message waits past the time it was due, and that time (its `due_at` is when it
+    /// goes): a commercial message held to the French marketing hours.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub held: Option<Hold>,
     /// When the last recipient was handed over (or refused): sending is over.
     #[serde(default, skip_serializing_if = "Option::is_none", with = "sortable_time::option")]
     pub settled_at: Option<DateTime<Utc>>,
@@ -274,6 +298,7 @@ impl MessageRecord {
             local_date: None,
             timezone: None,
             schedule_name: None,
+            held: None,
             settled_at: None,
             closed_at: None,
             mail_message_id: None,
@@ -304,7 +329,8 @@ impl MessageRecord {
             login: Some(login.to_owned()),
             parts: segments.parts,
             encoding: Some(segments.encoding),
-            cost: u64::from(segments.parts) * recipients.len() as u64,
+            cost: u64::from(segments.parts)
+                * recipients.iter().filter(|r| r.delivery != Delivery::OptedOut).count() as u64,
             recipients,
             text: Some(text),
             ..MessageRecord::new(message_id, received_at)
@@ -342,7 +368,7 @@ impl MessageRecord {
         let sent = self.recipients.iter().filter(|r| r.delivery.was_taken()).count();
         if open {
             MessageState::Accepted
-        } else if sent == self.recipients.len() {
+        } else if sent == self.chargeable() {
             MessageState::Sent
         } else if sent == 0 {
             MessageState::Failed
@@ -374,6 +400,47 @@ impl MessageRecord {
     /// The message is closed, or due to be at `now`.
     pub fn is_closed(&self, now: DateTime<Utc>) -> bool {
         self.closed_at.is_some() || self.all_final() || self.close_by().is_some_and(|by| now >= by)
+    }
+}
+
+// ----- marketing hours -----
+impl MessageRecord {
+    /// Holds a message that passed every check until `until`, for `reason`: it becomes
+    /// `Scheduled` like a `date=` message (debited at acceptance, sent by its schedule,
+    /// cancellable), and the record keeps why and when it was due (its `date=`, or when it was
+    /// received). The local date the customer wrote, if any, is kept as written.
+    pub fn hold(&mut self, until: DateTime<Utc>, reason: HoldReason) {
+        let original_due_at = self.due_at.unwrap_or(self.received_at);
+        self.held = Some(Hold { reason, original_due_at });
+        self.state = MessageState::Scheduled;
+        self.due_at = Some(until);
+        self.schedule_name = Some(schedule_name(&self.message_id));
+    }
+}
+
+// ----- opt-outs -----
+impl MessageRecord {
+    /// How many recipients are to be sent and paid for: all but the opted-out ones.
+    pub fn chargeable(&self) -> usize {
+        self.recipients.iter().filter(|r| r.delivery != Delivery::OptedOut).count()
+    }
+
+    /// Marks the recipients of `listed` opted out (never sent, never charged), each with the
+    /// list it is on as its note, and takes them out of the cost. A recipient already handed
+    /// to the provider (sent, failed, in doubt) is left as it is: only one still to be sent
+    /// (`pending`, or claimed before the debit) can be. Returns how many were marked.
+    pub fn opt_out(&mut self, listed: &[(Recipient, OptOutList)]) -> usize {
+        let mut marked = 0;
+        for recipient in &mut self.recipients {
+            let Some((_, list)) = listed.iter().find(|(number, _)| *number == recipient.number) else { continue };
+            if matches!(recipient.delivery, Delivery::Pending | Delivery::Sending) {
+                recipient.delivery = Delivery::OptedOut;
+                recipient.error = Some(list.note().to_owned());
+                marked += 1;
+            }
+        }
+        self.cost = u64::from(self.parts) * self.chargeable() as u64;
+        marked
     }
 }
 
@@ -456,6 +523,15 @@ mod tests {
     }
 
     #[test]
+    fn once_closed_what_is_still_open_is_told_unknown() {
+        use Delivery::*;
+        let record = record(&[Sent, Delivered, Unknown, Failed]);
+        let told = |closed| record.recipients.iter().map(|r| r.told_fate(closed)).collect::<Vec<_>>();
+        assert_eq!(told(false), [Sent, Delivered, Unknown, Failed]);
+        assert_eq!(told(true), [Unknown, Delivered, Unknown, Failed]);
+    }
+
+    #[test]
     fn schedule_names_are_valid_and_stable() {
         let name = schedule_name("k8u6ra1lbn0ipa3hbpmqv39kcbb7s55ujl3ajpo1");
         assert_eq!(name, "mail2sms-k8u6ra1lbn0ipa3hbpmqv39kcbb7s55ujl3ajpo1");
@@ -515,5 +591,73 @@ mod tests {
         assert!(
             MessageState::Sent.is_final() && MessageState::Rejected.is_final() && MessageState::Cancelled.is_final()
         );
+    }
+
+    // ----- marketing hours -----
+    #[test]
+    fn a_held_message_is_scheduled_and_says_why_and_when_it_was_due() {
+        let segments = crate::domain::segments::count("Soldes STOP au 36180");
+        let recipients = record(&[Delivery::Pending]).recipients;
+        let saturday_night = Utc.with_ymd_and_hms(2026, 11, 28, 20, 0, 0).unwrap();
+        let monday = Utc.with_ymd_and_hms(2026, 11, 30, 7, 0, 0).unwrap();
+        let text = "Soldes STOP au 36180".to_owned();
+        let mut now = MessageRecord::accepted("m", saturday_night, "shop", recipients, text, segments, When::Now);
+        let mut dated = now.clone();
+        now.hold(monday, HoldReason::MarketingHours);
+        assert_eq!(
+            (now.state, now.due_at, now.schedule_name.as_deref()),
+            (MessageState::Scheduled, Some(monday), Some("mail2sms-m"))
+        );
+        assert_eq!(now.held, Some(Hold { reason: HoldReason::MarketingHours, original_due_at: saturday_night }));
+        assert_eq!(now.cost, 1, "debited as any accepted message");
+        let sunday = Utc.with_ymd_and_hms(2026, 11, 29, 9, 0, 0).unwrap();
+        dated.due_at = Some(sunday);
+        dated.hold(monday, HoldReason::MarketingHours);
+        assert_eq!(dated.held.map(|hold| hold.original_due_at), Some(sunday), "a date= is the time it was due");
+        let json = serde_json::to_value(&now).unwrap();
+        assert_eq!(
+            json["held"],
+            serde_json::json!({ "reason": "marketing_hours", "original_due_at": "2026-11-28T20:00:00.000Z" })
+        );
+        assert_eq!(serde_json::from_value::<MessageRecord>(json).unwrap(), now);
+        assert!(serde_json::to_value(MessageRecord::new("m", monday)).unwrap().get("held").is_none());
+    }
+
+    // ----- opt-outs -----
+    #[test]
+    fn opted_out_recipients_leave_the_cost_and_are_no_failure() {
+        use Delivery::*;
+        let segments = crate::domain::segments::count("Bonjour");
+        let mut accepted = MessageRecord::accepted(
+            "m",
+            Utc::now(),
+            "shop",
+            record(&[Pending, Sending, Pending]).recipients,
+            "Bonjour".into(),
+            segments,
+            When::Now,
+        );
+        assert_eq!((accepted.cost, accepted.chargeable()), (3, 3));
+        let numbers: Vec<Recipient> = accepted.recipients.iter().map(|r| r.number.clone()).collect();
+        let listed = [
+            (numbers[1].clone(), OptOutList::Gateway),
+            (numbers[2].clone(), OptOutList::Account("shop".into())),
+            (Recipient::parse_e164("+33699999999").unwrap(), OptOutList::Gateway),
+        ];
+        assert_eq!(accepted.opt_out(&listed), 2, "a number the message does not have is no recipient");
+        let deliveries: Vec<Delivery> = accepted.recipients.iter().map(|r| r.delivery).collect();
+        assert_eq!(deliveries, [Pending, OptedOut, OptedOut], "claimed or not, before the debit");
+        assert_eq!((accepted.cost, accepted.chargeable()), (1, 1));
+        assert_eq!(accepted.recipients[1].error.as_deref(), Some("on the gateway's opt-out list"));
+        assert_eq!(accepted.recipients[2].error.as_deref(), Some("on the account's opt-out list"));
+        accepted.recipients[0].delivery = Sent;
+        assert_eq!(accepted.settled_state(), MessageState::Sent);
+        accepted.recipients[0].delivery = Failed;
+        assert_eq!(accepted.settled_state(), MessageState::Failed);
+        let mut sent = record(&[Sent]);
+        assert_eq!(sent.opt_out(&[(sent.recipients[0].number.clone(), OptOutList::Gateway)]), 0, "already sent");
+        let json = serde_json::to_value(&accepted).unwrap();
+        assert_eq!(json["recipients"][1]["delivery"], "opted_out");
+        assert_eq!(serde_json::from_value::<MessageRecord>(json).unwrap(), accepted);
     }
 }

@@ -4,10 +4,12 @@
 //! key is kept out of everything the gateway writes.
 
 pub mod account;
+pub mod alerts;
 pub mod date;
 pub mod delivery;
 pub mod hours;
 pub mod message;
+pub mod optout;
 pub mod quote;
 pub mod recipient;
 pub mod request;

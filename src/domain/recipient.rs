@@ -17,8 +17,19 @@ use serde::{Deserialize, Serialize};
 #[serde(try_from = "String", into = "String")]
 pub struct Recipient(String);
 
-/// The country code of France.
+/// The country code of France (metropolitan), which the French national form (`06…`) stands for.
 const FRANCE: &str = "33";
+
+/// The country codes of France and of its overseas departments and collectivities, without
+/// the `+`: metropolitan France (33); Réunion and Mayotte (262); Saint-Pierre-et-Miquelon
+/// (508); Guadeloupe, Saint-Barthélemy and Saint-Martin (590); French Guiana (594); Martinique
+/// (596); Wallis-et-Futuna (681); New Caledonia (687); French Polynesia (689). The one list the
+/// French rules read (the STOP rule of `from=`, the marketing hours): see [`Recipient::is_french`].
+///
+/// Not 269: Mayotte's numbers moved from +269 to +262 in 2007 and +269 is now the Comoros
+/// alone (libphonenumber lists only `KM` under it); counting it would hold, and strip the
+/// sender of, messages to another country.
+pub const FRENCH_COUNTRY_CODES: [&str; 9] = ["33", "262", "508", "590", "594", "596", "681", "687", "689"];
 
 /// E.164 numbers have at most 15 digits.
 const E164_MAX_DIGITS: usize = 15;
@@ -37,10 +48,19 @@ impl Recipient {
         &self.0
     }
 
-    /// Whether the number is French (country code 33). Country codes are prefix-free, so
-    /// "+33" starting the E.164 form is exactly country code 33.
+    /// Whether the number is French for the French rules (the STOP rule of `from=`, the
+    /// marketing hours): its country code is one of [`FRENCH_COUNTRY_CODES`], metropolitan
+    /// France or overseas. Country codes are prefix-free, so an E.164 number starting with `+`
+    /// and one of them has exactly that country code.
+    ///
+    /// The manual (2.1) says "vers la France" for the STOP rule: the overseas departments and
+    /// regions (DROM) are France. The collectivities (COM) and New Caledonia count too, though
+    /// their telecommunications law is partly their own: the cautious reading, since requiring
+    /// the mention or holding a commercial message costs little and sending one wrongly costs
+    /// more.
     pub fn is_french(&self) -> bool {
-        self.0.strip_prefix('+').is_some_and(|digits| digits.starts_with(FRANCE))
+        let Some(digits) = self.0.strip_prefix('+') else { return false };
+        FRENCH_COUNTRY_CODES.iter().any(|code| digits.starts_with(code))
     }
 
     /// The number as an integer: its E.164 digits, at most 15, so it fits in a `u64`, and no
@@ -215,8 +235,9 @@ pub fn parse_recipients(field: &str) -> Recipients {
     recipients
 }
 
-/// Reads one number, in any of the accepted forms.
-fn parse_number(item: &str) -> Result<Recipient, DropReason> {
+/// Reads one number, in any of the accepted forms (see [`parse_recipients`]): for the
+/// operator's lists, one number at a time.
+pub fn parse_number(item: &str) -> Result<Recipient, DropReason> {
     let written: String = item.chars().filter(|c| !(c.is_whitespace() || matches!(c, '.' | '-' | '(' | ')'))).collect();
     let (plus, digits) = match written.strip_prefix('+') {
         Some(digits) => (true, digits),
@@ -445,13 +466,46 @@ mod tests {
     }
 
     #[test]
-    fn french_means_country_code_33() {
+    fn french_means_a_french_country_code() {
         assert!(single_recipient("0612345678").is_french());
         assert!(!single_recipient("+32470123456").is_french());
         assert!(!single_recipient("+447400123456").is_french());
         assert!(!single_recipient("+16502530000").is_french());
         assert!(!single_recipient("+34612345678").is_french(), "Spain");
         assert!(!single_recipient("+393123456789").is_french(), "Italy");
+    }
+
+    #[test]
+    fn overseas_numbers_are_french_and_the_comoros_are_not() {
+        for number in [
+            "0612345678",    // metropolitan mobile
+            "+33612345678",  // the same, international
+            "+262692123456", // Réunion mobile
+            "+262639012345", // Mayotte mobile
+            "+508551234",    // Saint-Pierre-et-Miquelon
+            "+590690123456", // Guadeloupe mobile
+            "+594694123456", // French Guiana mobile
+            "+596696123456", // Martinique mobile
+            "+681821234",    // Wallis-et-Futuna
+            "+687751234",    // New Caledonia mobile
+            "+68987123456",  // French Polynesia mobile
+        ] {
+            assert!(single_recipient(number).is_french(), "{number}");
+        }
+        for number in ["+2693212345", "+32470123456", "+41791234567", "+12345678901", "+35212345678"] {
+            let recipient = Recipient::parse_e164(number).expect("E.164");
+            assert!(!recipient.is_french(), "{number}");
+        }
+    }
+
+    #[test]
+    fn the_french_country_codes_are_those_libphonenumber_gives_french_regions() {
+        let french_regions = ["FR", "RE", "YT", "PM", "GP", "BL", "MF", "GF", "MQ", "WF", "NC", "PF"];
+        for code in FRENCH_COUNTRY_CODES {
+            let regions = DATABASE.region(&code.parse::<u16>().expect("digits")).expect(code);
+            assert!(regions.iter().all(|region| french_regions.contains(region)), "+{code}: {regions:?}");
+        }
+        assert_eq!(DATABASE.region(&269u16), Some(vec!["KM"]), "+269 is the Comoros");
     }
 
     fn single_recipient(item: &str) -> Recipient {

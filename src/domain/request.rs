@@ -58,6 +58,25 @@ pub struct Request {
     pub date: Option<NaiveDateTime>,
 }
 
+/// What a subject asks for without saying who asks: `numbers|option=value…`, the manual's
+/// subject without its `login@apiKey` field. Only an account whose authenticated sender is its
+/// credential (see [`AuthMode::Sender`](crate::domain::account::AuthMode::Sender)) may send one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnsignedRequest {
+    pub recipients: Recipients,
+    /// `from=`, when given and not empty.
+    pub sender: Option<SenderId>,
+    /// `date=`, when given and not empty: a local time, in the account's time zone.
+    pub date: Option<NaiveDateTime>,
+}
+
+impl From<Request> for UnsignedRequest {
+    /// What the request asks for, its credentials set aside once checked.
+    fn from(request: Request) -> UnsignedRequest {
+        UnsignedRequest { recipients: request.recipients, sender: request.sender, date: request.date }
+    }
+}
+
 /// The longest piece of the subject a StatusText quotes back.
 const QUOTE_LIMIT: usize = 40;
 
@@ -111,8 +130,14 @@ pub fn read_subject(subject: &str) -> Subject {
 
 /// Rules 5 and 6 of [`parse_subject`], on an unfolded subject whose credentials were read.
 fn request_of(subject: &str, credentials: Credentials) -> Result<Request, Rejection> {
-    let key = credentials.api_key.expose();
-    let mut fields = subject.split('|').map(str::trim).skip(1);
+    let fields = subject.split('|').map(str::trim).skip(1);
+    let asked = asked_of(fields, credentials.api_key.expose())?;
+    Ok(Request { credentials, recipients: asked.recipients, sender: asked.sender, date: asked.date })
+}
+
+/// Rules 5 and 6 of [`parse_subject`] on the fields after the credentials: the numbers, then the
+/// options. What is quoted or kept of them never shows the `key` (empty when there is none).
+fn asked_of<'a>(mut fields: impl Iterator<Item = &'a str>, key: &str) -> Result<UnsignedRequest, Rejection> {
     let numbers = fields.next().unwrap_or_default();
     let options = parse_options(fields, key)?;
     if numbers.is_empty() {
@@ -127,7 +152,21 @@ fn request_of(subject: &str, credentials: Credentials) -> Result<Request, Reject
             dropped.input = redacted;
         }
     }
-    Ok(Request { credentials, recipients, sender: options.sender, date: options.date })
+    Ok(UnsignedRequest { recipients, sender: options.sender, date: options.date })
+}
+
+/// Reads a subject without `login@apiKey`: `numbers|option=value…`
+/// (`0612345678;0698765432|from=SHOP`), by the rules of [`parse_subject`] but the fourth:
+/// unfolded, reply and forward prefixes removed, blank is 105; the first field is the numbers
+/// (rule 6), the fields after it the options (rule 5, checked first). A subject that has a
+/// `login@apiKey` field is not one: its first field is read as numbers, and is none (114).
+pub fn parse_unsigned_subject(subject: &str) -> Result<UnsignedRequest, Rejection> {
+    let unfolded = unfolded(subject);
+    let subject = without_reply_prefixes(&unfolded);
+    if subject.trim().is_empty() {
+        return Err(Rejection::new(StatusCode::EmptyRequest));
+    }
+    asked_of(subject.split('|').map(str::trim), "")
 }
 
 /// Reads only who asks: rules 1 to 4 of [`parse_subject`] (105, then 102), the rest of the
@@ -716,10 +755,69 @@ mod tests {
         assert!(!format!("{request:#?}").contains("de135f8d2a091e4"));
     }
 
+    // ----- subjects without credentials (authorised senders) -----
+
+    fn unsigned(subject: &str) -> UnsignedRequest {
+        parse_unsigned_subject(subject).unwrap_or_else(|rejection| panic!("{subject:?}: {rejection}"))
+    }
+
+    #[test]
+    fn a_subject_without_credentials_is_the_numbers_then_the_options() {
+        let request = unsigned("0612345678;0698765432|from=SHOP|date=2026-12-01 09:30:00");
+        let numbers: Vec<&str> = request.recipients.valid.iter().map(|r| r.e164()).collect();
+        assert_eq!(numbers, ["+33612345678", "+33698765432"]);
+        assert_eq!(request.sender.as_ref().map(SenderId::as_str), Some("SHOP"));
+        assert_eq!(request.date, date("2026-12-01 09:30:00"));
+        let plain = unsigned(" RE: Fwd:  06 12 34 56 78 \r\n ; 0698765432 ");
+        assert_eq!(plain.recipients.valid.len(), 2);
+        assert_eq!((plain.sender, plain.date), (None, None));
+    }
+
+    #[test]
+    fn a_subject_without_credentials_is_judged_by_the_manuals_rules() {
+        for (subject, status) in [
+            ("", StatusCode::EmptyRequest),
+            (" \r\n ", StatusCode::EmptyRequest),
+            ("RE: ", StatusCode::EmptyRequest),
+            ("garbage", StatusCode::NoValidRecipient),
+            ("|from=SHOP", StatusCode::NoValidRecipient),
+            ("0123456789", StatusCode::NoValidRecipient),
+            ("0612345678|dat=x", StatusCode::InvalidRequest),
+            ("0612345678|from=1X", StatusCode::InvalidRequest),
+            ("0612345678|MAGASIN", StatusCode::InvalidRequest),
+            ("0612345678|date=demain", StatusCode::InvalidDate),
+            ("garbage|date=demain", StatusCode::InvalidDate),
+        ] {
+            assert_eq!(parse_unsigned_subject(subject).map_err(|r| r.status), Err(status), "{subject:?}");
+        }
+    }
+
+    #[test]
+    fn a_signed_request_asks_what_its_unsigned_part_asks() {
+        let signed = accepted("shop@KEY|0612345678;abc|from=SHOP");
+        assert_eq!(UnsignedRequest::from(signed), unsigned("0612345678;abc|from=SHOP"));
+    }
+
     proptest! {
         #[test]
         fn parsing_never_panics(subject in any::<String>()) {
             let _ = parse_subject(&subject);
+        }
+
+        #[test]
+        fn an_unsigned_subject_reads_as_the_manuals_after_its_credentials(rest in "[0-9a-z ;|=:-]{0,40}") {
+            let signed = parse_subject(&format!("a@KEY|{rest}")).map(UnsignedRequest::from);
+            let unsigned = parse_unsigned_subject(&rest);
+            if rest.trim().is_empty() {
+                prop_assert_eq!(unsigned.map_err(|r| r.status), Err(StatusCode::EmptyRequest));
+            } else if without_reply_prefixes(&rest) == rest {
+                prop_assert_eq!(unsigned, signed);
+            }
+        }
+
+        #[test]
+        fn reading_any_unsigned_subject_never_panics(subject in any::<String>()) {
+            let _ = parse_unsigned_subject(&subject);
         }
 
         #[test]

@@ -72,9 +72,11 @@ pub fn has_stop_mention(text: &str) -> bool {
 
 /// The sender a recipient sees.
 ///
-/// The requested sender applies to recipients outside France always, and to French (+33)
-/// recipients only when the message ends with the STOP mention; otherwise the account's
-/// default sender applies, or none (the carrier's number).
+/// The requested sender applies to recipients outside France always, and to French recipients
+/// only when the message ends with the STOP mention; otherwise the account's default sender
+/// applies, or none (the carrier's number). French means France and its overseas departments
+/// and collectivities, +33 and the overseas country codes alike ([`Recipient::is_french`]):
+/// the manual's "vers la France" puts them under the same French rule.
 pub fn sender_for(
     recipient: &Recipient,
     requested: Option<&SenderId>,
@@ -195,6 +197,23 @@ mod tests {
         assert_eq!(sender_for(&french, Some(&requested), true, Some(&default)), Some(requested.clone()));
         assert_eq!(sender_for(&french, Some(&requested), false, Some(&default)), Some(default.clone()));
         assert_eq!(sender_for(&french, Some(&requested), false, None), None);
+    }
+
+    #[test]
+    fn overseas_the_requested_sender_needs_the_stop_mention_as_in_france() {
+        let requested = sender("MAGASIN");
+        let default = sender("DEFAULT");
+        // Réunion, Guadeloupe, New Caledonia: French numbers under the French rule, like +33.
+        for number in ["+262692123456", "+590690123456", "+687751234", "+33612345678"] {
+            let french = recipient(number);
+            let with_mention = sender_for(&french, Some(&requested), true, Some(&default));
+            assert_eq!(with_mention, Some(requested.clone()), "{number}");
+            assert_eq!(sender_for(&french, Some(&requested), false, Some(&default)), Some(default.clone()), "{number}");
+            assert_eq!(sender_for(&french, Some(&requested), false, None), None, "{number}");
+        }
+        // The Comoros (+269) are not France.
+        let comoros = Recipient::parse_e164("+2693212345").unwrap();
+        assert_eq!(sender_for(&comoros, Some(&requested), false, None), Some(requested));
     }
 
     #[test]

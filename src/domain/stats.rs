@@ -79,7 +79,8 @@ pub struct DayStats {
     pub rejected: BTreeMap<String, u64>,
     /// Emails not processed at all (not an email, spam, virus).
     pub dropped: u64,
-    /// Recipients of the accepted emails (a cancelled email has none: nothing will be sent).
+    /// Recipients of the accepted emails (a cancelled email has none: nothing will be sent),
+    /// but the opted-out ones.
     pub sms: u64,
     /// Their parts: what the SMS cost.
     pub parts: u64,
@@ -92,6 +93,9 @@ pub struct DayStats {
     pub unknown: u64,
     /// SMS still on their way: to be sent, being sent, or sent and waiting for their report.
     pub open: u64,
+    /// Recipients of the accepted emails left out because they were on an opt-out list: never
+    /// sent, never charged (not counted in `sms` nor `parts`).
+    pub opted_out: u64,
     pub credits_debited: u64,
     pub credits_refunded: u64,
 }
@@ -110,6 +114,7 @@ impl DayStats {
             failed: 0,
             unknown: 0,
             open: 0,
+            opted_out: 0,
             credits_debited: 0,
             credits_refunded: 0,
         }
@@ -141,14 +146,19 @@ impl DayStats {
     fn count_recipients(&mut self, record: &MessageRecord, now: DateTime<Utc>) {
         let closed = record.is_closed(now);
         for recipient in &record.recipients {
-            self.sms += 1;
-            self.parts += u64::from(record.parts);
-            let tally = match recipient.fate() {
+            let fate = recipient.fate();
+            // An opted-out recipient is no SMS and cost nothing: counted apart.
+            if fate != Delivery::OptedOut {
+                self.sms += 1;
+                self.parts += u64::from(record.parts);
+            }
+            let tally = match fate {
                 Delivery::Delivered => &mut self.delivered,
                 Delivery::Failed | Delivery::Expired => &mut self.failed,
                 Delivery::Unknown | Delivery::Unconfirmed => &mut self.unknown,
                 Delivery::Pending | Delivery::Sending | Delivery::Sent if closed => &mut self.unknown,
                 Delivery::Pending | Delivery::Sending | Delivery::Sent => &mut self.open,
+                Delivery::OptedOut => &mut self.opted_out,
             };
             *tally += 1;
         }
@@ -394,6 +404,17 @@ mod tests {
         let stats = &daily(&[refused, reported], november(), Europe::Paris, utc("2026-11-11T09:00:00Z"))[0];
         assert_eq!((stats.credits_debited, stats.credits_refunded), (5, 3));
         assert_eq!((stats.delivered, stats.failed), (1, 2));
+    }
+
+    #[test]
+    fn opted_out_recipients_are_counted_apart_not_as_sms() {
+        let at = "2026-11-10T09:00:00Z";
+        let mut message = sent(at, 2, &[(Delivery::Sent, Some(Delivery::Delivered)), (Delivery::OptedOut, None)]);
+        message.cost = message.chargeable() as u64 * 2;
+        assert_eq!(message.state, MessageState::Sent, "an opted-out recipient is no failure");
+        let stats = &daily(&[message], november(), Europe::Paris, utc("2026-11-11T09:00:00Z"))[0];
+        assert_eq!((stats.sms, stats.parts, stats.delivered, stats.opted_out), (1, 2, 1, 1));
+        assert_eq!((stats.failed, stats.unknown, stats.open, stats.credits_debited), (0, 0, 0, 2));
     }
 
     #[test]

@@ -113,6 +113,14 @@ impl fmt::Display for StatusCode {
     }
 }
 
+/// The precision of a 114 whose numbers are all valid but opted out.
+pub const ALL_OPTED_OUT: &str = "tous les numéros de l'objet se sont désinscrits (STOP) ou figurent sur une liste \
+     d'opposition : aucun SMS envoyé, aucun crédit débité";
+
+/// Its English sentence.
+const ALL_OPTED_OUT_ENGLISH: &str =
+    "Every number of the subject opted out (STOP) or is on an opt-out list: nothing was sent or debited.";
+
 /// A request the gateway refuses: the status and the StatusText the customer reads.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Rejection {
@@ -128,6 +136,19 @@ impl Rejection {
     /// The status with a precision after its text, e.g. which option is unknown.
     pub fn with_detail(status: StatusCode, detail: impl fmt::Display) -> Rejection {
         Rejection { status, status_text: format!("{} : {detail}", status.text()) }
+    }
+
+    /// 114 because every number of the subject is on an opt-out list (the account's, or the
+    /// gateway's of numbers that answered STOP): the manual's 114 with [`ALL_OPTED_OUT`] as its
+    /// precision.
+    pub fn all_opted_out() -> Rejection {
+        Rejection::with_detail(StatusCode::NoValidRecipient, ALL_OPTED_OUT)
+    }
+
+    /// The English sentence that follows the French text in a reply: the status's, or, for a
+    /// refusal whose precision has its own, that one.
+    pub fn english(&self) -> &'static str {
+        if *self == Rejection::all_opted_out() { ALL_OPTED_OUT_ENGLISH } else { self.status.english() }
     }
 
     /// 104, worded as the manual words it.
@@ -169,6 +190,16 @@ mod tests {
         let rejection = Rejection::insufficient_credits(3, 2);
         assert!(rejection.status_text.contains("A utiliser: 3 Crédits, Disponibles: 2 Crédits"));
         assert!(rejection.status_text.starts_with("Crédit insuffisant pour traiter cet envoi."));
+    }
+
+    #[test]
+    fn a_114_for_opted_out_numbers_says_so_in_both_languages() {
+        let rejection = Rejection::all_opted_out();
+        assert_eq!(rejection.status.code(), 114);
+        assert!(rejection.status_text.starts_with(StatusCode::NoValidRecipient.text()), "{rejection}");
+        assert!(rejection.status_text.contains("désinscrits (STOP)") && !rejection.status_text.contains('\n'));
+        assert!(rejection.english().contains("opted out"));
+        assert_eq!(Rejection::new(StatusCode::NoValidRecipient).english(), StatusCode::NoValidRecipient.english());
     }
 
     #[test]

@@ -340,6 +340,34 @@ impl Authentication {
     pub fn fails_enforced_dmarc(&self) -> bool {
         self.dmarc == Some(Verdict::Fail) && self.dmarc_policy.is_some_and(DmarcPolicy::is_enforced)
     }
+
+    /// The authentication read from the headers, with what SES's receipt (the event of the
+    /// receipt rule's Lambda action) says of DMARC on top: its verdict and its `dmarcPolicy`
+    /// take precedence over the headers' when given. SES's DMARC verdict is about the From's
+    /// domain: a `PASS` authenticates a From that is exactly one mailbox with a domain name;
+    /// any other verdict withdraws an authentication the headers owed to DMARC (the two come
+    /// from the same evaluation and should agree; when they do not, the receipt wins and the
+    /// sender is not taken at its word), while one they owed to an aligned SPF or DKIM stands.
+    /// `None`s (an S3 notification carries no verdict) change nothing.
+    pub fn with_receipt(self, from: &Author, dmarc: Option<Verdict>, policy: Option<DmarcPolicy>) -> Authentication {
+        let has_domain = from.address().and_then(identity_domain).and_then(normalized_domain).is_some();
+        let aligned_by = match dmarc {
+            Some(Verdict::Pass) if has_domain => Some(self.aligned_by.unwrap_or(AlignedBy::Dmarc)),
+            Some(_) if self.aligned_by == Some(AlignedBy::Dmarc) => None,
+            _ => self.aligned_by,
+        };
+        Authentication { aligned_by, dmarc: dmarc.or(self.dmarc), dmarc_policy: policy.or(self.dmarc_policy) }
+    }
+}
+
+/// Whether a domain name is itself a public suffix (`com`, `co.uk`, `github.io`…, or an unknown
+/// top-level domain): a name under which strangers register theirs, never one an account may
+/// allow as a whole. `false` for what is not a domain name.
+pub fn is_public_suffix(domain: &str) -> bool {
+    normalized_domain(domain).is_some_and(|name| {
+        let suffix = psl::List.suffix(name.as_bytes());
+        suffix.is_some_and(|suffix| suffix.as_bytes() == name.as_bytes())
+    })
 }
 
 /// Whether a passing SPF result speaks for the From's domain: the envelope identities it names
@@ -853,6 +881,51 @@ mod tests {
         let authentication = Authentication::read(&mail.from, Some(&ses), None, None);
         assert_eq!(authentication.aligned_by, Some(AlignedBy::Dmarc));
         assert_eq!(ses.of("spf").next().and_then(|spf| spf.value("envelope-from")), Some("claire.roux@example.com"));
+    }
+
+    // ----- SES's receipt, on top of the headers -----
+
+    #[test]
+    fn the_receipts_dmarc_pass_authenticates_a_single_mailbox() {
+        let nothing = Authentication::default();
+        let pass = |from: &Author| nothing.with_receipt(from, Some(Verdict::Pass), None);
+        assert_eq!(pass(&mailbox("marie@example.com")).aligned_by, Some(AlignedBy::Dmarc));
+        for from in [Author::Ambiguous, Author::Missing, mailbox("marie@[192.0.2.1]"), mailbox("marie@")] {
+            assert!(!pass(&from).is_authenticated(), "{from:?}");
+            assert_eq!(pass(&from).dmarc, Some(Verdict::Pass));
+        }
+        let spf = authenticate("marie@example.com", "amazonses.com; spf=pass smtp.mailfrom=example.com; dmarc=none");
+        let both = spf.with_receipt(&mailbox("marie@example.com"), Some(Verdict::Pass), None);
+        assert_eq!(both.aligned_by, Some(AlignedBy::Spf), "what the headers proved stands");
+    }
+
+    #[test]
+    fn the_receipts_dmarc_verdict_and_policy_take_precedence() {
+        let from = mailbox("marie@example.com");
+        let dmarc = authenticate("marie@example.com", "amazonses.com; dmarc=pass header.from=example.com");
+        let failed = dmarc.with_receipt(&from, Some(Verdict::Fail), Some(DmarcPolicy::Reject));
+        assert_eq!(failed.aligned_by, None, "a DMARC pass the receipt denies proves nothing");
+        assert!(failed.fails_enforced_dmarc());
+        let gray = dmarc.with_receipt(&from, Some(Verdict::Gray), None);
+        assert_eq!((gray.aligned_by, gray.dmarc, gray.dmarc_policy), (None, Some(Verdict::Gray), None));
+        let dkim = authenticate("marie@example.com", "amazonses.com; dkim=pass header.d=example.com; dmarc=none");
+        let still = dkim.with_receipt(&from, Some(Verdict::Fail), Some(DmarcPolicy::None));
+        assert_eq!(still.aligned_by, Some(AlignedBy::Dkim), "an aligned DKIM stands");
+        assert!(!still.fails_enforced_dmarc());
+        assert_eq!(dmarc.with_receipt(&from, None, None), dmarc, "an S3 notification says nothing");
+        let quarantine = authenticate("ceo@victim.example", "amazonses.com; dmarc=fail (p=quarantine)");
+        let policy = quarantine.with_receipt(&mailbox("ceo@victim.example"), None, Some(DmarcPolicy::None));
+        assert!(!policy.fails_enforced_dmarc(), "the receipt's policy wins");
+    }
+
+    #[test]
+    fn public_suffixes_are_known_from_the_list() {
+        for suffix in ["com", "co.uk", "github.io", "CO.UK.", "unknowntld", "fr"] {
+            assert!(is_public_suffix(suffix), "{suffix}");
+        }
+        for domain in ["example.com", "shop.example.co.uk", "alice.github.io", "", "a b", "[192.0.2.1]"] {
+            assert!(!is_public_suffix(domain), "{domain}");
+        }
     }
 
     proptest! {

@@ -14,8 +14,9 @@
 //! header, however many parts, levels of nesting or header bytes the email holds.
 //!
 //! One concern a file, as mail-parser lays out its own: `headers.rs` (header fields as text),
-//! `author.rs` (the From header, read strictly), `verdicts.rs` (SES's verdicts and the sender's
-//! authentication), `body.rs` (which part holds the text, read within bounds), `html.rs` (HTML
+//! `author.rs` (the From header, read strictly), `verdicts.rs` (SES's verdicts, and where SES
+//! wrote the sender's authentication), `alignment.rs` (whether that authentication proves the
+//! From), `body.rs` (which part holds the text, read within bounds), `html.rs` (HTML
 //! to text), `charset.rs` (windows-1252 repair), `flowed.rs` (`format=flowed`).
 
 use mail_parser::MessageParser;
@@ -37,12 +38,14 @@ mod headers;
 mod html;
 mod verdicts;
 
+pub use alignment::Authentication;
 pub use author::Author;
 pub use html::html_to_text;
 pub use verdicts::{Verdict, Verdicts};
 
 use body::typed_text;
 use headers::{field, field_text, message_id, unstructured_text};
+use verdicts::SesTrace;
 
 /// The most text of a body that is read, in bytes (64 KiB). The longest SMS (8 parts, see
 /// [`MAX_PARTS`](crate::domain::segments::MAX_PARTS)) is 1,224 characters, at most 4.9 KB:
@@ -83,6 +86,11 @@ pub struct InboundMail {
     pub list_id: bool,
     /// What SES wrote into the stored message's headers.
     pub verdicts: Verdicts,
+    /// Whether the From is proven, read from what SES wrote into the stored message's headers
+    /// (its Authentication-Results, its Received-SPF and its Return-Path; see
+    /// [`Authentication::read`]). The SES event's word on DMARC comes on top, through
+    /// [`Authentication::with_receipt`].
+    pub authentication: Authentication,
 }
 
 /// Reads a raw email. `None` when the bytes are not an email at all: they must begin with a
@@ -98,16 +106,24 @@ pub fn parse_mail(raw: &[u8]) -> Option<InboundMail> {
         Some(typed) => (Some(typed.text), typed.too_long),
         None => (None, false),
     };
+    let from = Author::from_headers(headers, raw);
+    let trace = SesTrace::from_headers(headers, raw);
     Some(InboundMail {
         message_id: field(headers, "Message-ID").and_then(|header| message_id(&header.value)),
         subject: field(headers, "Subject").map(|header| unstructured_text(raw, header)),
-        from: Author::from_headers(headers, raw),
         body,
         body_too_long,
         auto_submitted: lowercase_text("Auto-Submitted"),
         precedence: lowercase_text("Precedence"),
         list_id: field(headers, "List-Id").is_some(),
-        verdicts: Verdicts::from_headers(headers, raw),
+        verdicts: Verdicts::from_headers(headers, raw, &trace),
+        authentication: Authentication::read(
+            &from,
+            trace.results.as_ref(),
+            trace.received_spf.as_deref(),
+            trace.return_path.as_deref(),
+        ),
+        from,
     })
 }
 
@@ -201,6 +217,20 @@ mod tests {
         assert_eq!(mail.body.as_deref(), Some("texte\r\n".replace("\r\n", "\n").as_str()));
         let raw = b"Subject: \xff\xfe\xfd\r\nFrom: <\xc3\xa9@example.com>\r\n\r\n";
         assert_eq!(read(raw).from, Author::Mailbox("é@example.com".into()));
+    }
+
+    #[test]
+    fn the_authentication_is_read_from_what_ses_wrote() {
+        use crate::mail::alignment::AlignedBy;
+        let stored = read(fixture!("ses-stored"));
+        assert_eq!(stored.authentication.aligned_by, Some(AlignedBy::Dmarc));
+        let forged = read(fixture!("ses-stored-forged-authentication"));
+        assert_eq!(forged.authentication, Authentication::default(), "another authserv-id's results prove nothing");
+        let raw = String::from_utf8_lossy(fixture!("ses-stored")).replace(
+            "From: Claire Roux <claire.roux@example.com>",
+            "From: claire.roux@example.com, ceo@victim.example",
+        );
+        assert!(!read(raw.as_bytes()).authentication.is_authenticated(), "several mailboxes");
     }
 
     proptest! {

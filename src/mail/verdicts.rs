@@ -5,10 +5,11 @@
 use mail_parser::{Header, HeaderName, Host};
 use serde::{Deserialize, Serialize};
 
+use super::alignment::{AuthenticationResults, parse_received_spf};
 use super::headers::{field, field_text, is_named};
 
 /// The authserv-id SES writes in its Authentication-Results header.
-const SES_AUTHSERV_ID: &str = "amazonses.com";
+pub(super) const SES_AUTHSERV_ID: &str = "amazonses.com";
 
 /// A verdict SES gives a received message, or an SPF, DKIM or DMARC result.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -58,16 +59,10 @@ impl Verdicts {
     /// - spf, when that header has none: the Received-SPF header SES wrote, i.e. the first one
     ///   between SES's own Received header (the topmost, `by inbound-smtp.<region>.amazonaws.com`)
     ///   and the next Received header, which belongs to the sender's side.
-    pub(super) fn from_headers(headers: &[Header<'_>], raw: &[u8]) -> Verdicts {
+    pub(super) fn from_headers(headers: &[Header<'_>], raw: &[u8], trace: &SesTrace) -> Verdicts {
         let topmost = |name: &str| field(headers, name).and_then(|header| Verdict::from_ses(&field_text(raw, header)));
-        let authentication = headers
-            .iter()
-            .filter(|header| is_named(header, "Authentication-Results"))
-            .find_map(|header| ses_authentication_results(&field_text(raw, header)))
-            .unwrap_or_default();
-        let received_spf = || {
-            field(ses_trace_fields(headers), "Received-SPF").and_then(|header| first_result(&field_text(raw, header)))
-        };
+        let authentication = trace.results.as_ref().map(ses_verdicts).unwrap_or_default();
+        let received_spf = || trace.received_spf.as_deref().and_then(parse_received_spf).and_then(|spf| spf.verdict());
         Verdicts {
             spam: topmost("X-SES-Spam-Verdict"),
             virus: topmost("X-SES-Virus-Verdict"),
@@ -89,80 +84,67 @@ impl Verdicts {
         }
     }
 
-    /// The sender is who they claim to be: SPF, DKIM or DMARC passed.
+    /// SPF, DKIM or DMARC passed: *something* did, not necessarily for the From's domain (an
+    /// SPF pass for a forger's own envelope counts here). Whether the From is proven is
+    /// [`Authentication`](super::Authentication)'s to say.
     pub fn is_authenticated(&self) -> bool {
         [self.spf, self.dkim, self.dmarc].contains(&Some(Verdict::Pass))
     }
 }
 
-/// The spf, dkim and dmarc results of an Authentication-Results value, if SES wrote it
-/// (authserv-id `amazonses.com`).
-fn ses_authentication_results(value: &str) -> Option<Verdicts> {
-    let mut statements = split_statements(value).into_iter();
-    let authserv_id = statements.next()?;
-    let authserv_id = authserv_id.split_whitespace().next()?;
-    if !authserv_id.eq_ignore_ascii_case(SES_AUTHSERV_ID) {
-        return None;
+/// What SES wrote into the stored message about the sender's authentication, found only where
+/// SES writes it (a sender can write any of these header fields below SES's):
+/// - `results`: the topmost Authentication-Results whose authserv-id is `amazonses.com`;
+/// - `received_spf`: the Received-SPF header SES wrote, i.e. the first one between SES's own
+///   Received header (the topmost, `by inbound-smtp.<region>.amazonaws.com`) and the next
+///   Received header, which belongs to the sender's side;
+/// - `return_path`: the Return-Path SES wrote above its own Received header (see
+///   [`ses_return_path`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(super) struct SesTrace {
+    pub results: Option<AuthenticationResults>,
+    pub received_spf: Option<String>,
+    pub return_path: Option<String>,
+}
+
+impl SesTrace {
+    pub(super) fn from_headers(headers: &[Header<'_>], raw: &[u8]) -> SesTrace {
+        let results = headers.iter().filter(|header| is_named(header, "Authentication-Results")).find_map(|header| {
+            AuthenticationResults::parse(&field_text(raw, header)).filter(|results| results.is_by(SES_AUTHSERV_ID))
+        });
+        SesTrace {
+            results,
+            received_spf: field(ses_trace_fields(headers), "Received-SPF").map(|header| field_text(raw, header)),
+            return_path: ses_return_path(headers).map(|header| field_text(raw, header)),
+        }
     }
+}
+
+/// The spf, dkim and dmarc verdicts of SES's Authentication-Results: for each method, a pass
+/// among its results wins, else its last result.
+fn ses_verdicts(results: &AuthenticationResults) -> Verdicts {
     let mut verdicts = Verdicts::default();
-    for statement in statements {
-        let Some((method, result)) = statement.split_once('=') else { continue };
-        let method = method.split('/').next().unwrap_or_default().trim().to_ascii_lowercase();
-        let slot = match method.as_str() {
+    for result in &results.results {
+        let slot = match result.method.as_str() {
             "spf" => &mut verdicts.spf,
             "dkim" => &mut verdicts.dkim,
             "dmarc" => &mut verdicts.dmarc,
             _ => continue,
         };
-        if let Some(verdict) = first_result(result)
+        if let Some(verdict) = result.verdict()
             && *slot != Some(Verdict::Pass)
         {
             *slot = Some(verdict);
         }
     }
-    Some(verdicts)
+    verdicts
 }
 
-/// The result word opening a Received-SPF value or an Authentication-Results statement.
-fn first_result(value: &str) -> Option<Verdict> {
-    Verdict::from_ses(split_statements(value).first()?.split_whitespace().next()?)
-}
-
-/// Splits a header value on the `;` outside quoted strings, with comments (parenthesised, which
-/// nest and may hold `;`) removed.
-fn split_statements(value: &str) -> Vec<String> {
-    let mut statements = Vec::new();
-    let mut statement = String::new();
-    let mut comment_depth = 0usize;
-    let mut quoted = false;
-    let mut escaped = false;
-    for character in value.chars() {
-        let in_comment = comment_depth > 0;
-        match character {
-            _ if escaped => escaped = false,
-            '\\' if quoted || in_comment => escaped = true,
-            '"' if !in_comment => quoted = !quoted,
-            '(' if !quoted => {
-                comment_depth += 1;
-                continue;
-            }
-            ')' if in_comment => {
-                comment_depth -= 1;
-                statement.push(' ');
-                continue;
-            }
-            ';' if !quoted && !in_comment => {
-                statements.push(std::mem::take(&mut statement));
-                continue;
-            }
-            _ => {}
-        }
-        if !in_comment {
-            statement.push(character);
-        }
-    }
-    statements.push(statement);
-    statements
+/// The spf, dkim and dmarc results of an Authentication-Results value, if SES wrote it
+/// (authserv-id `amazonses.com`).
+#[cfg(test)]
+fn ses_authentication_results(value: &str) -> Option<Verdicts> {
+    AuthenticationResults::parse(value).filter(|results| results.is_by(SES_AUTHSERV_ID)).as_ref().map(ses_verdicts)
 }
 
 /// The header fields SES wrote above the message it received: those after the topmost Received
@@ -171,18 +153,33 @@ fn split_statements(value: &str) -> Vec<String> {
 fn ses_trace_fields<'a, 'x>(headers: &'a [Header<'x>]) -> &'a [Header<'x>] {
     let mut received = headers.iter().enumerate().filter(|(_, header)| header.name == HeaderName::Received);
     let Some((top, header)) = received.next() else { return &[] };
-    let by_ses = header.value.as_received().and_then(|received| received.by()).is_some_and(|host| match host {
+    if !is_ses_received(header) {
+        return &[];
+    }
+    let end = received.next().map_or(headers.len(), |(index, _)| index);
+    &headers[top + 1..end]
+}
+
+/// The Return-Path SES wrote: the one above the topmost Received header, when that one is SES's
+/// own (SES writes the envelope sender there, as the final delivery does). `None` otherwise: a
+/// Return-Path below it, or with no SES Received header above the message, is the sender's.
+pub(super) fn ses_return_path<'a, 'x>(headers: &'a [Header<'x>]) -> Option<&'a Header<'x>> {
+    let top = headers.iter().position(|header| header.name == HeaderName::Received)?;
+    if !is_ses_received(&headers[top]) {
+        return None;
+    }
+    headers[..top].iter().find(|header| is_named(header, "Return-Path"))
+}
+
+/// Whether a Received header is SES's own: `by inbound-smtp.<region>.amazonaws.com`.
+fn is_ses_received(header: &Header<'_>) -> bool {
+    header.value.as_received().and_then(|received| received.by()).is_some_and(|host| match host {
         Host::Name(name) => {
             let name = name.to_ascii_lowercase();
             name.starts_with("inbound-smtp.") && name.ends_with(".amazonaws.com")
         }
         Host::IpAddr(_) => false,
-    });
-    if !by_ses {
-        return &[];
-    }
-    let end = received.next().map_or(headers.len(), |(index, _)| index);
-    &headers[top + 1..end]
+    })
 }
 
 #[cfg(test)]
@@ -231,6 +228,38 @@ mod tests {
             Some(Verdict::Pass),
             "the SES result comes first"
         );
+    }
+
+    /// What SES's trace fields of a raw message say.
+    fn trace(raw: &str) -> SesTrace {
+        let message = mail_parser::MessageParser::new().parse(raw.as_bytes()).expect("an email");
+        SesTrace::from_headers(message.headers(), raw.as_bytes())
+    }
+
+    #[test]
+    fn the_return_path_counts_only_above_ses_s_own_received() {
+        let ses = "Return-Path: <bounce@mail.example.com>\r\n";
+        let forged = "Return-Path: <ceo@victim.example>\r\n";
+        let return_path = |headers: String| trace(&format!("{headers}Subject: x\r\n\r\n")).return_path;
+        assert_eq!(
+            return_path(format!("{ses}{SES_RECEIVED}{SENDER_RECEIVED}{forged}")).as_deref(),
+            Some("<bounce@mail.example.com>")
+        );
+        assert_eq!(return_path(format!("{SES_RECEIVED}{forged}{SENDER_RECEIVED}")), None, "below SES's Received");
+        assert_eq!(return_path(format!("{forged}{SENDER_RECEIVED}")), None, "the topmost Received is not SES's");
+        assert_eq!(return_path(forged.to_owned()), None, "no Received at all");
+    }
+
+    #[test]
+    fn ses_s_trace_is_what_ses_wrote_and_nothing_below() {
+        let stored = trace(&String::from_utf8_lossy(fixture!("ses-stored")));
+        assert!(stored.results.as_ref().is_some_and(|results| results.is_by(SES_AUTHSERV_ID)));
+        assert!(
+            stored.received_spf.as_deref().is_some_and(|spf| spf.contains("envelope-from=claire.roux@example.com"))
+        );
+        assert_eq!(stored.return_path.as_deref(), Some("<claire.roux@example.com>"));
+        let forged = trace(&String::from_utf8_lossy(fixture!("ses-stored-forged-authentication")));
+        assert_eq!((forged.results, forged.received_spf), (None, None), "written by the sender's side");
     }
 
     #[test]

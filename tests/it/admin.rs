@@ -20,6 +20,7 @@ fn admin(world: &World, args: &[&str]) -> Output {
         .args(args)
         .env("ACCOUNTS_TABLE", &world.config.accounts_table)
         .env("MESSAGES_TABLE", &world.config.messages_table)
+        .env("OPT_OUTS_TABLE", &world.config.opt_outs_table)
         .env("INBOUND_BUCKET", &world.config.inbound_bucket)
         .env("REPLY_FROM", &world.config.reply_from)
         .env("SCHEDULE_GROUP", &world.config.schedule_group)
@@ -549,14 +550,16 @@ async fn stats_count_an_account_s_days_in_its_time_zone() {
         printed[0],
         json!({
             "date": since, "emails": 1, "accepted": 1, "rejected": {}, "dropped": 0, "sms": 2, "parts": 4,
-            "delivered": 1, "failed": 1, "unknown": 0, "open": 0, "credits_debited": 4, "credits_refunded": 2,
+            "delivered": 1, "failed": 1, "unknown": 0, "open": 0, "opted_out": 0, "credits_debited": 4,
+            "credits_refunded": 2,
         })
     );
     assert_eq!(
         printed[1],
         json!({
             "date": until, "emails": 2, "accepted": 1, "rejected": { "104": 1 }, "dropped": 0, "sms": 1, "parts": 1,
-            "delivered": 0, "failed": 0, "unknown": 0, "open": 1, "credits_debited": 1, "credits_refunded": 0,
+            "delivered": 0, "failed": 0, "unknown": 0, "open": 1, "opted_out": 0, "credits_debited": 1,
+            "credits_refunded": 0,
         })
     );
 

@@ -21,6 +21,7 @@ fn config(extra: &[(&str, &str)]) -> Config {
     let mut env = vec![
         ("ACCOUNTS_TABLE", "a"),
         ("MESSAGES_TABLE", "m"),
+        ("OPT_OUTS_TABLE", "o"),
         ("INBOUND_BUCKET", "b"),
         ("REPLY_FROM", "mail2sms@sms.example.com"),
         ("SMS_PROVIDER", "eum"),

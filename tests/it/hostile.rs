@@ -9,7 +9,8 @@ use mail2sms::domain::recipient::{DROPPED_INPUT_CHARS, DROPPED_LISTED};
 use mail2sms::domain::request::{parse_credentials, parse_subject, written_api_key};
 use mail2sms::domain::segments;
 use mail2sms::domain::text::clean_body;
-use mail2sms::mail::{Author, InboundMail, MAX_BODY_BYTES, Verdicts, parse_mail};
+use mail2sms::mail::alignment::AlignedBy;
+use mail2sms::mail::{Authentication, Author, InboundMail, MAX_BODY_BYTES, parse_mail};
 use mail2sms::reply::{NoReply, error_reply, reply_to};
 
 /// A key as `mail2sms-admin` makes them.
@@ -72,10 +73,10 @@ fn a_folded_from_carrying_a_second_address_gets_no_reply() {
     );
     let mail = parse_mail(raw.as_bytes()).expect("an email");
     assert_eq!(mail.from, Author::Ambiguous);
-    let verdicts = Verdicts { dkim: Some(mail2sms::mail::Verdict::Pass), ..Verdicts::default() };
-    assert_eq!(reply_to(&mail, &verdicts, true, "mail2sms@sms.example.com"), Err(NoReply::AmbiguousSender));
+    let proven = Authentication { aligned_by: Some(AlignedBy::Dkim), ..Authentication::default() };
+    assert_eq!(reply_to(&mail, &proven, true, "mail2sms@sms.example.com"), Err(NoReply::AmbiguousSender));
     let mail = email("Boutique <shop@example.com>", "x", "y");
-    assert_eq!(reply_to(&mail, &verdicts, true, "mail2sms@sms.example.com"), Ok("shop@example.com".to_owned()));
+    assert_eq!(reply_to(&mail, &proven, true, "mail2sms@sms.example.com"), Ok("shop@example.com".to_owned()));
 }
 
 #[test]

@@ -48,6 +48,14 @@ async fn logs_never_show_a_key_a_text_or_a_whole_number() {
     // For this thread only, until the guard drops: the test's runtime is a current-thread one, so
     // everything the gateway logs for it is written here, and the other tests of the binary,
     // each on a thread of its own, neither write to this capture nor replace it.
+    //
+    // A second dispatcher, registered and kept alive as long as the capture, does nothing but
+    // keep tracing from deciding alone on the other threads: with one scoped dispatcher only,
+    // tracing-core decides whether a call site is ever enabled from the default of the thread
+    // that reaches it first, and a site another test reaches first while this one runs (its
+    // default subscribes to nothing) would never be enabled here. With two, every dispatcher is
+    // asked, and each event is checked against this thread's at the time it happens.
+    let _other_threads = tracing::Dispatch::new(tracing::subscriber::NoSubscriber::default());
     let _guard = tracing::subscriber::set_default(subscriber);
 
     let world = World::new().await;

@@ -18,6 +18,8 @@ use mail2sms::tables::{self, TableSpec};
 use serde_json::{Map, Value, json};
 
 const FUNCTION: &str = "Mail2SmsFunction";
+/// The customer space's function (issue #12).
+const WEB_FUNCTION: &str = "WebFunction";
 
 /// A check of the template: what is wrong with it, if anything.
 type Check = fn(&Value) -> Result<(), String>;
@@ -93,9 +95,13 @@ fn ensure(condition: bool, problem: impl FnOnce() -> String) -> Result<(), Strin
 }
 
 fn function_environment(template: &Value) -> Result<&Map<String, Value>, String> {
-    resource(template, FUNCTION)?["Properties"]["Environment"]["Variables"]
+    environment_of(template, FUNCTION)
+}
+
+fn environment_of<'t>(template: &'t Value, function: &str) -> Result<&'t Map<String, Value>, String> {
+    resource(template, function)?["Properties"]["Environment"]["Variables"]
         .as_object()
-        .ok_or_else(|| format!("{FUNCTION} has no Environment.Variables"))
+        .ok_or_else(|| format!("{function} has no Environment.Variables"))
 }
 
 /// The one `AWS::Lambda::Permission` that lets `principal` invoke the function.
@@ -183,16 +189,16 @@ fn check_function(template: &Value) -> Result<(), String> {
 }
 
 /// Every statement the function's own policies hold, both branches of an `Fn::If` included.
-fn function_statements(template: &Value) -> Result<Vec<&Value>, String> {
-    let policies = resource(template, FUNCTION)?["Properties"]["Policies"]
+fn statements_of<'t>(template: &'t Value, function: &str) -> Result<Vec<&'t Value>, String> {
+    let policies = resource(template, function)?["Properties"]["Policies"]
         .as_array()
-        .ok_or_else(|| format!("{FUNCTION} has no Policies list"))?;
+        .ok_or_else(|| format!("{function} has no Policies list"))?;
     let mut statements = Vec::new();
     for policy in policies {
         // A managed policy or a SAM policy template would grant actions this test cannot see.
         let document = policy
             .get("Statement")
-            .ok_or_else(|| format!("{FUNCTION} has a policy that is not an inline document: {policy}"))?;
+            .ok_or_else(|| format!("{function} has a policy that is not an inline document: {policy}"))?;
         collect_statements(document, &mut statements);
     }
     Ok(statements)
@@ -223,8 +229,13 @@ fn strings(value: &Value) -> Vec<&str> {
 /// The function is granted every action the code calls and no other; only `sns:Publish`
 /// (a phone number has no ARN) is granted on "*".
 fn check_function_policy(template: &Value) -> Result<(), String> {
+    policy_grants_exactly(template, FUNCTION, FUNCTION_IAM_ACTIONS)
+}
+
+/// `function`'s own policies grant exactly `actions`; only `sns:Publish` on "*".
+fn policy_grants_exactly(template: &Value, function: &str, actions: &[&str]) -> Result<(), String> {
     let mut granted = BTreeSet::new();
-    for statement in function_statements(template)? {
+    for statement in statements_of(template, function)? {
         ensure(statement["Effect"] == "Allow", || format!("unexpected statement {statement}"))?;
         ensure(statement.get("NotAction").is_none() && statement.get("NotResource").is_none(), || {
             format!("NotAction/NotResource grants too much: {statement}")
@@ -236,12 +247,64 @@ fn check_function_policy(template: &Value) -> Result<(), String> {
         }
         granted.extend(actions);
     }
-    let called: BTreeSet<&str> = FUNCTION_IAM_ACTIONS.iter().copied().collect();
+    let called: BTreeSet<&str> = actions.iter().copied().collect();
     let missing: Vec<_> = called.difference(&granted).collect();
     let extra: Vec<_> = granted.difference(&called).collect();
     ensure(missing.is_empty() && extra.is_empty(), || {
-        format!("{FUNCTION}'s policy: missing {missing:?}, not called by the code {extra:?}")
+        format!("{function}'s policy: missing {missing:?}, not called by the code {extra:?}")
     })
+}
+
+// ----- The customer space (issue #12) -----
+
+/// The web function reads the gateway's variables (a web send goes through the same pipeline)
+/// and the customer space's own, no other; each gateway variable has the mail function's value.
+fn check_web_environment(template: &Value) -> Result<(), String> {
+    let web = environment_of(template, WEB_FUNCTION)?;
+    let set: BTreeSet<&str> = web.keys().map(String::as_str).collect();
+    let read: BTreeSet<&str> = vars::ALL.into_iter().chain(mail2sms::web::settings::vars::ALL).collect();
+    let missing: Vec<_> = read.difference(&set).collect();
+    let extra: Vec<_> = set.difference(&read).collect();
+    ensure(missing.is_empty() && extra.is_empty(), || {
+        format!("{WEB_FUNCTION}'s environment: missing {missing:?}, not read by the code {extra:?}")
+    })?;
+    let mail = function_environment(template)?;
+    for name in vars::ALL {
+        ensure(web.get(name) == mail.get(name), || format!("{WEB_FUNCTION}'s {name} is not {FUNCTION}'s"))?;
+    }
+    let arn = json!({ "Fn::GetAtt": [FUNCTION, "Arn"] });
+    ensure(web.get(mail2sms::web::settings::vars::MAIL_FUNCTION_ARN) == Some(&arn), || {
+        "a web send dated later must schedule the mail function".into()
+    })
+}
+
+/// The web function is the Rust bootstrap with JSON logs, behind a function URL whose output is
+/// given; its policy grants exactly what its code calls.
+fn check_web_function(template: &Value) -> Result<(), String> {
+    let function = resource(template, WEB_FUNCTION)?;
+    ensure(function["Metadata"]["BuildMethod"] == "makefile", || {
+        "the web function is not built by the Makefile".into()
+    })?;
+    let properties = &function["Properties"];
+    ensure(properties["Runtime"] == "provided.al2023" && properties["Handler"] == "bootstrap", || {
+        "the web function is not a provided.al2023 bootstrap".into()
+    })?;
+    ensure(properties["LoggingConfig"]["LogFormat"] == "JSON", || "the web function's logs are not JSON".into())?;
+    ensure(properties["FunctionUrlConfig"]["AuthType"] == "NONE", || {
+        "the web function has no public function URL".into()
+    })?;
+    ensure(
+        template["Outputs"]["CustomerSpaceUrl"]["Value"] == json!({ "Fn::GetAtt": ["WebFunctionUrl", "FunctionUrl"] }),
+        || "no CustomerSpaceUrl output".into(),
+    )?;
+    policy_grants_exactly(template, WEB_FUNCTION, mail2sms::web::WEB_IAM_ACTIONS)
+}
+
+/// Exactly two functions: the mail function and the customer space.
+fn check_functions(template: &Value) -> Result<(), String> {
+    let ids: BTreeSet<&str> =
+        of_type(template, "AWS::Serverless::Function")?.into_iter().map(|(id, _)| id.as_str()).collect();
+    ensure(ids == BTreeSet::from([FUNCTION, WEB_FUNCTION]), || format!("the functions are {ids:?}"))
 }
 
 fn key_schema(partition_key: &str, sort_key: Option<&str>) -> Value {
@@ -250,7 +313,7 @@ fn key_schema(partition_key: &str, sort_key: Option<&str>) -> Value {
     Value::Array(keys)
 }
 
-fn check_table(template: &Value, spec: &TableSpec) -> Result<(), String> {
+fn check_table(template: &Value, spec: &TableSpec, function: &str) -> Result<(), String> {
     let id = spec.logical_id;
     let table = resource(template, id)?;
     ensure(table["Type"] == "AWS::DynamoDB::Table", || format!("{id} is not a DynamoDB table"))?;
@@ -297,18 +360,21 @@ fn check_table(template: &Value, spec: &TableSpec) -> Result<(), String> {
         None => ensure(ttl.is_none(), || format!("{id} has a time to live tables.rs does not"))?,
     }
 
-    let variable = function_environment(template)?.get(spec.env_var);
-    ensure(variable == Some(&json!({ "Ref": id })), || format!("{} is {variable:?}, not the table {id}", spec.env_var))
+    let variable = environment_of(template, function)?.get(spec.env_var);
+    ensure(variable == Some(&json!({ "Ref": id })), || {
+        format!("{function}'s {} is {variable:?}, not the table {id}", spec.env_var)
+    })
 }
 
 /// The template declares exactly the tables of `tables::ALL`.
 fn check_tables(template: &Value) -> Result<(), String> {
     for spec in &tables::ALL {
-        check_table(template, spec)?;
+        check_table(template, spec, FUNCTION)?;
     }
+    check_table(template, &tables::WEB, WEB_FUNCTION)?;
     let declared: BTreeSet<&str> =
         of_type(template, "AWS::DynamoDB::Table")?.into_iter().map(|(id, _)| id.as_str()).collect();
-    let defined: BTreeSet<&str> = tables::ALL.iter().map(|spec| spec.logical_id).collect();
+    let defined: BTreeSet<&str> = tables::ALL.iter().chain([&tables::WEB]).map(|spec| spec.logical_id).collect();
     ensure(declared == defined, || format!("the template's tables {declared:?} are not tables.rs's {defined:?}"))
 }
 
@@ -758,14 +824,16 @@ fn check_metric_alarms(template: &Value) -> Result<(), String> {
     Ok(())
 }
 
-const CHECKS: [(&str, Check); 13] = [
+const CHECKS: [(&str, Check); 15] = [
     ("environment", check_environment),
     ("function", check_function),
     ("function policy", check_function_policy),
     ("tables", check_tables),
     ("receipt rule", check_receipt_rule),
     ("inbound bucket", check_inbound_bucket),
-    ("the one function", |t| the_one_of_type(t, "AWS::Serverless::Function").map(drop)),
+    ("the two functions", check_functions),
+    ("web environment", check_web_environment),
+    ("web function", check_web_function),
     ("delivery parameters", check_delivery_parameters),
     ("delivery events rule", check_delivery_events_rule),
     ("SNS delivery logs", check_sns_delivery_logs),
@@ -796,6 +864,14 @@ fn function_policy_grants_exactly_the_actions_the_code_calls() {
 #[test]
 fn tables_match_tables_rs() {
     check_tables(&template()).unwrap();
+}
+
+#[test]
+fn the_customer_space_is_a_second_function_with_its_own_least_privilege_and_the_gateways_settings() {
+    let template = template();
+    check_functions(&template).unwrap();
+    check_web_environment(&template).unwrap();
+    check_web_function(&template).unwrap();
 }
 
 #[test]
@@ -1111,6 +1187,38 @@ fn each_check_catches_a_broken_template() {
             ),
         ),
     ];
+    const WEB_ENV: &str = "/Resources/WebFunction/Properties/Environment/Variables";
+    const WEB_STATEMENTS: &str = "/Resources/WebFunction/Properties/Policies/0/Statement";
+    let cases: Vec<(&str, Check, Value)> = cases
+        .into_iter()
+        .chain([
+            ("a web variable missing", check_web_environment as Check, broken(WEB_ENV, remove("WEB_TABLE"))),
+            ("a gateway variable missing on the web", check_web_environment, broken(WEB_ENV, remove(vars::SMS_PROVIDER))),
+            ("another provider on the web", check_web_environment, broken(WEB_ENV, set(vars::SMS_PROVIDER, json!("eum")))),
+            ("no web table", check_tables, broken("/Resources", remove("WebTable"))),
+            (
+                "a web table without expiry",
+                check_tables,
+                broken("/Resources/WebTable/Properties", remove("TimeToLiveSpecification")),
+            ),
+            (
+                "a web action too many",
+                check_web_function,
+                broken(WEB_STATEMENTS, push(json!({ "Effect": "Allow", "Action": "dynamodb:Scan", "Resource": { "Fn::GetAtt": ["AccountsTable", "Arn"] } }))),
+            ),
+            (
+                "a web action missing",
+                check_web_function,
+                broken(WEB_STATEMENTS, |v| v.as_array_mut().unwrap().retain(|st| st["Sid"] != "ScheduleLaterSendsInOurGroup")),
+            ),
+            ("no function URL", check_web_function, broken("/Resources/WebFunction/Properties", remove("FunctionUrlConfig"))),
+            (
+                "a third function",
+                check_functions,
+                broken("/Resources", set("OtherFunction", json!({ "Type": "AWS::Serverless::Function", "Properties": {} }))),
+            ),
+        ])
+        .collect();
     let missed: Vec<&str> =
         cases.iter().filter(|(_, check, template)| !fails(*check, template)).map(|(name, ..)| *name).collect();
     assert!(missed.is_empty(), "these broken templates passed their check: {missed:?}");

@@ -47,6 +47,10 @@ pub enum Fault {
     /// Forwards the call, then keeps the client waiting until [`FaultProxy::release`] (or until
     /// the client dies).
     Hold,
+    /// Answers the provider's refusal of a number that opted out, as its SDK parses it (SNS
+    /// `OptedOut`; End User Messaging's `ConflictException` of reason
+    /// `DESTINATION_PHONE_NUMBER_OPTED_OUT`); the call is not forwarded.
+    OptedOut,
 }
 
 /// Which of the calls a rule matches it applies to, counted from when the rule was injected.
@@ -244,8 +248,11 @@ pub fn classify(request: &Message) -> Call {
     }
 }
 
-/// The answer AWS gives for `fault` (`Throttle` or `Refuse`) in `service`'s protocol.
+/// The answer AWS gives for `fault` (`Throttle`, `Refuse` or `OptedOut`) in `service`'s protocol.
 fn canned(service: &str, fault: &Fault) -> Response {
+    if *fault == Fault::OptedOut {
+        return opted_out(service);
+    }
     let throttle = *fault == Fault::Throttle;
     let json = |type_: &str, status: u16| {
         Response::new(
@@ -295,6 +302,25 @@ fn canned(service: &str, fault: &Fault) -> Response {
         ),
         (_, true) => Response::new(429, "text/plain", "throttled by the fault proxy"),
         (_, false) => Response::new(400, "text/plain", "refused by the fault proxy"),
+    }
+}
+
+/// A provider's refusal of a number that opted out, in its protocol.
+fn opted_out(service: &str) -> Response {
+    match service {
+        "sns" => Response::new(
+            400,
+            "text/xml",
+            "<ErrorResponse xmlns=\"http://sns.amazonaws.com/doc/2010-03-31/\"><Error><Type>Sender</Type>\
+             <Code>OptedOut</Code><Message>Phone number is opted out</Message></Error>\
+             <RequestId>fault-proxy</RequestId></ErrorResponse>",
+        ),
+        "sms-voice" => Response::new(
+            400,
+            "application/x-amz-json-1.0",
+            r#"{"__type":"ConflictException","Message":"Destination phone number opted out","Reason":"DESTINATION_PHONE_NUMBER_OPTED_OUT","ResourceType":"opt-out-list","ResourceId":"Default"}"#,
+        ),
+        _ => Response::new(400, "text/plain", "opted out (fault proxy)"),
     }
 }
 
@@ -587,7 +613,7 @@ async fn serve_connection(shared: Arc<Shared>, stream: TcpStream) {
                 pass_on().await;
                 Response::new(*status, "", "")
             }
-            Some(fault @ (Fault::Throttle | Fault::Refuse)) => canned(&call.service, fault),
+            Some(fault @ (Fault::Throttle | Fault::Refuse | Fault::OptedOut)) => canned(&call.service, fault),
             Some(Fault::Delay(delay)) => {
                 shared.update(|state| state.forwarding += 1);
                 tokio::time::sleep(*delay).await;

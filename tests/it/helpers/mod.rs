@@ -82,6 +82,7 @@ impl World {
         let names = [
             ("ACCOUNTS_TABLE", format!("{token}-accounts")),
             ("MESSAGES_TABLE", format!("{token}-messages")),
+            ("OPT_OUTS_TABLE", format!("{token}-opt-outs")),
             ("INBOUND_BUCKET", format!("{token}-inbound")),
             ("REPLY_FROM", format!("mail2sms@{token}.example.net")),
             ("SCHEDULE_GROUP", format!("{token}-group")),
@@ -91,9 +92,10 @@ impl World {
         let mut config = Config::from_lookup(|name| names.iter().find(|(n, _)| *n == name).map(|(_, v)| v.clone()))
             .expect("test configuration");
         adjust(&mut config);
-        let ledger = DynamoLedger::new(&sdk, &config.accounts_table, &config.messages_table);
+        let ledger = DynamoLedger::new(&sdk, &config.accounts_table, &config.messages_table, &config.opt_outs_table);
         bootstrap::create_table(ledger.client(), &tables::ACCOUNTS, &config.accounts_table).await.unwrap();
         bootstrap::create_table(ledger.client(), &tables::MESSAGES, &config.messages_table).await.unwrap();
+        bootstrap::create_table(ledger.client(), &tables::OPT_OUTS, &config.opt_outs_table).await.unwrap();
         bootstrap::create_bucket(&sdk, &config.inbound_bucket).await.unwrap();
         bootstrap::create_reply_identity(&sdk, &config.reply_from).await.unwrap();
         bootstrap::create_schedule_group(&sdk, &config.schedule_group).await.unwrap();

@@ -1,0 +1,669 @@
+//! The customer space (`mail2sms-web`) at the HTTP level: its router driven in-process
+//! (`tower::ServiceExt::oneshot`) on the emulator's tables, as a browser would, cookies and
+//! forms included. Every page and form, authorisation both ways (two customers, a parent and its
+//! sub-account), CSRF refusals, escaping of what customers typed, login rate limits, credit
+//! transfers, and sends from the web through the same pipeline as emails.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use chrono::Utc;
+use mail2sms::aws::bootstrap;
+use mail2sms::domain::message::MessageState;
+use mail2sms::ports::Ledger;
+use mail2sms::tables;
+use mail2sms::web::access::{ATTEMPTS_PER_ADDRESS, ATTEMPTS_PER_LOGIN, hash_password};
+use mail2sms::web::settings::WebSettings;
+use mail2sms::web::store::WebStore;
+use mail2sms::web::{ClientAddress, Space, router};
+use tower::ServiceExt;
+
+use crate::helpers::{FUNCTION_ARN, World};
+
+const PASSWORD: &str = "correct horse battery";
+
+/// A world with the customer space's table, and the space on it.
+struct Site {
+    world: World,
+    app: axum::Router,
+    store: WebStore,
+}
+
+impl Site {
+    async fn new() -> Site {
+        let world = World::new().await;
+        let web_table = format!("{}-web", world.token);
+        bootstrap::create_table(world.ledger.client(), &tables::WEB, &web_table).await.unwrap();
+        let config = world.config.clone();
+        let pairs = [
+            ("ACCOUNTS_TABLE", config.accounts_table.clone()),
+            ("MESSAGES_TABLE", config.messages_table.clone()),
+            ("OPT_OUTS_TABLE", config.opt_outs_table.clone()),
+            ("WEB_TABLE", web_table.clone()),
+            ("OPERATOR_CONTACT", "credits@operator.example".to_owned()),
+            ("MAIL_FUNCTION_ARN", FUNCTION_ARN.to_owned()),
+        ];
+        let mut settings =
+            WebSettings::from_lookup(|name| pairs.iter().find(|(n, _)| *n == name).map(|(_, v)| v.clone())).unwrap();
+        settings.gateway = Ok(config);
+        let space = Space::new(settings, &world.sdk);
+        let store = WebStore::new(&world.sdk, &web_table, &world.config.accounts_table);
+        Site { app: router(Arc::new(space)), world, store }
+    }
+
+    /// An account with `credits` and the customer space's password; returns its API key.
+    async fn customer(&self, login: &str, credits: u64) -> String {
+        let key = self.world.account(login, credits).await;
+        assert!(self.store.set_password_hash(login, &hash_password(PASSWORD)).await.unwrap());
+        key
+    }
+
+    fn browser(&self, address: &str) -> Browser {
+        Browser { app: self.app.clone(), cookies: HashMap::new(), address: address.to_owned() }
+    }
+
+    /// An email from `login` through the gateway; returns its message id.
+    async fn email(&self, subject: &str, body: &str) -> String {
+        let id = self.world.receive(&self.world.email(subject, body)).await;
+        self.world.gateway().handle(self.world.ses_event(&id), &self.world.invocation()).await.unwrap();
+        id
+    }
+}
+
+struct Page {
+    status: StatusCode,
+    headers: axum::http::HeaderMap,
+    body: String,
+}
+
+impl Page {
+    fn location(&self) -> &str {
+        self.headers.get(header::LOCATION).and_then(|v| v.to_str().ok()).unwrap_or_default()
+    }
+
+    /// The value of the first hidden `csrf` field.
+    fn csrf(&self) -> String {
+        let at = self.body.find("name=\"csrf\" value=\"").expect("a form with a CSRF token") + 19;
+        self.body[at..].split('"').next().unwrap().to_owned()
+    }
+}
+
+/// A browser: its cookie jar, and the address it connects from.
+struct Browser {
+    app: axum::Router,
+    cookies: HashMap<String, String>,
+    address: String,
+}
+
+impl Browser {
+    async fn send(&mut self, request: axum::http::request::Builder, body: Body) -> Page {
+        let cookie: Vec<String> = self.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        let request = request
+            .header(header::COOKIE, cookie.join("; "))
+            .extension(ClientAddress(self.address.clone()))
+            .body(body)
+            .unwrap();
+        let response = self.app.clone().oneshot(request).await.unwrap();
+        for set in response.headers().get_all(header::SET_COOKIE) {
+            let set = set.to_str().unwrap();
+            let (pair, _) = set.split_once(';').unwrap();
+            let (name, value) = pair.split_once('=').unwrap();
+            if value.is_empty() {
+                self.cookies.remove(name);
+            } else {
+                self.cookies.insert(name.to_owned(), value.to_owned());
+            }
+        }
+        let status = response.status();
+        let headers = response.headers().clone();
+        let body = axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap();
+        Page { status, headers, body: String::from_utf8_lossy(&body).into_owned() }
+    }
+
+    async fn get(&mut self, path: &str) -> Page {
+        self.send(Request::get(path), Body::empty()).await
+    }
+
+    async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Page {
+        let body = form_urlencoded::Serializer::new(String::new()).extend_pairs(form).finish();
+        self.send(Request::post(path).header(header::CONTENT_TYPE, "application/x-www-form-urlencoded"), body.into())
+            .await
+    }
+
+    async fn log_in(&mut self, login: &str, password: &str) -> Page {
+        let form = self.get("/login").await;
+        let csrf = form.csrf();
+        self.post("/login", &[("login", login), ("password", password), ("csrf", &csrf)]).await
+    }
+
+    /// Logs in, or fails the test.
+    async fn signed_in(site: &Site, login: &str) -> Browser {
+        let mut browser = site.browser("192.0.2.10");
+        let page = browser.log_in(login, PASSWORD).await;
+        assert_eq!((page.status, page.location()), (StatusCode::SEE_OTHER, "/sends"), "{}", page.body);
+        browser
+    }
+
+    /// The session's CSRF token, read from a page's form.
+    async fn csrf(&mut self) -> String {
+        self.get("/settings").await.csrf()
+    }
+}
+
+#[tokio::test]
+async fn a_customer_logs_in_with_its_password_sees_its_pages_and_logs_out() {
+    let site = Site::new().await;
+    site.customer("boutique", 10).await;
+    let mut browser = site.browser("192.0.2.1");
+
+    let page = browser.get("/sends").await;
+    assert_eq!((page.status, page.location()), (StatusCode::SEE_OTHER, "/login"), "no session, no page");
+    let page = browser.log_in("boutique", "wrong password!").await;
+    assert_eq!(page.status, StatusCode::UNAUTHORIZED);
+    assert!(page.body.contains("Wrong login or password."));
+    let page = browser.log_in("nobody", PASSWORD).await;
+    assert_eq!(page.status, StatusCode::UNAUTHORIZED, "an unknown login is told the same");
+    assert!(page.body.contains("Wrong login or password."));
+
+    let page = browser.log_in("boutique", PASSWORD).await;
+    assert_eq!((page.status, page.location()), (StatusCode::SEE_OTHER, "/sends"));
+    let cookie = page
+        .headers
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .find(|c| c.starts_with("m2s_session="))
+        .unwrap();
+    for attribute in ["Secure", "HttpOnly", "SameSite=Strict", "Path=/"] {
+        assert!(cookie.contains(attribute), "{cookie}");
+    }
+
+    for path in ["/sends", "/stats", "/stats?by=month", "/credits", "/key", "/settings", "/send", "/subaccounts", "/"] {
+        let page = browser.get(path).await;
+        let page = if page.status == StatusCode::SEE_OTHER { browser.get(page.location()).await } else { page };
+        assert_eq!(page.status, StatusCode::OK, "{path}: {}", page.body);
+        assert!(page.body.contains("boutique"), "{path}");
+        let csp = page.headers.get(header::CONTENT_SECURITY_POLICY).unwrap().to_str().unwrap();
+        assert!(
+            csp.contains("default-src 'none'") && csp.contains("frame-ancestors 'none'") && !csp.contains("unsafe"),
+            "{csp}"
+        );
+        assert_eq!(page.headers.get(header::X_CONTENT_TYPE_OPTIONS).unwrap(), "nosniff");
+        assert_eq!(page.headers.get(header::REFERRER_POLICY).unwrap(), "no-referrer");
+        assert_eq!(page.headers.get(header::CACHE_CONTROL).unwrap(), "no-store");
+        assert!(!page.body.contains("<script>") && !page.body.contains(" style="), "{path}: no inline script or style");
+    }
+    for asset in ["/assets/style.css", "/assets/app.js"] {
+        assert_eq!(browser.get(asset).await.status, StatusCode::OK);
+    }
+
+    let page = browser.post("/logout", &[("csrf", "forged")]).await;
+    assert_eq!(page.status, StatusCode::FORBIDDEN, "a log out without the session's token is refused");
+    let csrf = browser.csrf().await;
+    let page = browser.post("/logout", &[("csrf", &csrf)]).await;
+    assert_eq!((page.status, page.location()), (StatusCode::SEE_OTHER, "/login"));
+    assert_eq!(browser.get("/sends").await.status, StatusCode::SEE_OTHER, "the session is over");
+}
+
+#[tokio::test]
+async fn log_out_everywhere_ends_every_session_of_the_login_only() {
+    let site = Site::new().await;
+    site.customer("boutique", 10).await;
+    site.customer("other", 10).await;
+    let mut phone = Browser::signed_in(&site, "boutique").await;
+    let mut desktop = Browser::signed_in(&site, "boutique").await;
+    let mut stranger = Browser::signed_in(&site, "other").await;
+    let csrf = phone.csrf().await;
+    let page = phone.post("/logout-everywhere", &[("csrf", &csrf)]).await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER);
+    assert_eq!(desktop.get("/sends").await.status, StatusCode::SEE_OTHER, "the other device is logged out too");
+    assert_eq!(stranger.get("/sends").await.status, StatusCode::OK, "another login's sessions live on");
+    let mut again = Browser::signed_in(&site, "boutique").await;
+    assert_eq!(again.get("/sends").await.status, StatusCode::OK, "a new session works");
+}
+
+#[tokio::test]
+async fn login_attempts_are_limited_per_login_and_per_address() {
+    let site = Site::new().await;
+    site.customer("boutique", 10).await;
+    site.customer("other", 10).await;
+    let mut attacker = site.browser("198.51.100.7");
+    for _ in 0..ATTEMPTS_PER_LOGIN {
+        assert_eq!(attacker.log_in("boutique", "guess guess guess").await.status, StatusCode::UNAUTHORIZED);
+    }
+    let page = attacker.log_in("boutique", PASSWORD).await;
+    assert_eq!(page.status, StatusCode::TOO_MANY_REQUESTS, "even the right password waits");
+    let page = site.browser("203.0.113.9").log_in("boutique", PASSWORD).await;
+    assert_eq!(page.status, StatusCode::TOO_MANY_REQUESTS, "the login is limited from any address");
+
+    let mut sprayer = site.browser("198.51.100.8");
+    for i in 0..ATTEMPTS_PER_ADDRESS {
+        let page = sprayer.log_in(&format!("user{i}"), "guess guess guess").await;
+        assert_eq!(page.status, StatusCode::UNAUTHORIZED);
+    }
+    assert_eq!(sprayer.log_in("other", PASSWORD).await.status, StatusCode::TOO_MANY_REQUESTS, "the address is limited");
+    let page = site.browser("198.51.100.9").log_in("other", PASSWORD).await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER, "another address may still log in to another login");
+}
+
+#[tokio::test]
+async fn forms_without_the_sessions_csrf_token_change_nothing() {
+    let site = Site::new().await;
+    let key = site.customer("boutique", 10).await;
+    let mut browser = Browser::signed_in(&site, "boutique").await;
+    for (path, form) in [
+        ("/key", vec![]),
+        ("/settings", vec![("sender", "PIRATE"), ("timezone", ""), ("receipts", "all")]),
+        ("/send", vec![("numbers", "0612345678"), ("text", "x")]),
+        ("/subaccounts", vec![("login", "evil"), ("password", "0123456789ab")]),
+        ("/logout-everywhere", vec![]),
+    ] {
+        for csrf in [None, Some("0".repeat(64))] {
+            let mut fields = form.clone();
+            if let Some(csrf) = &csrf {
+                fields.push(("csrf", csrf));
+            }
+            let page = browser.post(path, &fields).await;
+            assert_eq!(page.status, StatusCode::FORBIDDEN, "{path} with {csrf:?}");
+        }
+    }
+    let account = site.world.ledger.account("boutique").await.unwrap().unwrap();
+    assert_eq!(account.key_sha256, mail2sms::domain::request::ApiKey::new(key).sha256_hex(), "the key did not change");
+    assert_eq!((account.sender, account.credits, account.sub_accounts.len()), (None, 10, 0));
+    assert_eq!(browser.get("/sends").await.status, StatusCode::OK, "still logged in");
+
+    // The login form's own token: a post from elsewhere (no form cookie) is refused.
+    let mut bare = site.browser("192.0.2.50");
+    let page = bare.post("/login", &[("login", "boutique"), ("password", PASSWORD), ("csrf", "abc")]).await;
+    assert_eq!(page.status, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn sends_are_listed_filtered_and_shown_to_their_owner_only() {
+    let site = Site::new().await;
+    let key = site.customer("boutique", 20).await;
+    let other_key = site.customer("other", 20).await;
+    let sent = site.email(&format!("boutique@{key}|0612345678;0698765432"), "Bonjour").await;
+    let refused = site.email(&format!("boutique@{key}|not a number"), "Bonjour").await;
+    let theirs = site.email(&format!("other@{other_key}|0612345678"), "Secret").await;
+
+    let mut browser = Browser::signed_in(&site, "boutique").await;
+    let page = browser.get("/sends").await;
+    assert!(page.body.contains(&sent) && page.body.contains(&refused), "{}", page.body);
+    assert!(page.body.find(&refused) < page.body.find(&sent), "newest first");
+    assert!(!page.body.contains(&theirs), "another customer's email is not listed");
+    let page = browser.get("/sends?status=rejected").await;
+    assert!(page.body.contains(&refused) && !page.body.contains(&sent));
+    let today = Utc::now().date_naive();
+    let page = browser.get(&format!("/sends?since={}&until={}", today.pred_opt().unwrap(), today)).await;
+    assert!(page.body.contains(&sent));
+    let page = browser.get("/sends?since=2020-01-01&until=2020-01-31").await;
+    assert!(!page.body.contains(&sent), "another period");
+    assert_eq!(browser.get("/sends?since=nonsense").await.status, StatusCode::BAD_REQUEST);
+
+    let page = browser.get(&format!("/sends/{sent}")).await;
+    assert_eq!(page.status, StatusCode::OK);
+    for shown in ["+33612345678", "+33698765432", "sent", "Cost", "2 credits"] {
+        assert!(page.body.contains(shown), "{shown}: {}", page.body);
+    }
+    let page = browser.get(&format!("/sends/{refused}")).await;
+    assert!(page.body.contains("114"), "the refusal's code: {}", page.body);
+
+    for other in [theirs.as_str(), "no-such-message", "reply-quota%23x"] {
+        assert_eq!(browser.get(&format!("/sends/{other}")).await.status, StatusCode::NOT_FOUND, "{other}");
+    }
+    assert_eq!(browser.get("/sends?account=other").await.status, StatusCode::NOT_FOUND);
+    assert_eq!(browser.get("/stats?account=other").await.status, StatusCode::NOT_FOUND);
+    assert_eq!(browser.get("/credits?account=other").await.status, StatusCode::NOT_FOUND);
+    assert_eq!(browser.get("/statement.csv?month=2026-01&account=other").await.status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn a_message_page_refreshes_itself_while_recipients_are_open() {
+    let site = Site::new().await;
+    let key = site.customer("boutique", 20).await;
+    let id = site.email(&format!("boutique@{key}|0612345678"), "Bonjour").await;
+    let mut browser = Browser::signed_in(&site, "boutique").await;
+    let page = browser.get(&format!("/sends/{id}")).await;
+    assert!(page.body.contains("http-equiv=\"refresh\""), "sent, not yet delivered: it refreshes");
+    let due = (Utc::now() + chrono::Duration::days(2)).format("%Y-%m-%d 09:30:00");
+    let later = site.email(&format!("boutique@{key}|0612345678|date={due}"), "Plus tard").await;
+    let page = browser.get(&format!("/sends/{later}")).await;
+    assert!(!page.body.contains("http-equiv=\"refresh\""), "a scheduled email does not refresh for days");
+    assert!(page.body.contains("Scheduled for") && page.body.contains("09:30:00"), "{}", page.body);
+}
+
+#[tokio::test]
+async fn what_customers_typed_is_shown_as_text_never_run() {
+    let site = Site::new().await;
+    site.customer("boutique", 20).await;
+    let mut browser = Browser::signed_in(&site, "boutique").await;
+    let csrf = browser.csrf().await;
+    let hostile = "<script>alert(1)</script> \"><img src=x onerror=alert(2)>";
+    let numbers = "0612345678;\"><img src=x onerror=alert(3)>".to_owned();
+    // Dated later, so that the record keeps the text for the message page.
+    let due = (Utc::now() + chrono::Duration::days(2)).format("%Y-%m-%d 09:30:00").to_string();
+    let page = browser
+        .post("/send", &[("csrf", &csrf), ("numbers", &numbers), ("text", hostile), ("from", ""), ("date", &due)])
+        .await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    let id = page.body.split("/sends/").nth(1).unwrap().split('"').next().unwrap().to_owned();
+    let record = site.world.record(&id).await;
+    assert_eq!(record.login.as_deref(), Some("boutique"));
+    assert_eq!(record.dropped_count, 1);
+
+    let page = browser.get(&format!("/sends/{id}")).await;
+    for raw in ["<script>alert(1)", "<img src=x", "\"><img"] {
+        assert!(!page.body.contains(raw), "{raw} shown raw: {}", page.body);
+    }
+    assert!(page.body.contains("&#60;script&#62;alert(1)&#60;/script&#62;"), "the text as text: {}", page.body);
+    assert!(page.body.contains("&#60;img src=x onerror=alert(3)&#62;"), "the dropped number as text: {}", page.body);
+
+    let page = browser
+        .post(
+            "/send",
+            &[("csrf", &csrf), ("numbers", "0612345678"), ("text", "Hi"), ("from", "<b>X</b>"), ("date", "")],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.body.contains("109") && !page.body.contains("<b>X</b>"), "{}", page.body);
+}
+
+#[tokio::test]
+async fn an_sms_sent_from_the_web_follows_the_pipeline_and_is_debited() {
+    let site = Site::new().await;
+    site.customer("boutique", 10).await;
+    let mut browser = Browser::signed_in(&site, "boutique").await;
+    let csrf = browser.csrf().await;
+
+    let count = browser.post("/count", &[("csrf", &csrf), ("text", &"é".repeat(71))]).await;
+    let count: serde_json::Value = serde_json::from_str(&count.body).unwrap();
+    assert_eq!((count["encoding"].as_str(), count["parts"].as_u64()), (Some("gsm7"), Some(1)), "é is GSM-7");
+    let count = browser.post("/count", &[("csrf", &csrf), ("text", &"€".repeat(81))]).await;
+    let count: serde_json::Value = serde_json::from_str(&count.body).unwrap();
+    assert_eq!(count["parts"], 2, "€ counts two septets: {count}");
+    assert_eq!(browser.post("/count", &[("csrf", "x"), ("text", "a")]).await.status, StatusCode::FORBIDDEN);
+
+    let form = [
+        ("csrf", csrf.as_str()),
+        ("numbers", "06 12 34 56 78; 06 98 76 54 32"),
+        ("text", "Bonjour du web"),
+        ("from", ""),
+        ("date", ""),
+    ];
+    let page = browser.post("/send", &form).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(page.body.contains("Sent to 2 recipient(s)"), "{}", page.body);
+    assert_eq!(site.world.credits("boutique").await, 8);
+    assert_eq!(site.world.sms().len(), 2, "the provider got both");
+    let listing = browser.get("/sends").await;
+    assert!(listing.body.contains("web-"), "the web send is listed with the emails");
+
+    let due = (Utc::now() + chrono::Duration::days(3)).format("%Y-%m-%d 10:00:00").to_string();
+    let form = [
+        ("csrf", csrf.as_str()),
+        ("numbers", "0612345678"),
+        ("text", "Plus tard"),
+        ("from", "BOUTIQUE"),
+        ("date", due.as_str()),
+    ];
+    let page = browser.post("/send", &form).await;
+    assert!(page.body.contains("Scheduled for"), "{}", page.body);
+    let id = page.body.split("/sends/").nth(1).unwrap().split('"').next().unwrap().to_owned();
+    assert_eq!(site.world.record(&id).await.state, MessageState::Scheduled);
+    assert_eq!(site.world.credits("boutique").await, 7);
+
+    let form =
+        [("csrf", csrf.as_str()), ("numbers", "0612345678"), ("text", &"x".repeat(2000)), ("from", ""), ("date", "")];
+    let page = browser.post("/send", &form).await;
+    assert!(page.body.contains("Not sent: 111"), "too long, as for an email: {}", page.body);
+    let form = [
+        ("csrf", csrf.as_str()),
+        ("numbers", "0612345678|date=2030-01-01 00:00:00"),
+        ("text", "x"),
+        ("from", ""),
+        ("date", ""),
+    ];
+    assert_eq!(browser.post("/send", &form).await.status, StatusCode::BAD_REQUEST, "no option smuggled in the numbers");
+    for _ in 0..7 {
+        let form = [("csrf", csrf.as_str()), ("numbers", "0612345678"), ("text", "x"), ("from", ""), ("date", "")];
+        browser.post("/send", &form).await;
+    }
+    let form = [("csrf", csrf.as_str()), ("numbers", "0612345678"), ("text", "x"), ("from", ""), ("date", "")];
+    let page = browser.post("/send", &form).await;
+    assert!(page.body.contains("Not sent: 104"), "no credit left: {}", page.body);
+    assert_eq!(site.world.credits("boutique").await, 0);
+}
+
+#[tokio::test]
+async fn the_key_is_rotated_and_shown_once_with_the_subject_to_copy() {
+    let site = Site::new().await;
+    let old = site.customer("boutique", 10).await;
+    let mut browser = Browser::signed_in(&site, "boutique").await;
+    let page = browser.get("/key").await;
+    assert!(page.body.contains("boutique@KEY|numbers|from=|date="));
+    let csrf = page.csrf();
+    let page = browser.post("/key", &[("csrf", &csrf)]).await;
+    assert_eq!(page.status, StatusCode::OK);
+    let at = page.body.find("id=\"new-key\">").unwrap() + 13;
+    let new = page.body[at..at + 40].to_owned();
+    assert!(new.chars().all(|c| c.is_ascii_hexdigit()), "{new}");
+    assert!(page.body.contains(&format!("boutique@{new}|numbers|from=|date=")));
+    assert!(!browser.get("/key").await.body.contains(&new), "shown once");
+
+    let refused = site.email(&format!("boutique@{old}|0612345678"), "old key").await;
+    assert_eq!(site.world.record(&refused).await.state, MessageState::Rejected);
+    let sent = site.email(&format!("boutique@{new}|0612345678"), "new key").await;
+    assert_eq!(site.world.record(&sent).await.state, MessageState::Sent);
+}
+
+#[tokio::test]
+async fn settings_are_saved_when_valid_and_refused_otherwise() {
+    let site = Site::new().await;
+    site.customer("boutique", 10).await;
+    let mut browser = Browser::signed_in(&site, "boutique").await;
+    let csrf = browser.csrf().await;
+    let page = browser
+        .post(
+            "/settings",
+            &[("csrf", &csrf), ("sender", "BOUTIQUE"), ("timezone", "Asia/Tokyo"), ("receipts", "failures")],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(page.body.contains("Saved."));
+    let account = site.world.ledger.account("boutique").await.unwrap().unwrap();
+    assert_eq!(account.sender.as_ref().map(|s| s.as_str()), Some("BOUTIQUE"));
+    assert_eq!((account.timezone.as_deref(), account.receipts.as_str()), (Some("Asia/Tokyo"), "failures"));
+    for (sender, zone, receipts) in [("1BAD", "", "none"), ("", "Mars/Olympus", "none"), ("", "", "sometimes")] {
+        let page = browser
+            .post("/settings", &[("csrf", &csrf), ("sender", sender), ("timezone", zone), ("receipts", receipts)])
+            .await;
+        assert_eq!(page.status, StatusCode::BAD_REQUEST, "{sender} {zone} {receipts}");
+    }
+    let page =
+        browser.post("/settings", &[("csrf", &csrf), ("sender", ""), ("timezone", ""), ("receipts", "none")]).await;
+    assert_eq!(page.status, StatusCode::OK);
+    let account = site.world.ledger.account("boutique").await.unwrap().unwrap();
+    assert_eq!((account.sender, account.timezone), (None, None), "emptied");
+}
+
+#[tokio::test]
+async fn credits_movements_and_the_monthly_statement_add_up_to_the_balance() {
+    let site = Site::new().await;
+    let key = site.customer("boutique", 10).await;
+    site.store.record_movement("boutique", &mail2sms::web::pages::operator_credit(Utc::now(), 10)).await.unwrap();
+    site.email(&format!("boutique@{key}|0612345678;0698765432"), "Bonjour").await;
+    let mut browser = Browser::signed_in(&site, "boutique").await;
+    let page = browser.get("/credits").await;
+    assert!(page.body.contains("credits@operator.example"), "how to ask for credits");
+    assert!(page.body.contains("Credits added by the operator") && page.body.contains("-2"), "{}", page.body);
+    let month = Utc::now().format("%Y-%m").to_string();
+    let page = browser.get(&format!("/statement?month={month}")).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("data-print"), "printable");
+    let csv = browser.get(&format!("/statement.csv?month={month}")).await;
+    assert_eq!(csv.headers.get(header::CONTENT_TYPE).unwrap(), "text/csv; charset=utf-8");
+    assert!(csv.headers.get(header::CONTENT_DISPOSITION).unwrap().to_str().unwrap().contains("attachment"));
+    let last = csv.body.lines().last().unwrap();
+    assert_eq!(last, format!("\"{month}\",\"boutique\",\"Closing balance\",\"\",\"\",\"8\""));
+    assert!(csv.body.contains("\"Opening balance\",\"\",\"\",\"0\""), "{}", csv.body);
+    assert_eq!(browser.get("/statement?month=garbage").await.status, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn sub_accounts_get_credits_both_ways_and_see_only_their_own() {
+    let site = Site::new().await;
+    let key = site.customer("parent", 50).await;
+    site.customer("stranger", 5).await;
+    let parents_email = site.email(&format!("parent@{key}|0612345678"), "Parent").await;
+    let mut parent = Browser::signed_in(&site, "parent").await;
+    let csrf = parent.csrf().await;
+
+    let page = parent.post("/subaccounts", &[("csrf", &csrf), ("login", "shop-east"), ("password", PASSWORD)]).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    let at = page.body.find("id=\"sub-key\">").unwrap() + 13;
+    let sub_key = page.body[at..at + 40].to_owned();
+    let page = parent.post("/subaccounts", &[("csrf", &csrf), ("login", "stranger"), ("password", PASSWORD)]).await;
+    assert!(page.body.contains("is taken"), "{}", page.body);
+
+    let page = parent
+        .post(
+            "/subaccounts/transfer",
+            &[("csrf", &csrf), ("sub", "shop-east"), ("direction", "give"), ("credits", "20")],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert_eq!((site.world.credits("parent").await, site.world.credits("shop-east").await), (29, 20));
+    let page = parent
+        .post(
+            "/subaccounts/transfer",
+            &[("csrf", &csrf), ("sub", "shop-east"), ("direction", "take"), ("credits", "21")],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::CONFLICT, "never below zero");
+    assert_eq!((site.world.credits("parent").await, site.world.credits("shop-east").await), (29, 20), "nothing moved");
+    let page = parent
+        .post(
+            "/subaccounts/transfer",
+            &[("csrf", &csrf), ("sub", "shop-east"), ("direction", "take"), ("credits", "5")],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert_eq!((site.world.credits("parent").await, site.world.credits("shop-east").await), (34, 15));
+    let page = parent
+        .post("/subaccounts/transfer", &[("csrf", &csrf), ("sub", "stranger"), ("direction", "take"), ("credits", "1")])
+        .await;
+    assert_eq!(page.status, StatusCode::NOT_FOUND, "not its sub-account");
+    assert_eq!(site.world.credits("stranger").await, 5);
+
+    let subs_email = site.email(&format!("shop-east@{sub_key}|0612345678"), "Sub").await;
+    assert_eq!(site.world.credits("shop-east").await, 14, "the sub-account sends with its own key and credits");
+    let page = parent.get("/sends?account=shop-east").await;
+    assert!(page.body.contains(&subs_email) && !page.body.contains(&parents_email));
+    assert_eq!(parent.get(&format!("/sends/{subs_email}")).await.status, StatusCode::OK, "the parent sees its sub's");
+    let page = parent.get("/credits?account=shop-east").await;
+    assert!(page.body.contains("Transfer from parent"), "{}", page.body);
+
+    let mut sub = Browser::signed_in(&site, "shop-east").await;
+    let page = sub.get("/sends").await;
+    assert!(page.body.contains(&subs_email) && !page.body.contains(&parents_email));
+    assert_eq!(sub.get(&format!("/sends/{parents_email}")).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(sub.get("/sends?account=parent").await.status, StatusCode::NOT_FOUND);
+    let sub_csrf = sub.csrf().await;
+    let page = sub.post("/subaccounts", &[("csrf", &sub_csrf), ("login", "deeper"), ("password", PASSWORD)]).await;
+    assert_eq!(page.status, StatusCode::BAD_REQUEST, "a sub-account has none of its own");
+    let page = sub
+        .post(
+            "/subaccounts/transfer",
+            &[("csrf", &sub_csrf), ("sub", "parent"), ("direction", "take"), ("credits", "1")],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::NOT_FOUND, "a sub-account takes nothing from its parent");
+    assert_eq!(site.world.credits("parent").await, 34);
+}
+
+#[tokio::test]
+async fn an_invitation_sets_the_password_once_within_24_hours() {
+    let site = Site::new().await;
+    site.world.account("boutique", 10).await;
+    let invitation = site.store.invite("boutique", Utc::now()).await.unwrap();
+    let mut browser = site.browser("192.0.2.20");
+    let page = browser.get(&format!("/invitation/{invitation}")).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("boutique"));
+    let csrf = page.csrf();
+    let path = format!("/invitation/{invitation}");
+    let page = browser.post(&path, &[("csrf", &csrf), ("password", "short"), ("confirm", "short")]).await;
+    assert_eq!(page.status, StatusCode::BAD_REQUEST);
+    let page = browser.post(&path, &[("csrf", &csrf), ("password", PASSWORD), ("confirm", "something else!")]).await;
+    assert_eq!(page.status, StatusCode::BAD_REQUEST);
+    let page = browser.post(&path, &[("csrf", &csrf), ("password", PASSWORD), ("confirm", PASSWORD)]).await;
+    assert_eq!((page.status, page.location()), (StatusCode::SEE_OTHER, "/login?done=1"));
+    assert_eq!(browser.get(&path).await.status, StatusCode::NOT_FOUND, "used once");
+    Browser::signed_in(&site, "boutique").await;
+
+    let stale = site.store.invite("boutique", Utc::now() - chrono::Duration::hours(25)).await.unwrap();
+    assert_eq!(browser.get(&format!("/invitation/{stale}")).await.status, StatusCode::NOT_FOUND, "older than 24 hours");
+    assert_eq!(browser.get("/invitation/not-a-token").await.status, StatusCode::NOT_FOUND);
+}
+
+/// `mail2sms-admin` as the operator runs it for the customer space: the first password from
+/// standard input, an invitation link, the web table at bootstrap, credits for the statements.
+#[tokio::test]
+async fn the_operator_sets_a_password_invites_and_credits_for_the_customer_space() {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let site = Site::new().await;
+    site.world.account("boutique", 1).await;
+    let web_table = format!("{}-web", site.world.token);
+    let admin = |args: &[&str], input: Option<&str>| {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_mail2sms-admin"))
+            .args(args)
+            .env("ACCOUNTS_TABLE", &site.world.config.accounts_table)
+            .env("MESSAGES_TABLE", &site.world.config.messages_table)
+            .env("OPT_OUTS_TABLE", &site.world.config.opt_outs_table)
+            .env("WEB_TABLE", &web_table)
+            .env("REPLY_FROM", &site.world.config.reply_from)
+            .envs(site.world.credentials_env())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(input.unwrap_or_default().as_bytes()).unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let output = admin(&["bootstrap"], None);
+    assert!(String::from_utf8_lossy(&output.stdout).contains(&format!("table {web_table}: already there")));
+
+    let refused = admin(&["account", "password", "boutique"], Some("short\n"));
+    assert!(!refused.status.success() && String::from_utf8_lossy(&refused.stderr).contains("at least 10"));
+    let output = admin(&["account", "password", "boutique"], Some(&format!("{PASSWORD}\n")));
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(!String::from_utf8_lossy(&output.stdout).contains(PASSWORD), "the password is never printed");
+    let mut browser = Browser::signed_in(&site, "boutique").await;
+
+    let output = admin(
+        &["account", "invite", "boutique", "--url", "https://space.example.com/", "--email", "owner@shop.example"],
+        None,
+    );
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let link = String::from_utf8(output.stdout).unwrap().trim().to_owned();
+    assert!(link.starts_with("https://space.example.com/invitation/"), "{link}");
+    assert!(
+        site.world
+            .replies()
+            .iter()
+            .any(|reply| reply.to.as_deref().is_some_and(|to| to.contains("owner@shop.example"))),
+        "sent by SES"
+    );
+    let path = link.trim_start_matches("https://space.example.com");
+    assert_eq!(browser.get(path).await.status, StatusCode::OK);
+    assert!(!admin(&["account", "invite", "nobody"], None).status.success());
+
+    assert!(admin(&["credits", "add", "boutique", "25"], None).status.success());
+    let page = browser.get("/credits").await;
+    assert!(page.body.contains("Credits added by the operator") && page.body.contains("+25"), "{}", page.body);
+}
