@@ -251,6 +251,10 @@ enum Reading {
     Refused(Rejection, Option<String>),
 }
 
+/// Who asks, once checked: the account and what its email asks for (the subject's request, or
+/// its refusal), or the refusal that says nobody (105, 102).
+type Asking = Result<Box<(crate::domain::account::Account, Result<UnsignedRequest, Rejection>)>, Rejection>;
+
 impl<S, L, G, M, C> Gateway<S, L, G, M, C>
 where
     S: RawMailStore,
@@ -866,22 +870,9 @@ where
             attempt: format!("{:016x}", rand::random::<u64>()),
         }
     }
-}
 
-// ----- authorised senders -----
+    // ----- authorised senders -----
 
-/// Who asks, once checked: the account and what its email asks for (the subject's request, or
-/// its refusal), or the refusal that says nobody (105, 102).
-type Asking = Result<Box<(crate::domain::account::Account, Result<UnsignedRequest, Rejection>)>, Rejection>;
-
-impl<S, L, G, M, C> Gateway<S, L, G, M, C>
-where
-    S: RawMailStore,
-    L: Ledger,
-    G: SmsGateway,
-    M: ReplyMailer,
-    C: SendScheduler,
-{
     /// Who asks, by the [`AuthMode`](crate::domain::account::AuthMode) of the account:
     /// - a subject with `login@apiKey` opens the account of that login when the key is its key
     ///   and, unless its mode is `key`, the From is authenticated (aligned, see
@@ -937,20 +928,11 @@ where
             }
         })
     }
-}
 
-// ---------------------------------------------------------------------------------------------
-// The customer space's sends (issue #12): a form instead of an email
-// ---------------------------------------------------------------------------------------------
+    // -----------------------------------------------------------------------------------------
+    // The customer space's sends (issue #12): a form instead of an email
+    // -----------------------------------------------------------------------------------------
 
-impl<S, L, G, M, C> Gateway<S, L, G, M, C>
-where
-    S: RawMailStore,
-    L: Ledger,
-    G: SmsGateway,
-    M: ReplyMailer,
-    C: SendScheduler,
-{
     /// An SMS a signed-in customer typed in the customer space. The session is the credential
     /// (the account is given, as [`Gateway::who_asks`] gives it for an email); `request` is the
     /// form read as the manual's subject without `login@apiKey` (see
@@ -982,18 +964,9 @@ where
             }
         }
     }
-}
 
-// ----- opt-outs -----
+    // ----- opt-outs -----
 
-impl<S, L, G, M, C> Gateway<S, L, G, M, C>
-where
-    S: RawMailStore,
-    L: Ledger,
-    G: SmsGateway,
-    M: ReplyMailer,
-    C: SendScheduler,
-{
     /// Opens the order's record and debits it, first taking out the recipients that are on an
     /// opt-out list, the account's or the gateway's (the ledger checks them in the debit's own
     /// step, see [`Ledger::open`]): each becomes `opted_out`, is left out of the cost and never

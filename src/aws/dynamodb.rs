@@ -11,8 +11,11 @@
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
+use aws_sdk_dynamodb::operation::scan::builders::ScanFluentBuilder;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
 use aws_sdk_dynamodb::types::{
     AttributeValue, CancellationReason, ConditionCheck, DeleteRequest, KeysAndAttributes, Put, PutRequest, ReturnValue,
     ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update, WriteRequest,
@@ -21,7 +24,7 @@ use chrono::{DateTime, Utc};
 use serde::{Serialize, de::DeserializeOwned};
 use sha2::{Digest, Sha256};
 
-use super::port_error;
+use super::{conditional, port_error};
 use crate::domain::account::Account;
 use crate::domain::alerts::Alert;
 use crate::domain::delivery::DeliveryReport;
@@ -81,9 +84,14 @@ fn state(state: MessageState) -> Result<AttributeValue, PortError> {
     to_value(&state)
 }
 
-/// Whether the error is a failed condition, i.e. the answer to our question rather than a fault.
-fn condition_failed(error: &UpdateItemError) -> bool {
-    matches!(error, UpdateItemError::ConditionalCheckFailedException(_))
+/// Every item a query finds, every page of it.
+pub(crate) async fn queried(query: QueryFluentBuilder) -> Result<Vec<Item>, PortError> {
+    query.into_paginator().items().send().collect::<Result<_, _>>().await.map_err(|e| port_error("dynamodb", e))
+}
+
+/// Every item a scan finds, every page of it.
+async fn scanned(scan: ScanFluentBuilder) -> Result<Vec<Item>, PortError> {
+    scan.into_paginator().items().send().collect::<Result<_, _>>().await.map_err(|e| port_error("dynamodb", e))
 }
 
 /// The reasons of a cancelled transaction, in the order of its items.
@@ -198,6 +206,23 @@ impl DynamoLedger {
         self.client.transact_write_items().set_transact_items(Some(items)).send().await.map(|_| ())
     }
 
+    /// An UpdateItem of the account `login`.
+    fn account_update(&self, login: &str) -> UpdateItemFluentBuilder {
+        self.client.update_item().table_name(&self.accounts).set_key(Some(self.account_key(login)))
+    }
+
+    /// An update built for a transaction, made alone (an UpdateItem) when nothing changes with it.
+    fn update_alone(&self, update: Update) -> UpdateItemFluentBuilder {
+        self.client
+            .update_item()
+            .table_name(update.table_name)
+            .set_key(Some(update.key))
+            .update_expression(update.update_expression)
+            .set_condition_expression(update.condition_expression)
+            .set_expression_attribute_names(update.expression_attribute_names)
+            .set_expression_attribute_values(update.expression_attribute_values)
+    }
+
     // ----- operator's calls (mail2sms-admin) -----
 
     /// Creates an account; false if the login is taken.
@@ -210,13 +235,7 @@ impl DynamoLedger {
             .condition_expression("attribute_not_exists(login)")
             .send()
             .await;
-        match put {
-            Ok(_) => Ok(true),
-            Err(error) if error.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => {
-                Ok(false)
-            }
-            Err(error) => Err(port_error("dynamodb", error)),
-        }
+        conditional(put, |_| true, false)
     }
 
     /// Suspends the account (its emails are refused, 102) or resumes it; returns it as it is
@@ -260,20 +279,13 @@ impl DynamoLedger {
         value: AttributeValue,
     ) -> Result<Option<Account>, PortError> {
         let update = self
-            .client
-            .update_item()
-            .table_name(&self.accounts)
-            .set_key(Some(self.account_key(login)))
+            .account_update(login)
             .update_expression("SET #field = :value")
             .condition_expression("attribute_exists(login)")
             .expression_attribute_names("#field", field)
             .expression_attribute_values(":value", value)
             .return_values(ReturnValue::AllNew);
-        match update.send().await {
-            Ok(output) => output.attributes.map(from_item).transpose(),
-            Err(error) if error.as_service_error().is_some_and(condition_failed) => Ok(None),
-            Err(error) => Err(port_error("dynamodb", error)),
-        }
+        conditional(update.send().await, |output| output.attributes, None)?.map(from_item).transpose()
     }
 
     /// The account's messages, newest first.
@@ -301,21 +313,17 @@ impl DynamoLedger {
         from: DateTime<Utc>,
         until: DateTime<Utc>,
     ) -> Result<Vec<MessageRecord>, PortError> {
-        let items: Vec<Item> = self
-            .client
-            .query()
-            .table_name(&self.messages)
-            .index_name(MESSAGES_BY_LOGIN)
-            .key_condition_expression("login = :login AND received_at BETWEEN :from AND :until")
-            .expression_attribute_values(":login", s(login))
-            .expression_attribute_values(":from", s(sortable_time::format(&from)))
-            .expression_attribute_values(":until", s(sortable_time::format(&until)))
-            .into_paginator()
-            .items()
-            .send()
-            .collect::<Result<_, _>>()
-            .await
-            .map_err(|e| port_error("dynamodb", e))?;
+        let items = queried(
+            self.client
+                .query()
+                .table_name(&self.messages)
+                .index_name(MESSAGES_BY_LOGIN)
+                .key_condition_expression("login = :login AND received_at BETWEEN :from AND :until")
+                .expression_attribute_values(":login", s(login))
+                .expression_attribute_values(":from", s(sortable_time::format(&from)))
+                .expression_attribute_values(":until", s(sortable_time::format(&until))),
+        )
+        .await?;
         items.into_iter().map(from_item).collect()
     }
 
@@ -374,10 +382,7 @@ impl DynamoLedger {
             });
         };
         let added = self
-            .client
-            .update_item()
-            .table_name(&self.accounts)
-            .set_key(Some(self.account_key(login)))
+            .account_update(login)
             .update_expression("ADD credits :n")
             .condition_expression("attribute_exists(login) AND credits <= :room")
             .expression_attribute_values(":n", n(credits))
@@ -413,37 +418,33 @@ impl DynamoLedger {
     ) -> Result<Vec<MessageRecord>, PortError> {
         const STUCK: &str = "#state = :accepted AND (attribute_not_exists(lease_until) OR lease_until < :now)";
         let items: Vec<Item> = match login {
-            Some(login) => self
-                .client
-                .query()
-                .table_name(&self.messages)
-                .index_name(MESSAGES_BY_LOGIN)
-                .key_condition_expression("login = :login")
-                .filter_expression(STUCK)
-                .expression_attribute_names("#state", "state")
-                .expression_attribute_values(":login", s(login))
-                .expression_attribute_values(":accepted", state(MessageState::Accepted)?)
-                .expression_attribute_values(":now", n(now.timestamp()))
-                .into_paginator()
-                .items()
-                .send()
-                .collect::<Result<_, _>>()
-                .await
-                .map_err(|e| port_error("dynamodb", e))?,
-            None => self
-                .client
-                .scan()
-                .table_name(&self.messages)
-                .filter_expression(STUCK)
-                .expression_attribute_names("#state", "state")
-                .expression_attribute_values(":accepted", state(MessageState::Accepted)?)
-                .expression_attribute_values(":now", n(now.timestamp()))
-                .into_paginator()
-                .items()
-                .send()
-                .collect::<Result<_, _>>()
-                .await
-                .map_err(|e| port_error("dynamodb", e))?,
+            Some(login) => {
+                queried(
+                    self.client
+                        .query()
+                        .table_name(&self.messages)
+                        .index_name(MESSAGES_BY_LOGIN)
+                        .key_condition_expression("login = :login")
+                        .filter_expression(STUCK)
+                        .expression_attribute_names("#state", "state")
+                        .expression_attribute_values(":login", s(login))
+                        .expression_attribute_values(":accepted", state(MessageState::Accepted)?)
+                        .expression_attribute_values(":now", n(now.timestamp())),
+                )
+                .await?
+            }
+            None => {
+                scanned(
+                    self.client
+                        .scan()
+                        .table_name(&self.messages)
+                        .filter_expression(STUCK)
+                        .expression_attribute_names("#state", "state")
+                        .expression_attribute_values(":accepted", state(MessageState::Accepted)?)
+                        .expression_attribute_values(":now", n(now.timestamp())),
+                )
+                .await?
+            }
         };
         let mut records = items.into_iter().map(from_item).collect::<Result<Vec<MessageRecord>, _>>()?;
         records.sort_by_key(|record| std::cmp::Reverse(record.received_at));
@@ -570,11 +571,7 @@ impl DynamoLedger {
             .condition_expression(conditions.join(" AND "))
             .send()
             .await;
-        match reopened {
-            Ok(_) => Ok(true),
-            Err(error) if error.as_service_error().is_some_and(condition_failed) => Ok(false),
-            Err(error) => Err(port_error("dynamodb", error)),
-        }
+        conditional(reopened, |_| true, false)
     }
 }
 
@@ -807,14 +804,7 @@ impl Ledger for DynamoLedger {
         let refund_from = record.login.as_deref().filter(|_| refund > 0);
         if refund_from.is_none() && index_puts.is_empty() {
             let single = self
-                .client
-                .update_item()
-                .table_name(update.table_name)
-                .set_key(Some(update.key))
-                .update_expression(update.update_expression)
-                .set_condition_expression(update.condition_expression)
-                .set_expression_attribute_names(update.expression_attribute_names)
-                .set_expression_attribute_values(update.expression_attribute_values)
+                .update_alone(update)
                 .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
                 .send()
                 .await;
@@ -855,11 +845,7 @@ impl Ledger for DynamoLedger {
             .expression_attribute_values(":attempt", s(&lease.attempt))
             .send()
             .await;
-        match released {
-            Ok(_) => Ok(()),
-            Err(error) if error.as_service_error().is_some_and(condition_failed) => Ok(()),
-            Err(error) => Err(port_error("dynamodb", error)),
-        }
+        conditional(released, |_| (), ())
     }
 
     async fn note_reply(&self, record: &MessageRecord) -> Result<(), PortError> {
@@ -879,11 +865,7 @@ impl Ledger for DynamoLedger {
             .expression_attribute_values(":expires", n((now + chrono::Duration::hours(2)).timestamp()))
             .send()
             .await;
-        match counted {
-            Ok(_) => Ok(true),
-            Err(error) if error.as_service_error().is_some_and(condition_failed) => Ok(false),
-            Err(error) => Err(port_error("dynamodb", error)),
-        }
+        conditional(counted, |_| true, false)
     }
 
     async fn locate(&self, provider_id: &str) -> Result<Option<(String, usize)>, PortError> {
@@ -951,22 +933,8 @@ impl Ledger for DynamoLedger {
         }
         let update = update.update_expression(expression).build().expect("table, key and expression are set");
         let Some(login) = refund_from else {
-            let single = self
-                .client
-                .update_item()
-                .table_name(update.table_name)
-                .set_key(Some(update.key))
-                .update_expression(update.update_expression)
-                .set_condition_expression(update.condition_expression)
-                .set_expression_attribute_names(update.expression_attribute_names)
-                .set_expression_attribute_values(update.expression_attribute_values)
-                .send()
-                .await;
-            return match single {
-                Ok(_) => Ok(true),
-                Err(error) if error.as_service_error().is_some_and(condition_failed) => Ok(false),
-                Err(error) => Err(port_error("dynamodb", error)),
-            };
+            let single = self.update_alone(update).send().await;
+            return conditional(single, |_| true, false);
         };
         let items = vec![
             TransactWriteItem::builder().update(update).build(),
@@ -1081,11 +1049,7 @@ impl Ledger for DynamoLedger {
             update = update.expression_attribute_values(":receipt", to_value(&receipt)?);
         }
         let closed = update.update_expression(format!("SET {} REMOVE #text", sets.join(", "))).send().await;
-        match closed {
-            Ok(_) => Ok(true),
-            Err(error) if error.as_service_error().is_some_and(condition_failed) => Ok(false),
-            Err(error) => Err(port_error("dynamodb", error)),
-        }
+        conditional(closed, |_| true, false)
     }
 
     async fn note_receipt(&self, record: &MessageRecord) -> Result<(), PortError> {
@@ -1095,12 +1059,7 @@ impl Ledger for DynamoLedger {
     // ----- credit alerts -----
 
     async fn claim_alert(&self, login: &str, alert: &Alert) -> Result<Option<Account>, PortError> {
-        let update = self
-            .client
-            .update_item()
-            .table_name(&self.accounts)
-            .set_key(Some(self.account_key(login)))
-            .return_values(ReturnValue::AllNew);
+        let update = self.account_update(login).return_values(ReturnValue::AllNew);
         let update = match alert {
             Alert::LowCredit { threshold } => update
                 .update_expression("SET low_credit_alerted = :true")
@@ -1119,15 +1078,11 @@ impl Ledger for DynamoLedger {
                 )
                 .expression_attribute_values(":day", s(day)),
         };
-        match update.send().await {
-            Ok(output) => output.attributes.map(from_item).transpose(),
-            Err(error) if error.as_service_error().is_some_and(condition_failed) => Ok(None),
-            Err(error) => Err(port_error("dynamodb", error)),
-        }
+        conditional(update.send().await, |output| output.attributes, None)?.map(from_item).transpose()
     }
 
     async fn release_alert(&self, login: &str, alert: &Alert) -> Result<(), PortError> {
-        let update = self.client.update_item().table_name(&self.accounts).set_key(Some(self.account_key(login)));
+        let update = self.account_update(login);
         let update = match alert {
             Alert::LowCredit { .. } => update
                 .update_expression("SET low_credit_alerted = :false")
@@ -1139,11 +1094,7 @@ impl Ledger for DynamoLedger {
                 .condition_expression("insufficient_credit_alerted_on = :day")
                 .expression_attribute_values(":day", s(day)),
         };
-        match update.send().await {
-            Ok(_) => Ok(()),
-            Err(error) if error.as_service_error().is_some_and(condition_failed) => Ok(()),
-            Err(error) => Err(port_error("dynamodb", error)),
-        }
+        conditional(update.send().await, |_| (), ())
     }
 
     // ----- authorised senders -----
@@ -1178,13 +1129,7 @@ impl Ledger for DynamoLedger {
             .expression_attribute_names("#number", OPT_OUTS_NUMBER)
             .send()
             .await;
-        match put {
-            Ok(_) => Ok(true),
-            Err(error) if error.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => {
-                Ok(false)
-            }
-            Err(error) => Err(port_error("dynamodb", error)),
-        }
+        conditional(put, |_| true, false)
     }
 }
 
@@ -1195,10 +1140,7 @@ impl DynamoLedger {
     /// `None` if there is no such account.
     pub async fn set_low_credit(&self, login: &str, threshold: Option<u64>) -> Result<Option<Account>, PortError> {
         let update = self
-            .client
-            .update_item()
-            .table_name(&self.accounts)
-            .set_key(Some(self.account_key(login)))
+            .account_update(login)
             .condition_expression("attribute_exists(login)")
             .expression_attribute_values(":false", AttributeValue::Bool(false))
             .return_values(ReturnValue::AllNew);
@@ -1208,21 +1150,14 @@ impl DynamoLedger {
                 .expression_attribute_values(":threshold", n(threshold)),
             None => update.update_expression("SET low_credit_alerted = :false REMOVE low_credit"),
         };
-        match update.send().await {
-            Ok(output) => output.attributes.map(from_item).transpose(),
-            Err(error) if error.as_service_error().is_some_and(condition_failed) => Ok(None),
-            Err(error) => Err(port_error("dynamodb", error)),
-        }
+        conditional(update.send().await, |output| output.attributes, None)?.map(from_item).transpose()
     }
 
     /// Sets the address credit alerts go to, or removes it; returns the account as it is after,
     /// `None` if there is no such account.
     pub async fn set_contact(&self, login: &str, contact: Option<&str>) -> Result<Option<Account>, PortError> {
         let update = self
-            .client
-            .update_item()
-            .table_name(&self.accounts)
-            .set_key(Some(self.account_key(login)))
+            .account_update(login)
             .condition_expression("attribute_exists(login)")
             .return_values(ReturnValue::AllNew);
         let update = match contact {
@@ -1231,11 +1166,7 @@ impl DynamoLedger {
             }
             None => update.update_expression("REMOVE contact"),
         };
-        match update.send().await {
-            Ok(output) => output.attributes.map(from_item).transpose(),
-            Err(error) if error.as_service_error().is_some_and(condition_failed) => Ok(None),
-            Err(error) => Err(port_error("dynamodb", error)),
-        }
+        conditional(update.send().await, |output| output.attributes, None)?.map(from_item).transpose()
     }
 
     /// Holds the account's commercial messages to the French marketing hours (`true`, the
@@ -1250,19 +1181,12 @@ impl DynamoLedger {
     /// whether it was re-armed.
     pub async fn rearm_low_credit_alert(&self, login: &str) -> Result<bool, PortError> {
         let update = self
-            .client
-            .update_item()
-            .table_name(&self.accounts)
-            .set_key(Some(self.account_key(login)))
+            .account_update(login)
             .update_expression("SET low_credit_alerted = :false")
             .condition_expression("low_credit_alerted = :true AND credits >= low_credit")
             .expression_attribute_values(":true", AttributeValue::Bool(true))
             .expression_attribute_values(":false", AttributeValue::Bool(false));
-        match update.send().await {
-            Ok(_) => Ok(true),
-            Err(error) if error.as_service_error().is_some_and(condition_failed) => Ok(false),
-            Err(error) => Err(port_error("dynamodb", error)),
-        }
+        conditional(update.send().await, |_| true, false)
     }
 }
 
@@ -1550,22 +1474,9 @@ impl DynamoLedger {
             numbers.iter().flat_map(|number| lists.iter().map(|list| self.opt_out_key(list, number))).collect();
         let mut found: std::collections::HashSet<(String, String)> = std::collections::HashSet::new();
         for chunk in keys.chunks(MAX_BATCH_GET) {
-            let mut asked = chunk.to_vec();
-            for attempt in 0.. {
-                if asked.is_empty() {
-                    break;
-                }
-                if attempt == BATCH_ATTEMPTS {
-                    return Err(PortError::Unavailable {
-                        service: "dynamodb",
-                        message: format!("{} opt-out keys still unprocessed", asked.len()),
-                    });
-                }
-                if attempt > 0 {
-                    tokio::time::sleep(std::time::Duration::from_millis(25 << attempt)).await;
-                }
+            let answers = until_processed(chunk, "opt-out keys", |asked| async move {
                 let wanted = KeysAndAttributes::builder()
-                    .set_keys(Some(std::mem::take(&mut asked)))
+                    .set_keys(Some(asked))
                     .projection_expression("#owner, #number")
                     .expression_attribute_names("#owner", OPT_OUTS_OWNER)
                     .expression_attribute_names("#number", OPT_OUTS_NUMBER)
@@ -1579,17 +1490,19 @@ impl DynamoLedger {
                     .await
                     .map_err(|e| port_error("dynamodb", e))?;
                 let items = output.responses.and_then(|mut tables| tables.remove(&self.opt_outs)).unwrap_or_default();
-                for item in items {
-                    let text = |name: &str| item.get(name).and_then(|value| value.as_s().ok()).cloned();
-                    if let (Some(owner), Some(number)) = (text(OPT_OUTS_OWNER), text(OPT_OUTS_NUMBER)) {
-                        found.insert((owner, number));
-                    }
-                }
-                asked = output
+                let left = output
                     .unprocessed_keys
                     .and_then(|mut tables| tables.remove(&self.opt_outs))
                     .map(|left| left.keys)
                     .unwrap_or_default();
+                Ok((items, left))
+            })
+            .await?;
+            for item in answers.into_iter().flatten() {
+                let text = |name: &str| item.get(name).and_then(|value| value.as_s().ok()).cloned();
+                if let (Some(owner), Some(number)) = (text(OPT_OUTS_OWNER), text(OPT_OUTS_NUMBER)) {
+                    found.insert((owner, number));
+                }
             }
         }
         Ok(numbers
@@ -1603,19 +1516,15 @@ impl DynamoLedger {
 
     /// Every number on `list`, by number: a query on its owner, every page of it.
     pub async fn opt_outs_of(&self, list: &OptOutList) -> Result<Vec<OptOut>, PortError> {
-        let items: Vec<Item> = self
-            .client
-            .query()
-            .table_name(&self.opt_outs)
-            .key_condition_expression("#owner = :owner")
-            .expression_attribute_names("#owner", OPT_OUTS_OWNER)
-            .expression_attribute_values(":owner", s(list.owner()))
-            .into_paginator()
-            .items()
-            .send()
-            .collect::<Result<_, _>>()
-            .await
-            .map_err(|e| port_error("dynamodb", e))?;
+        let items = queried(
+            self.client
+                .query()
+                .table_name(&self.opt_outs)
+                .key_condition_expression("#owner = :owner")
+                .expression_attribute_names("#owner", OPT_OUTS_OWNER)
+                .expression_attribute_values(":owner", s(list.owner())),
+        )
+        .await?;
         items.into_iter().map(from_item).collect()
     }
 
@@ -1658,33 +1567,53 @@ impl DynamoLedger {
     /// are made again.
     async fn write_batches(&self, writes: Vec<WriteRequest>) -> Result<(), PortError> {
         for chunk in writes.chunks(MAX_BATCH_WRITE) {
-            let mut left = chunk.to_vec();
-            for attempt in 0.. {
-                if left.is_empty() {
-                    break;
-                }
-                if attempt == BATCH_ATTEMPTS {
-                    return Err(PortError::Unavailable {
-                        service: "dynamodb",
-                        message: format!("{} opt-out writes still unprocessed", left.len()),
-                    });
-                }
-                if attempt > 0 {
-                    tokio::time::sleep(std::time::Duration::from_millis(25 << attempt)).await;
-                }
+            until_processed(chunk, "opt-out writes", |left| async move {
                 let output = self
                     .client
                     .batch_write_item()
-                    .request_items(&self.opt_outs, std::mem::take(&mut left))
+                    .request_items(&self.opt_outs, left)
                     .send()
                     .await
                     .map_err(|e| port_error("dynamodb", e))?;
-                left =
+                let left =
                     output.unprocessed_items.and_then(|mut tables| tables.remove(&self.opt_outs)).unwrap_or_default();
-            }
+                Ok(((), left))
+            })
+            .await?;
         }
         Ok(())
     }
+}
+
+/// Makes one batch call (`call`, given what is left to ask) until DynamoDB processed all of
+/// `chunk`: what a call leaves unprocessed is asked again, after a wait that doubles, at most
+/// [`BATCH_ATTEMPTS`] calls. Returns what each call answered; `what` names the items in the error.
+async fn until_processed<T, A, F, Fut>(chunk: &[T], what: &str, mut call: F) -> Result<Vec<A>, PortError>
+where
+    T: Clone,
+    F: FnMut(Vec<T>) -> Fut,
+    Fut: std::future::Future<Output = Result<(A, Vec<T>), PortError>>,
+{
+    let mut left = chunk.to_vec();
+    let mut answers = Vec::new();
+    for attempt in 0.. {
+        if left.is_empty() {
+            break;
+        }
+        if attempt == BATCH_ATTEMPTS {
+            return Err(PortError::Unavailable {
+                service: "dynamodb",
+                message: format!("{} {what} still unprocessed", left.len()),
+            });
+        }
+        if attempt > 0 {
+            tokio::time::sleep(std::time::Duration::from_millis(25 << attempt)).await;
+        }
+        let (answer, unprocessed) = call(std::mem::take(&mut left)).await?;
+        answers.push(answer);
+        left = unprocessed;
+    }
+    Ok(answers)
 }
 
 #[cfg(test)]

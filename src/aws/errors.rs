@@ -106,6 +106,23 @@ fn never_reached(error: &ConnectorError) -> bool {
     false
 }
 
+/// A conditional DynamoDB write's answer: what `made` makes of its output, `unmet` when its
+/// condition did not hold (ConditionalCheckFailedException), the port's error otherwise.
+pub(crate) fn conditional<O, E, T>(
+    answer: Result<O, SdkError<E, Response>>,
+    made: impl FnOnce(O) -> T,
+    unmet: T,
+) -> Result<T, PortError>
+where
+    E: ProvideErrorMetadata + Error + Send + Sync + 'static,
+{
+    match answer {
+        Ok(output) => Ok(made(output)),
+        Err(error) if error.code() == Some("ConditionalCheckFailedException") => Ok(unmet),
+        Err(error) => Err(port_error("dynamodb", error)),
+    }
+}
+
 /// Turns an SDK error into the port's error, its message masked (a provider's message may
 /// quote the phone number, and it goes to logs).
 pub(crate) fn port_error<E>(service: &'static str, error: SdkError<E, Response>) -> PortError

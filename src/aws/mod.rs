@@ -12,7 +12,7 @@ pub mod scheduler;
 pub mod sesv2;
 pub mod sns;
 
-pub(crate) use errors::port_error;
+pub(crate) use errors::{conditional, port_error};
 
 use crate::config::{Config, SmsProvider};
 use crate::pipeline::{Gateway, Settings};

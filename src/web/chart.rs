@@ -47,6 +47,15 @@ pub fn rows(days: &[DayStats], monthly: bool) -> Vec<Row> {
     rows.into_values().collect()
 }
 
+/// Every day in one row, labelled `total`.
+pub fn total(days: &[DayStats]) -> Row {
+    let mut total = Row { label: "total".into(), ..Row::default() };
+    for day in days {
+        total.add(day);
+    }
+    total
+}
+
 /// A rectangle of the chart.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Bar {
@@ -137,6 +146,15 @@ mod tests {
             credits_debited: delivered + failed,
             credits_refunded: failed,
         }
+    }
+
+    #[test]
+    fn the_total_is_every_day_in_one_row() {
+        let days = [day("2026-10-31", 3, 1), day("2026-11-01", 8, 0), day("2026-11-02", 1, 1)];
+        let total = total(&days);
+        assert_eq!(total.label, "total");
+        assert_eq!((total.emails, total.rejected, total.sms, total.delivered, total.failed), (3, 6, 14, 12, 2));
+        assert_eq!((total.credits_debited, total.credits_refunded), (14, 2));
     }
 
     #[test]

@@ -24,7 +24,7 @@ use super::access::{
     FORM_COOKIE, SESSION_COOKIE, SESSION_HOURS, attempt_keys, clear_cookie, cookie, hash_password, password_problem,
     same_secret, set_cookie, token, verify_password,
 };
-use super::chart::{Row, chart, rows};
+use super::chart::{Row, chart, rows, total};
 use super::statement::{Line, lines, statement};
 use super::store::{MovementKind, Session, StoredMovement, SubAccountCreated, Transferred};
 use super::views::*;
@@ -125,6 +125,13 @@ async fn customer(space: &Space, headers: &HeaderMap) -> Result<Customer, Respon
     Ok(Customer { session, token: token.to_owned(), account })
 }
 
+/// The signed-in customer of a form, when the form's CSRF token is its session's.
+async fn form_customer(space: &Space, headers: &HeaderMap, csrf: &str) -> Result<Customer, Response> {
+    let customer = customer(space, headers).await?;
+    customer.check(csrf)?;
+    Ok(customer)
+}
+
 impl Customer {
     fn chrome(&self, current: &'static str) -> Option<Chrome> {
         Some(Chrome {
@@ -186,6 +193,52 @@ fn parse_day(typed: Option<&str>) -> Result<Option<NaiveDate>, String> {
             .map(Some)
             .map_err(|_| format!("{typed:?} is not a date: YYYY-MM-DD")),
     }
+}
+
+/// The first and last days a listing asks (`since`, `until`), each optional.
+fn asked_days(since: Option<&str>, until: Option<&str>) -> Result<(Option<NaiveDate>, Option<NaiveDate>), String> {
+    Ok((parse_day(since)?, parse_day(until)?))
+}
+
+/// A page that lists what happened over a period of days: the period it shows, or why none.
+trait PeriodPage: Template {
+    fn period_fields(&mut self) -> (&mut String, &mut String, &mut Option<String>);
+}
+
+impl PeriodPage for SendsPage {
+    fn period_fields(&mut self) -> (&mut String, &mut String, &mut Option<String>) {
+        (&mut self.since, &mut self.until, &mut self.error)
+    }
+}
+
+impl PeriodPage for StatsPage {
+    fn period_fields(&mut self) -> (&mut String, &mut String, &mut Option<String>) {
+        (&mut self.since, &mut self.until, &mut self.error)
+    }
+}
+
+/// The records of `login` received within the period `asked`, with `page` showing that period;
+/// a period that is none is `page` with why (400).
+async fn records_in<P: PeriodPage>(
+    space: &Space,
+    login: &str,
+    asked: Result<Period, String>,
+    zone: Tz,
+    mut page: P,
+) -> Result<(P, Period, Vec<MessageRecord>), Response> {
+    let (since, until, error) = page.period_fields();
+    let period = match asked {
+        Ok(period) => period,
+        Err(problem) => {
+            *error = Some(problem);
+            return Err(render(StatusCode::BAD_REQUEST, page));
+        }
+    };
+    *since = period.since.to_string();
+    *until = period.until.to_string();
+    let (from, to) = period.bounds(zone);
+    let records = space.ledger.messages_between(login, from, to).await.map_err(unavailable)?;
+    Ok((page, period, records))
 }
 
 /// The form cookie of the login and invitation forms: the one the browser has, or a new one.
@@ -250,13 +303,11 @@ async fn login_page(headers: HeaderMap, Query(query): Query<LoginQuery>) -> Resp
     login_form(&headers, StatusCode::OK, "", None, notice)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
+#[serde(default)]
 struct LoginForm {
-    #[serde(default)]
     login: String,
-    #[serde(default)]
     password: String,
-    #[serde(default)]
     csrf: String,
 }
 
@@ -314,20 +365,17 @@ async fn log_in(
     response
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
+#[serde(default)]
 struct CsrfForm {
-    #[serde(default)]
     csrf: String,
 }
 
 async fn log_out(State(space): State<Shared>, headers: HeaderMap, Form(form): Form<CsrfForm>) -> Response {
-    let customer = match customer(&space, &headers).await {
+    let customer = match form_customer(&space, &headers, &form.csrf).await {
         Ok(customer) => customer,
         Err(response) => return response,
     };
-    if let Err(refused) = customer.check(&form.csrf) {
-        return refused;
-    }
     if let Err(problem) = space.store.close_session(&customer.token).await {
         return unavailable(problem);
     }
@@ -336,13 +384,10 @@ async fn log_out(State(space): State<Shared>, headers: HeaderMap, Form(form): Fo
 }
 
 async fn log_out_everywhere(State(space): State<Shared>, headers: HeaderMap, Form(form): Form<CsrfForm>) -> Response {
-    let customer = match customer(&space, &headers).await {
+    let customer = match form_customer(&space, &headers, &form.csrf).await {
         Ok(customer) => customer,
         Err(response) => return response,
     };
-    if let Err(refused) = customer.check(&form.csrf) {
-        return refused;
-    }
     if let Err(problem) = space.store.close_every_session(&customer.account.login).await {
         return unavailable(problem);
     }
@@ -392,13 +437,11 @@ async fn invitation_page(State(space): State<Shared>, headers: HeaderMap, Path(i
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
+#[serde(default)]
 struct PasswordForm {
-    #[serde(default)]
     csrf: String,
-    #[serde(default)]
     password: String,
-    #[serde(default)]
     confirm: String,
 }
 
@@ -495,12 +538,10 @@ async fn sends(State(space): State<Shared>, headers: HeaderMap, Query(query): Qu
     let zone = customer.zone(&space);
     let now = (space.clock)();
     let status = query.status.clone().filter(|status| STATES.contains(&status.as_str())).unwrap_or_default();
-    let period = parse_day(query.since.as_deref())
-        .and_then(|since| Ok((since, parse_day(query.until.as_deref())?)))
-        .and_then(|(since, until)| {
-            Period::new(since, until, now.with_timezone(&zone).date_naive()).map_err(|problem| problem.to_string())
-        });
-    let mut page = SendsPage {
+    let period = asked_days(query.since.as_deref(), query.until.as_deref()).and_then(|(since, until)| {
+        Period::new(since, until, now.with_timezone(&zone).date_naive()).map_err(|problem| problem.to_string())
+    });
+    let page = SendsPage {
         chrome: customer.chrome("sends"),
         scope: scope.clone(),
         since: String::new(),
@@ -511,19 +552,9 @@ async fn sends(State(space): State<Shared>, headers: HeaderMap, Query(query): Qu
         truncated: false,
         error: None,
     };
-    let period = match period {
-        Ok(period) => period,
-        Err(problem) => {
-            page.error = Some(problem);
-            return render(StatusCode::BAD_REQUEST, page);
-        }
-    };
-    page.since = period.since.to_string();
-    page.until = period.until.to_string();
-    let (from, to) = period.bounds(zone);
-    let records = match space.ledger.messages_between(&scope.login, from, to).await {
-        Ok(records) => records,
-        Err(problem) => return unavailable(problem),
+    let (mut page, _, records) = match records_in(&space, &scope.login, period, zone, page).await {
+        Ok(found) => found,
+        Err(response) => return response,
     };
     let mut chosen: Vec<&MessageRecord> =
         records.iter().rev().filter(|record| status.is_empty() || spelled(&record.state) == status).collect();
@@ -636,20 +667,18 @@ async fn stats(State(space): State<Shared>, headers: HeaderMap, Query(query): Qu
     let zone = customer.zone(&space);
     let now = (space.clock)();
     let today = now.with_timezone(&zone).date_naive();
-    let period = parse_day(query.since.as_deref())
-        .and_then(|since| Ok((since, parse_day(query.until.as_deref())?)))
-        .and_then(|(since, until)| {
-            // Per month, a year by default: from the first day of the month eleven months back.
-            let since = since.or_else(|| {
-                monthly.then(|| {
-                    let end = until.unwrap_or(today);
-                    let months = end.year() * 12 + end.month0() as i32 - 11;
-                    NaiveDate::from_ymd_opt(months.div_euclid(12), months.rem_euclid(12) as u32 + 1, 1).unwrap_or(end)
-                })
-            });
-            Period::new(since, until, today).map_err(|problem| problem.to_string())
+    let period = asked_days(query.since.as_deref(), query.until.as_deref()).and_then(|(since, until)| {
+        // Per month, a year by default: from the first day of the month eleven months back.
+        let since = since.or_else(|| {
+            monthly.then(|| {
+                let end = until.unwrap_or(today);
+                let months = end.year() * 12 + end.month0() as i32 - 11;
+                NaiveDate::from_ymd_opt(months.div_euclid(12), months.rem_euclid(12) as u32 + 1, 1).unwrap_or(end)
+            })
         });
-    let mut page = StatsPage {
+        Period::new(since, until, today).map_err(|problem| problem.to_string())
+    });
+    let page = StatsPage {
         chrome: customer.chrome("stats"),
         scope: scope.clone(),
         since: String::new(),
@@ -660,36 +689,13 @@ async fn stats(State(space): State<Shared>, headers: HeaderMap, Query(query): Qu
         chart: chart(&[]),
         error: None,
     };
-    let period = match period {
-        Ok(period) => period,
-        Err(problem) => {
-            page.error = Some(problem);
-            return render(StatusCode::BAD_REQUEST, page);
-        }
-    };
-    page.since = period.since.to_string();
-    page.until = period.until.to_string();
-    let (from, to) = period.bounds(zone);
-    let records = match space.ledger.messages_between(&scope.login, from, to).await {
-        Ok(records) => records,
-        Err(problem) => return unavailable(problem),
+    let (mut page, period, records) = match records_in(&space, &scope.login, period, zone, page).await {
+        Ok(found) => found,
+        Err(response) => return response,
     };
     let days = daily(&records, period, zone, now);
     page.rows = rows(&days, monthly);
-    page.totals =
-        rows(&days, true).into_iter().fold(Row { label: "total".into(), ..Row::default() }, |mut total, row| {
-            total.emails += row.emails;
-            total.rejected += row.rejected;
-            total.sms += row.sms;
-            total.parts += row.parts;
-            total.delivered += row.delivered;
-            total.failed += row.failed;
-            total.unknown += row.unknown;
-            total.open += row.open;
-            total.credits_debited += row.credits_debited;
-            total.credits_refunded += row.credits_refunded;
-            total
-        });
+    page.totals = total(&days);
     page.chart = chart(&page.rows);
     render(StatusCode::OK, page)
 }
@@ -857,13 +863,10 @@ async fn key_page(State(space): State<Shared>, headers: HeaderMap) -> Response {
 }
 
 async fn rotate_key(State(space): State<Shared>, headers: HeaderMap, Form(form): Form<CsrfForm>) -> Response {
-    let customer = match customer(&space, &headers).await {
+    let customer = match form_customer(&space, &headers, &form.csrf).await {
         Ok(customer) => customer,
         Err(response) => return response,
     };
-    if let Err(refused) = customer.check(&form.csrf) {
-        return refused;
-    }
     let key = ApiKey::new(new_api_key());
     match space.ledger.rotate_key(&customer.account.login, &key).await {
         Ok(Some(_)) => {}
@@ -904,26 +907,20 @@ async fn settings_page(State(space): State<Shared>, headers: HeaderMap) -> Respo
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
+#[serde(default)]
 struct SettingsForm {
-    #[serde(default)]
     csrf: String,
-    #[serde(default)]
     sender: String,
-    #[serde(default)]
     timezone: String,
-    #[serde(default)]
     receipts: String,
 }
 
 async fn save_settings(State(space): State<Shared>, headers: HeaderMap, Form(form): Form<SettingsForm>) -> Response {
-    let customer = match customer(&space, &headers).await {
+    let customer = match form_customer(&space, &headers, &form.csrf).await {
         Ok(customer) => customer,
         Err(response) => return response,
     };
-    if let Err(refused) = customer.check(&form.csrf) {
-        return refused;
-    }
     let refuse = |problem: &str| {
         let mut page = settings_view(&space, &customer, &customer.account);
         page.error = Some(format!("Not saved: {problem}."));
@@ -999,11 +996,10 @@ async fn send_page(State(space): State<Shared>, headers: HeaderMap) -> Response 
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
+#[serde(default)]
 struct CountForm {
-    #[serde(default)]
     csrf: String,
-    #[serde(default)]
     text: String,
 }
 
@@ -1027,17 +1023,13 @@ async fn count(State(space): State<Shared>, headers: HeaderMap, Form(form): Form
     .into_response()
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
+#[serde(default)]
 struct SendForm {
-    #[serde(default)]
     csrf: String,
-    #[serde(default)]
     numbers: String,
-    #[serde(default)]
     text: String,
-    #[serde(default)]
     from: String,
-    #[serde(default)]
     date: String,
 }
 
@@ -1053,13 +1045,10 @@ fn unsigned_subject(form: &SendForm) -> Option<String> {
 }
 
 async fn send(State(space): State<Shared>, headers: HeaderMap, Form(form): Form<SendForm>) -> Response {
-    let customer = match customer(&space, &headers).await {
+    let customer = match form_customer(&space, &headers, &form.csrf).await {
         Ok(customer) => customer,
         Err(response) => return response,
     };
-    if let Err(refused) = customer.check(&form.csrf) {
-        return refused;
-    }
     let mut page = send_view(&space, &customer);
     page.numbers = form.numbers.clone();
     page.text = form.text.clone();
@@ -1143,13 +1132,11 @@ async fn sub_accounts(State(space): State<Shared>, headers: HeaderMap) -> Respon
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
+#[serde(default)]
 struct SubAccountForm {
-    #[serde(default)]
     csrf: String,
-    #[serde(default)]
     login: String,
-    #[serde(default)]
     password: String,
 }
 
@@ -1183,13 +1170,10 @@ async fn create_sub_account(
     headers: HeaderMap,
     Form(form): Form<SubAccountForm>,
 ) -> Response {
-    let customer = match customer(&space, &headers).await {
+    let customer = match form_customer(&space, &headers, &form.csrf).await {
         Ok(customer) => customer,
         Err(response) => return response,
     };
-    if let Err(refused) = customer.check(&form.csrf) {
-        return refused;
-    }
     if customer.account.parent.is_some() {
         return refuse_sub(&space, &customer, "a sub-account has no sub-accounts of its own".to_owned()).await;
     }
@@ -1232,26 +1216,20 @@ async fn create_sub_account(
     sub_accounts_after(&space, &customer, StatusCode::OK, |page| page.created = Some(created)).await
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
+#[serde(default)]
 struct TransferForm {
-    #[serde(default)]
     csrf: String,
-    #[serde(default)]
     sub: String,
-    #[serde(default)]
     direction: String,
-    #[serde(default)]
     credits: String,
 }
 
 async fn transfer(State(space): State<Shared>, headers: HeaderMap, Form(form): Form<TransferForm>) -> Response {
-    let customer = match customer(&space, &headers).await {
+    let customer = match form_customer(&space, &headers, &form.csrf).await {
         Ok(customer) => customer,
         Err(response) => return response,
     };
-    if let Err(refused) = customer.check(&form.csrf) {
-        return refused;
-    }
     let parent = customer.account.login.clone();
     let sub = form.sub.trim().to_owned();
     // Only between an account and one of its own sub-accounts (checked again in the transaction).

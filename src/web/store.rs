@@ -10,7 +10,8 @@ use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::access::{INVITATION_HOURS, SESSION_HOURS, token, token_digest};
-use crate::aws::port_error;
+use crate::aws::dynamodb::queried;
+use crate::aws::{conditional, port_error};
 use crate::domain::account::{Account, MAX_CREDITS, Receipts};
 use crate::domain::message::sortable_time;
 use crate::domain::sender::SenderId;
@@ -108,6 +109,18 @@ impl WebStore {
         HashMap::from([(WEB.partition_key.to_owned(), s(pk)), ("sk".to_owned(), s(sk))])
     }
 
+    /// Puts `item` in the web table, in place of any item of its key.
+    async fn put(&self, item: Item) -> Result<(), PortError> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .send()
+            .await
+            .map_err(|e| port_error("dynamodb", e))?;
+        Ok(())
+    }
+
     fn generation_key(login: &str) -> Item {
         WebStore::key(format!("login#{login}"), "generation")
     }
@@ -145,13 +158,7 @@ impl WebStore {
         item.insert("csrf".into(), s(&session.csrf));
         item.insert("generation".into(), n(self.generation(login).await?));
         item.insert("expires_at".into(), n(session.expires_at));
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .send()
-            .await
-            .map_err(|e| port_error("dynamodb", e))?;
+        self.put(item).await?;
         Ok((session_token, session))
     }
 
@@ -216,13 +223,7 @@ impl WebStore {
             .expression_attribute_values(":expires", n(expires.timestamp()))
             .send()
             .await;
-        match counted {
-            Ok(_) => Ok(true),
-            Err(error) if error.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => {
-                Ok(false)
-            }
-            Err(error) => Err(port_error("dynamodb", error)),
-        }
+        conditional(counted, |_| true, false)
     }
 
     /// Forgets a counter (the login's, after a successful log in).
@@ -246,13 +247,7 @@ impl WebStore {
         let mut item = WebStore::key(format!("invite#{}", token_digest(&invitation)), "invite");
         item.insert("login".into(), s(login));
         item.insert("expires_at".into(), n((now + Duration::hours(INVITATION_HOURS)).timestamp()));
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .send()
-            .await
-            .map_err(|e| port_error("dynamodb", e))?;
+        self.put(item).await?;
         Ok(invitation)
     }
 
@@ -276,13 +271,7 @@ impl WebStore {
             .return_values(ReturnValue::AllOld)
             .send()
             .await;
-        match taken {
-            Ok(output) => Ok(output.attributes.and_then(|item| string(&item, "login"))),
-            Err(error) if error.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => {
-                Ok(None)
-            }
-            Err(error) => Err(port_error("dynamodb", error)),
-        }
+        conditional(taken, |output| output.attributes.and_then(|item| string(&item, "login")), None)
     }
 
     // ----- accounts -----
@@ -321,13 +310,7 @@ impl WebStore {
         if !removes.is_empty() {
             expression.push_str(&format!("REMOVE {}", removes.join(", ")));
         }
-        match update.update_expression(expression).send().await {
-            Ok(_) => Ok(true),
-            Err(error) if error.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => {
-                Ok(false)
-            }
-            Err(error) => Err(port_error("dynamodb", error)),
-        }
+        conditional(update.update_expression(expression).send().await, |_| true, false)
     }
 
     /// Sets the account's password hash (see [`super::access::hash_password`]); false if there
@@ -467,31 +450,20 @@ impl WebStore {
     /// Records a movement of `login`'s credits (the operator's credits: written after the add).
     pub async fn record_movement(&self, login: &str, movement: &StoredMovement) -> Result<(), PortError> {
         let put = self.movement_put(login, movement)?;
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(put.item))
-            .send()
-            .await
-            .map_err(|e| port_error("dynamodb", e))?;
-        Ok(())
+        self.put(put.item).await
     }
 
     /// `login`'s recorded movements from `from` on, oldest first.
     pub async fn movements(&self, login: &str, from: DateTime<Utc>) -> Result<Vec<StoredMovement>, PortError> {
-        let items: Vec<Item> = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("pk = :pk AND sk >= :from")
-            .expression_attribute_values(":pk", s(format!("movements#{login}")))
-            .expression_attribute_values(":from", s(sortable_time::format(&from)))
-            .into_paginator()
-            .items()
-            .send()
-            .collect::<Result<_, _>>()
-            .await
-            .map_err(|e| port_error("dynamodb", e))?;
+        let items = queried(
+            self.client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("pk = :pk AND sk >= :from")
+                .expression_attribute_values(":pk", s(format!("movements#{login}")))
+                .expression_attribute_values(":from", s(sortable_time::format(&from))),
+        )
+        .await?;
         items
             .into_iter()
             .map(|item| serde_dynamo::from_item(item).map_err(|e| refused(format!("unreadable movement: {e}"))))

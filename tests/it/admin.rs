@@ -1,8 +1,8 @@
 //! `mail2sms-admin` as the operator runs it: the real binary against the emulator.
 
-use std::process::{Command, Output};
+use std::process::Output;
 
-use crate::helpers::World;
+use crate::helpers::{World, admin, show, stdout};
 use chrono::{DateTime, NaiveDate, SubsecRound, TimeZone, Utc};
 use chrono_tz::Europe;
 use mail2sms::domain::Rejection;
@@ -14,29 +14,6 @@ use mail2sms::domain::segments::Encoding;
 use mail2sms::pipeline::Outcome;
 use mail2sms::ports::{Ledger, Opening};
 use serde_json::{Value, json};
-
-fn admin(world: &World, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_mail2sms-admin"))
-        .args(args)
-        .env("ACCOUNTS_TABLE", &world.config.accounts_table)
-        .env("MESSAGES_TABLE", &world.config.messages_table)
-        .env("OPT_OUTS_TABLE", &world.config.opt_outs_table)
-        .env("INBOUND_BUCKET", &world.config.inbound_bucket)
-        .env("REPLY_FROM", &world.config.reply_from)
-        .env("SCHEDULE_GROUP", &world.config.schedule_group)
-        .envs(world.credentials_env())
-        .output()
-        .expect("mail2sms-admin runs")
-}
-
-fn stdout(output: &Output) -> String {
-    assert!(output.status.success(), "failed: {}", String::from_utf8_lossy(&output.stderr));
-    String::from_utf8(output.stdout.clone()).unwrap()
-}
-
-fn show(world: &World, login: &str) -> Value {
-    serde_json::from_str(&stdout(&admin(world, &["account", "show", login]))).unwrap()
-}
 
 #[tokio::test]
 async fn accounts_are_created_shown_suspended_resumed_and_credited() {

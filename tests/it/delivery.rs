@@ -89,13 +89,6 @@ fn follow_up(kind: FollowUpKind, message_id: &str) -> Value {
     serde_json::from_str(&FollowUp { follow_up: kind, message_id: message_id.to_owned() }.to_input()).unwrap()
 }
 
-/// The names of the world's schedules.
-async fn schedules(world: &World) -> Vec<String> {
-    let scheduler = aws_sdk_scheduler::Client::new(&world.sdk);
-    let listed = scheduler.list_schedules().group_name(&world.config.schedule_group).send().await.unwrap();
-    listed.schedules().iter().filter_map(|s| s.name().map(str::to_owned)).collect()
-}
-
 #[tokio::test]
 async fn sns_delivery_logs_deliver_and_a_definitive_failure_refunds_once() {
     let world = World::new().await;
@@ -251,7 +244,7 @@ async fn a_recipient_in_doubt_is_refunded_when_no_event_came_within_the_window()
     let record = world.record(&id).await;
     assert_eq!(recipient(&record, FIRST).delivery, Delivery::Unknown);
     assert_eq!(record.text, None, "nothing will be sent again: the text is forgotten");
-    let names = schedules(&world).await;
+    let names = world.schedules().await;
     assert!(names.iter().any(|name| name.starts_with("m2s-doubt") && name.ends_with(&id)), "{names:?}");
 
     let settled = handle(&world, follow_up(FollowUpKind::InDoubt, &id)).await;
@@ -373,7 +366,7 @@ async fn seventy_two_hours_after_sending_what_is_open_is_reported_unknown() {
     let world = World::new().await;
     let key = with_receipts(&world, Receipts::All).await;
     let id = send_to_both(&world, &key).await;
-    let names = schedules(&world).await;
+    let names = world.schedules().await;
     assert!(names.iter().any(|name| name.starts_with("m2s-close") && name.ends_with(&id)), "{names:?}");
     let record = world.record(&id).await;
     handle(&world, sns_logs(&[(&provider_id(&record, FIRST), FIRST, "SUCCESS", "accepted")])).await;

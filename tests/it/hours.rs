@@ -1,9 +1,7 @@
 //! The French marketing hours and the credit alerts (issue #9), through the real gateway and
 //! `mail2sms-admin` against the emulator, at fixed instants (the gateway's injectable clock).
 
-use std::process::{Command, Output};
-
-use crate::helpers::{Reply, World};
+use crate::helpers::{Reply, World, admin, show, stderr, stdout};
 use aws_sdk_scheduler::types::ActionAfterCompletion;
 use chrono::{DateTime, TimeZone, Utc};
 use futures::future::join_all;
@@ -62,34 +60,6 @@ async fn send(world: &World, gateway: &AwsGateway, subject: &str, body: &str) ->
     (id, outcomes.remove(0))
 }
 
-fn admin(world: &World, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_mail2sms-admin"))
-        .args(args)
-        .env("ACCOUNTS_TABLE", &world.config.accounts_table)
-        .env("MESSAGES_TABLE", &world.config.messages_table)
-        .env("INBOUND_BUCKET", &world.config.inbound_bucket)
-        .env("REPLY_FROM", &world.config.reply_from)
-        .env("SCHEDULE_GROUP", &world.config.schedule_group)
-        .envs(world.credentials_env())
-        .output()
-        .expect("mail2sms-admin runs")
-}
-
-fn stdout(output: &Output) -> String {
-    assert!(output.status.success(), "failed: {}", String::from_utf8_lossy(&output.stderr));
-    String::from_utf8(output.stdout.clone()).unwrap()
-}
-
-fn stderr(output: &Output) -> String {
-    assert!(!output.status.success(), "succeeded: {}", String::from_utf8_lossy(&output.stdout));
-    assert!(output.stdout.is_empty(), "printed on stdout: {}", String::from_utf8_lossy(&output.stdout));
-    String::from_utf8(output.stderr.clone()).unwrap()
-}
-
-fn show(world: &World, login: &str) -> Value {
-    serde_json::from_str(&stdout(&admin(world, &["account", "show", login]))).unwrap()
-}
-
 /// The emails this world sent to `to`.
 fn mails_to(world: &World, to: &str) -> Vec<Reply> {
     world.replies().into_iter().filter(|reply| reply.to.as_deref() == Some(to)).collect()
@@ -119,13 +89,7 @@ async fn a_marketing_message_to_a_french_number_at_21_00_on_a_saturday_is_held_t
     assert_eq!(record.due_at, Some(monday_8h()));
     assert_eq!(record.held, Some(Hold { reason: HoldReason::MarketingHours, original_due_at: saturday_21h() }));
     assert_eq!(record.local_date, None, "the customer asked for no date");
-    let schedule = aws_sdk_scheduler::Client::new(&world.sdk)
-        .get_schedule()
-        .group_name(&world.config.schedule_group)
-        .name(schedule_name(&id))
-        .send()
-        .await
-        .unwrap();
+    let schedule = world.schedule(&schedule_name(&id)).await;
     assert_eq!(schedule.schedule_expression(), Some("at(2026-11-30T07:00:00)"));
     assert_eq!(schedule.action_after_completion(), Some(&ActionAfterCompletion::Delete));
 
@@ -222,13 +186,7 @@ async fn a_held_message_can_be_cancelled_and_refunded_once() {
     assert_eq!(world.credits("shop").await, 10, "refunded once");
     let record = world.record(&id).await;
     assert_eq!(record.state, MessageState::Cancelled);
-    let schedules = aws_sdk_scheduler::Client::new(&world.sdk)
-        .list_schedules()
-        .group_name(&world.config.schedule_group)
-        .send()
-        .await
-        .unwrap();
-    assert!(schedules.schedules().is_empty(), "its schedule is deleted");
+    assert!(world.schedules().await.is_empty(), "its schedule is deleted");
     let due = gateway.handle(json!({ "scheduled_send": id }), &world.invocation()).await.unwrap();
     assert_eq!(due, [Outcome::NothingDue { message_id: id }]);
     assert!(world.sms().is_empty());

@@ -3,8 +3,6 @@
 //! it for a large email), numbers the providers refuse as opted out put on the gateway's list,
 //! and `mail2sms-admin optout` as the operator runs it.
 
-use std::process::{Command, Output};
-
 use chrono::Utc;
 use mail2sms::aws::gateway;
 use mail2sms::config::SmsProvider;
@@ -17,8 +15,8 @@ use mail2sms::pipeline::Outcome;
 use mail2sms::ports::{Ledger, Opening};
 use serde_json::{Value, json};
 
-use crate::helpers::World;
 use crate::helpers::faults::{Fault, FaultProxy, Rule};
+use crate::helpers::{World, admin, stderr, stdout};
 
 const LISTED: &str = "+33612345678";
 const OTHER: &str = "+33698765432";
@@ -54,28 +52,6 @@ fn only(outcomes: Vec<Outcome>) -> Outcome {
 
 fn recipient<'a>(record: &'a MessageRecord, e164: &str) -> &'a RecipientRecord {
     record.recipients.iter().find(|r| r.number.e164() == e164).expect("a recipient")
-}
-
-/// `mail2sms-admin` with the world's tables, as the operator runs it.
-fn admin(world: &World, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_mail2sms-admin"))
-        .args(args)
-        .env("ACCOUNTS_TABLE", &world.config.accounts_table)
-        .env("MESSAGES_TABLE", &world.config.messages_table)
-        .env("OPT_OUTS_TABLE", &world.config.opt_outs_table)
-        .envs(world.credentials_env())
-        .output()
-        .expect("mail2sms-admin runs")
-}
-
-fn stdout(output: &Output) -> String {
-    assert!(output.status.success(), "failed: {}", String::from_utf8_lossy(&output.stderr));
-    String::from_utf8(output.stdout.clone()).unwrap()
-}
-
-fn stderr(output: &Output) -> String {
-    assert!(!output.status.success(), "succeeded: {}", String::from_utf8_lossy(&output.stdout));
-    String::from_utf8(output.stderr.clone()).unwrap()
 }
 
 /// `optout list` read back: (number, source) by number.

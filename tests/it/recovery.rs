@@ -203,13 +203,7 @@ async fn a_schedule_that_could_not_be_created_is_created_by_the_retry_without_a_
     let retry = gateway.handle(world.ses_event(&id), &invocation).await.unwrap().remove(0);
 
     assert!(matches!(retry, Outcome::Scheduled { .. }), "{retry:?}");
-    let schedules = aws_sdk_scheduler::Client::new(&world.sdk)
-        .list_schedules()
-        .group_name(&world.config.schedule_group)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(schedules.schedules().len(), 1);
+    assert_eq!(world.schedules().await.len(), 1);
     assert_eq!(world.credits("shop").await, 6, "debited once");
 }
 

@@ -146,13 +146,7 @@ async fn run(sample: &Sample, due: &str) -> (Value, Value) {
         assert!(world.sms().is_empty(), "{name}: an SMS went out before the due time");
         let record = world.record(&id).await;
         let schedule_name = record.schedule_name.expect("the record names its schedule");
-        let schedule = aws_sdk_scheduler::Client::new(&world.sdk)
-            .get_schedule()
-            .name(&schedule_name)
-            .group_name(&world.config.schedule_group)
-            .send()
-            .await
-            .unwrap();
+        let schedule = world.schedule(&schedule_name).await;
         let input = schedule.target().map(|target| target.input().unwrap_or_default()).expect("a target");
         let fired = handle(serde_json::from_str(input).expect("the schedule's input is JSON")).await;
         assert!(matches!(fired[..], [Outcome::Sent { .. }]), "{name}: the schedule fired: {fired:?}");

@@ -35,10 +35,6 @@ async fn schedule_email(world: &World, gateway: &AwsGateway, key: &str, date: &s
     (id, outcomes.remove(0))
 }
 
-fn scheduler(world: &World) -> aws_sdk_scheduler::Client {
-    aws_sdk_scheduler::Client::new(&world.sdk)
-}
-
 #[tokio::test]
 async fn a_future_date_debits_now_and_creates_a_one_time_schedule() {
     let world = World::new().await;
@@ -58,13 +54,7 @@ async fn a_future_date_debits_now_and_creates_a_one_time_schedule() {
     assert_eq!(record.local_date.as_deref(), Some("2026-12-01 09:30:00"));
     assert_eq!(record.timezone.as_deref(), Some("Europe/Paris"));
 
-    let schedule = scheduler(&world)
-        .get_schedule()
-        .group_name(&world.config.schedule_group)
-        .name(schedule_name(&id))
-        .send()
-        .await
-        .unwrap();
+    let schedule = world.schedule(&schedule_name(&id)).await;
     assert_eq!(schedule.schedule_expression(), Some("at(2026-12-01T08:30:00)"));
     assert_eq!(schedule.schedule_expression_timezone(), Some("UTC"));
     assert_eq!(schedule.flexible_time_window().map(|w| w.mode().clone()), Some(FlexibleTimeWindowMode::Off));
@@ -86,8 +76,7 @@ async fn a_second_delivery_creates_no_second_schedule_and_debits_once() {
     let again = gateway.handle(world.ses_event(&id), &world.invocation()).await.unwrap();
 
     assert!(matches!(again[..], [Outcome::Scheduled { .. }]), "{again:?}");
-    let schedules = scheduler(&world).list_schedules().group_name(&world.config.schedule_group).send().await.unwrap();
-    assert_eq!(schedules.schedules().len(), 1);
+    assert_eq!(world.schedules().await.len(), 1);
     assert_eq!(world.credits("shop").await, 8);
     assert!(world.sms().is_empty() && world.replies().is_empty());
 }

@@ -7,14 +7,12 @@
 //! (`example` is no known top-level domain, so each `<token>.example` is an organizational
 //! domain of its own), `<token>-attacker.example` and `<token>-victim.example` are strangers'.
 
-use std::process::{Command, Output};
-
 use mail2sms::domain::StatusCode;
 use mail2sms::domain::message::{Discard, MessageState, ReplyOutcome};
 use mail2sms::pipeline::Outcome;
 use serde_json::{Value, json};
 
-use crate::helpers::World;
+use crate::helpers::{World, admin, stdout};
 
 /// What SES's checks found, as it writes them in the stored message and says them in its event.
 struct Checks<'a> {
@@ -95,24 +93,6 @@ async fn deliver(world: &World, from: &str, checks: &Checks<'_>, subject: &str) 
     let outcomes = world.gateway().handle(event(world, &id, checks), &world.invocation()).await.unwrap();
     assert_eq!(outcomes.len(), 1, "{outcomes:?}");
     (id, outcomes.into_iter().next().unwrap())
-}
-
-fn admin(world: &World, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_mail2sms-admin"))
-        .args(args)
-        .env("ACCOUNTS_TABLE", &world.config.accounts_table)
-        .env("MESSAGES_TABLE", &world.config.messages_table)
-        .env("INBOUND_BUCKET", &world.config.inbound_bucket)
-        .env("REPLY_FROM", &world.config.reply_from)
-        .env("SCHEDULE_GROUP", &world.config.schedule_group)
-        .envs(world.credentials_env())
-        .output()
-        .expect("mail2sms-admin runs")
-}
-
-fn stdout(output: &Output) -> String {
-    assert!(output.status.success(), "failed: {}", String::from_utf8_lossy(&output.stderr));
-    String::from_utf8(output.stdout.clone()).unwrap()
 }
 
 fn refused(status: StatusCode, reply: ReplyOutcome) -> impl Fn(&Outcome) -> bool {

@@ -614,19 +614,14 @@ async fn an_invitation_sets_the_password_once_within_24_hours() {
 #[tokio::test]
 async fn the_operator_sets_a_password_invites_and_credits_for_the_customer_space() {
     use std::io::Write;
-    use std::process::{Command, Stdio};
+    use std::process::Stdio;
     let site = Site::new().await;
     site.world.account("boutique", 1).await;
     let web_table = format!("{}-web", site.world.token);
     let admin = |args: &[&str], input: Option<&str>| {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_mail2sms-admin"))
+        let mut child = crate::helpers::admin_command(&site.world)
             .args(args)
-            .env("ACCOUNTS_TABLE", &site.world.config.accounts_table)
-            .env("MESSAGES_TABLE", &site.world.config.messages_table)
-            .env("OPT_OUTS_TABLE", &site.world.config.opt_outs_table)
             .env("WEB_TABLE", &web_table)
-            .env("REPLY_FROM", &site.world.config.reply_from)
-            .envs(site.world.credentials_env())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())

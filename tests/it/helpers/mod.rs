@@ -12,6 +12,7 @@ use std::fs::File;
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{LazyLock, Mutex, PoisonError};
 
@@ -160,6 +161,19 @@ impl World {
         self.ledger.account(login).await.unwrap().expect("account").credits
     }
 
+    /// The schedule `name` of the world's group, as the emulator holds it.
+    pub async fn schedule(&self, name: &str) -> aws_sdk_scheduler::operation::get_schedule::GetScheduleOutput {
+        let scheduler = aws_sdk_scheduler::Client::new(&self.sdk);
+        scheduler.get_schedule().group_name(&self.config.schedule_group).name(name).send().await.unwrap()
+    }
+
+    /// The names of the world's schedules.
+    pub async fn schedules(&self) -> Vec<String> {
+        let scheduler = aws_sdk_scheduler::Client::new(&self.sdk);
+        let listed = scheduler.list_schedules().group_name(&self.config.schedule_group).send().await.unwrap();
+        listed.schedules().iter().filter_map(|s| s.name().map(str::to_owned)).collect()
+    }
+
     pub async fn record(&self, message_id: &str) -> MessageRecord {
         self.ledger.load(message_id).await.unwrap().expect("message record")
     }
@@ -254,6 +268,44 @@ fn subject_of(raw: &[u8]) -> Option<String> {
 
 /// events/ses-event.json for `message_id`, its subject (in `commonHeaders` and in the header
 /// list) replaced by `subject`, or removed when the email has none.
+/// `mail2sms-admin` with the world's tables, bucket and addresses, as the operator runs it:
+/// add the arguments (and any other setting) before running it.
+pub fn admin_command(world: &World) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_mail2sms-admin"));
+    command
+        .env("ACCOUNTS_TABLE", &world.config.accounts_table)
+        .env("MESSAGES_TABLE", &world.config.messages_table)
+        .env("OPT_OUTS_TABLE", &world.config.opt_outs_table)
+        .env("INBOUND_BUCKET", &world.config.inbound_bucket)
+        .env("REPLY_FROM", &world.config.reply_from)
+        .env("SCHEDULE_GROUP", &world.config.schedule_group)
+        .envs(world.credentials_env());
+    command
+}
+
+/// `mail2sms-admin` run with `args` against the world, to its end.
+pub fn admin(world: &World, args: &[&str]) -> Output {
+    admin_command(world).args(args).output().expect("mail2sms-admin runs")
+}
+
+/// What a command that succeeded printed.
+pub fn stdout(output: &Output) -> String {
+    assert!(output.status.success(), "failed: {}", String::from_utf8_lossy(&output.stderr));
+    String::from_utf8(output.stdout.clone()).unwrap()
+}
+
+/// Why a command failed: on standard error, nothing on standard output.
+pub fn stderr(output: &Output) -> String {
+    assert!(!output.status.success(), "succeeded: {}", String::from_utf8_lossy(&output.stdout));
+    assert!(output.stdout.is_empty(), "printed on stdout: {}", String::from_utf8_lossy(&output.stdout));
+    String::from_utf8(output.stderr.clone()).unwrap()
+}
+
+/// `account show` of `login`, read.
+pub fn show(world: &World, login: &str) -> Value {
+    serde_json::from_str(&stdout(&admin(world, &["account", "show", login]))).unwrap()
+}
+
 pub fn ses_event(message_id: &str, subject: Option<&str>) -> Value {
     let mut event: Value = serde_json::from_str(include_str!("../../../events/ses-event.json")).unwrap();
     let mail = &mut event["Records"][0]["ses"]["mail"];
