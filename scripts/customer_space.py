@@ -22,8 +22,8 @@ and mail2sms-web serving them. Two uses:
 The emails go through the real function binary (<target>/debug/mail2sms), fed by the demo's own
 Lambda Runtime API (scripts/demo.py's Function), from raw emails stored in the inbound bucket
 as SES's receipt rule does; delivery reports are SNS's delivery-status logs as CloudWatch Logs
-hands them over (scripts/awslogs_event.py). The settings are events/env.json's, as in the
-emulator session, with WEB_TABLE and MAIL_FUNCTION_ARN for the space.
+hands them over (scripts/awslogs_event.py). The settings are events/env.json's, the function's
+and the space's (WEB_TABLE, MAIL_FUNCTION_ARN…), as in the emulator session.
 
 Python 3.11 standard library, boto3, scripts/demo.py and scripts/awslogs_event.py only.
 """
@@ -64,10 +64,8 @@ WORLD_FILE = TARGET_DIR / "browser" / "world.json"
 FUNCTION_LOG = TARGET_DIR / "customer-space-function.log"
 TEST_WEB_LOG = TARGET_DIR / "browser" / "mail2sms-web.log"
 
+# Besides events/env.json's settings (the function's and the space's: WEB_TABLE, MAIL_FUNCTION_ARN…).
 WEB_SETTINGS = {
-    "WEB_TABLE": "mail2sms-web",
-    "MAIL_FUNCTION_ARN": demo.FUNCTION_ARN,
-    "OPERATOR_CONTACT": "credits@operator.example",
     "RUST_LOG": "info",
 }
 DEFAULT_LISTEN_ADDR = "127.0.0.1:8080"
@@ -108,13 +106,14 @@ def say(line: str = "") -> None:
 
 
 def space_env() -> dict[str, str]:
-    """The function's settings from events/env.json (as the emulator session's), the SDK's
-    variables from this environment (the emulator's endpoint, dummy credentials), and the space's."""
+    """The function's and the space's settings from events/env.json (as the emulator session's),
+    the SDK's variables from this environment (the emulator's endpoint, dummy credentials)."""
     if not os.environ.get("AWS_ENDPOINT_URL"):
         raise SpaceError("AWS_ENDPOINT_URL is not set: run this through `make demo` or `make browser-test`")
     env = {name: os.environ[name] for name in demo.SDK_VARIABLES if name in os.environ}
-    settings = json.loads(ENV_JSON.read_text(encoding="utf-8"))["Mail2SmsFunction"]
-    env.update({name: value for name, value in settings.items() if name != "AWS_ENDPOINT_URL"})
+    settings = json.loads(ENV_JSON.read_text(encoding="utf-8"))
+    for function in ("Mail2SmsFunction", "WebFunction"):
+        env.update({name: value for name, value in settings[function].items() if name != "AWS_ENDPOINT_URL"})
     env.update(WEB_SETTINGS)
     env["PATH"] = os.environ.get("PATH", "/usr/bin:/bin")
     return env

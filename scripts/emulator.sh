@@ -5,14 +5,14 @@
 # mail2sms-admin, `make invoke-local` and boto3 all see the same tables:
 #
 #   start   starts moto in the background (on EMULATOR_PORT, or a free port the kernel picks),
-#           records its pid and port in .demo/emulator/, creates the tables, the inbound bucket,
-#           the reply identity and the schedule group with `mail2sms-admin bootstrap` (names from
-#           events/env.json), and prints the `export` lines on stdout (everything else on
+#           records its pid and port in .demo/emulator/, creates the tables (the customer space's
+#           too), the inbound bucket, the reply identity and the schedule group with
+#           `mail2sms-admin bootstrap` (names from events/env.json), and prints the `export` lines on stdout (everything else on
 #           stderr), so `eval "$(scripts/emulator.sh start)"` works too. If a session already
 #           runs, says so and prints its `export` lines again.
 #   env     the `export` lines of the running session: the AWS SDK variables (endpoint, region,
-#           dummy credentials), the function's settings from events/env.json, and the debug
-#           binaries' directory on PATH. For `eval "$(make -s emulator-env)"`.
+#           dummy credentials), the function's and the customer space's settings from
+#           events/env.json (WEB_TABLE among them), and the debug binaries' directory on PATH. For `eval "$(make -s emulator-env)"`.
 #   status  whether a session runs, and where (and the customer space, when `make demo` started it).
 #   stop    stops the session, and the customer space `make demo` started on it
 #           (scripts/customer_space.py: mail2sms-web, its pid in web.pid), and removes .demo/emulator/.
@@ -81,9 +81,12 @@ session_env() {
     moto_env "$(endpoint)"
     "$moto_venv_bin/python" - "$root/events/env.json" <<'PY'
 import json, shlex, sys
-for name, value in json.load(open(sys.argv[1]))["Mail2SmsFunction"].items():
-    if name != "AWS_ENDPOINT_URL":  # the emulator's, above (this one is for `sam local invoke`)
-        print(f"export {name}={shlex.quote(value)}")
+settings = json.load(open(sys.argv[1]))
+# The function's settings, then the customer space's (WEB_TABLE…, which mail2sms-admin reads too).
+for function in ("Mail2SmsFunction", "WebFunction"):
+    for name, value in settings[function].items():
+        if name != "AWS_ENDPOINT_URL":  # the emulator's, above (this one is for `sam local invoke`)
+            print(f"export {name}={shlex.quote(value)}")
 PY
     # mail2sms-admin (and mail2sms) by name.
     printf 'case ":$PATH:" in *:%q:*) ;; *) export PATH=%q:"$PATH" ;; esac\n' "$bin" "$bin"

@@ -13,6 +13,7 @@ pub mod memory;
 pub mod metrics;
 pub mod operator;
 pub mod pipeline;
+pub mod plural;
 pub mod ports;
 pub mod reply;
 pub mod tables;

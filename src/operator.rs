@@ -16,7 +16,7 @@ use crate::aws::dynamodb::DynamoLedger;
 use crate::aws::scheduler::EventBridgeScheduler;
 use crate::config::{AdminSettings, ConfigError, DEFAULT_TIMEZONE};
 use crate::domain::account::{
-    Account, AccountError, CreditAmountError, CreditsAdded, MAX_CREDITS, Receipts, credit_amount, new_api_key,
+    Account, AccountError, AuthMode, CreditAmountError, CreditsAdded, MAX_CREDITS, Receipts, credit_amount, new_api_key,
 };
 use crate::domain::alerts::parse_contact;
 use crate::domain::date::parse_timezone;
@@ -27,6 +27,7 @@ use crate::domain::request::ApiKey;
 use crate::domain::stats::{DayStats, Period, PeriodError, daily};
 use crate::event::ScheduledSendEvent;
 use crate::pipeline::Invocation;
+use crate::plural::{count, english};
 use crate::ports::{Ledger, PortError};
 use crate::tables;
 
@@ -273,7 +274,12 @@ impl Operator {
 
     /// Sets which delivery receipts the account gets. Returns the account as it is after.
     pub async fn set_receipts(&self, login: &str, receipts: Receipts) -> Result<Account, OperatorError> {
-        self.ledger.set_receipts(login, receipts).await?.ok_or_else(|| OperatorError::NoAccount(login.to_owned()))
+        self.settings().set_receipts(login, receipts).await
+    }
+
+    /// The settings the account's customer changes too, in the customer space.
+    pub fn settings(&self) -> AccountSettings<'_> {
+        AccountSettings::new(&self.ledger)
     }
 
     /// Suspends the account (its emails are answered 102) or resumes it.
@@ -287,7 +293,6 @@ impl Operator {
         let credits = credit_amount(typed)?;
         match self.ledger.add_credits(login, credits).await? {
             CreditsAdded::Added(account) => {
-                // ----- credit alerts -----
                 // Back at the threshold or above: the next debit below it tells the contact again.
                 if account.low_credit_alerted
                     && account.low_credit.is_some_and(|threshold| account.credits >= threshold)
@@ -459,26 +464,19 @@ impl Operator {
     /// (`true`, the default), or lets them go at any hour (`false`: the customer takes the
     /// responsibility). Returns the account as it is after.
     pub async fn set_marketing_hours(&self, login: &str, hold: bool) -> Result<Account, OperatorError> {
-        self.ledger.set_marketing_hours(login, hold).await?.ok_or_else(|| OperatorError::NoAccount(login.to_owned()))
+        self.settings().set_marketing_hours(login, hold).await
     }
 
     /// Sets the low-credit threshold (typed: 1 to [`MAX_CREDITS`]), or removes it (`None`), and
     /// re-arms the alert. Returns the account as it is after.
     pub async fn set_low_credit(&self, login: &str, typed: Option<&str>) -> Result<Account, OperatorError> {
-        let threshold = typed.map(credit_amount).transpose()?;
-        self.ledger.set_low_credit(login, threshold).await?.ok_or_else(|| OperatorError::NoAccount(login.to_owned()))
+        self.settings().set_low_credit(login, typed).await
     }
 
     /// Sets the address credit alerts go to (one plain address, see [`parse_contact`]), or
     /// removes it (`None`: no alert at all). Returns the account as it is after.
     pub async fn set_contact(&self, login: &str, typed: Option<&str>) -> Result<Account, OperatorError> {
-        let contact = typed
-            .map(|typed| parse_contact(typed).ok_or_else(|| OperatorError::ImpossibleContact(typed.to_owned())))
-            .transpose()?;
-        self.ledger
-            .set_contact(login, contact.as_deref())
-            .await?
-            .ok_or_else(|| OperatorError::NoAccount(login.to_owned()))
+        self.settings().set_contact(login, typed).await
     }
 }
 
@@ -503,6 +501,39 @@ pub struct OptOutsImported {
     pub added: usize,
 }
 
+impl OptOutsChanged {
+    /// The sum, as `optout add` and `remove` and the customer space say it:
+    /// `boutique's opt-out list: 2 numbers added, 1 already on it`.
+    pub fn summary(&self, done: &str, left: &str) -> String {
+        let changed = english(count(self.changed.len()), ("number", "numbers"));
+        format!("{}: {changed} {done}, {} {left}", self.list, self.unchanged.len())
+    }
+}
+
+impl OptOutsImported {
+    /// Each line refused and why, as `optout import` and the customer space list them:
+    /// `line 5: "abc": not written as a phone number`.
+    pub fn rejected_lines(&self) -> Vec<String> {
+        self.file
+            .rejected
+            .iter()
+            .map(|line| format!("line {}: {:?}: {}", line.line, line.input, line.rejection))
+            .collect()
+    }
+
+    /// The sum: `boutique's opt-out list: 120 numbers added, 3 already on it; 2 lines rejected`.
+    pub fn summary(&self) -> String {
+        format!(
+            "{}: {} added, {} already on it; {} rejected{}",
+            self.list,
+            english(count(self.added), ("number", "numbers")),
+            self.file.numbers.len() - self.added,
+            english(count(self.file.rejected.len()), ("line", "lines")),
+            if self.file.header { " (first line read as a header)" } else { "" }
+        )
+    }
+}
+
 impl Operator {
     /// The name of the opt-out lists' table, which `bootstrap` and the `optout` commands need.
     fn opt_outs_table(&self) -> Result<&String, OperatorError> {
@@ -522,30 +553,12 @@ impl Operator {
     /// Puts the numbers typed (any form a subject accepts) on `list`; those already there stay
     /// as they were. A typed item that is not a number to text refuses them all.
     pub async fn add_opt_outs(&self, list: &OptOutList, typed: &[String]) -> Result<OptOutsChanged, OperatorError> {
-        let numbers = read_numbers(typed).map_err(OperatorError::OptOutNumber)?;
-        self.add_numbers(list, numbers, OptOutSource::Operator).await
-    }
-
-    async fn add_numbers(
-        &self,
-        list: &OptOutList,
-        numbers: Vec<Recipient>,
-        source: OptOutSource,
-    ) -> Result<OptOutsChanged, OperatorError> {
-        let now = Utc::now();
-        let entries: Vec<OptOut> =
-            numbers.iter().map(|number| OptOut::new(list, number.clone(), source, now)).collect();
-        let changed = self.ledger.add_opt_outs(&entries).await?;
-        let unchanged = numbers.into_iter().filter(|number| !changed.contains(number)).collect();
-        Ok(OptOutsChanged { list: list.clone(), changed, unchanged })
+        self.settings().add_opt_outs(list, typed, OptOutSource::Operator).await
     }
 
     /// Takes the numbers typed off `list`.
     pub async fn remove_opt_outs(&self, list: &OptOutList, typed: &[String]) -> Result<OptOutsChanged, OperatorError> {
-        let numbers = read_numbers(typed).map_err(OperatorError::OptOutNumber)?;
-        let changed = self.ledger.remove_opt_outs(list, &numbers).await?;
-        let unchanged = numbers.into_iter().filter(|number| !changed.contains(number)).collect();
-        Ok(OptOutsChanged { list: list.clone(), changed, unchanged })
+        self.settings().remove_opt_outs(list, typed).await
     }
 
     /// Every number on `list`, by number.
@@ -562,8 +575,7 @@ impl Operator {
             error: error.to_string(),
         })?;
         let file = read_csv(&String::from_utf8_lossy(&bytes));
-        let added = self.add_numbers(list, file.numbers.clone(), OptOutSource::Import).await?.changed.len();
-        Ok(OptOutsImported { list: list.clone(), file, added })
+        self.settings().import_opt_outs(list, file, OptOutSource::Import).await
     }
 }
 
@@ -635,12 +647,48 @@ impl Operator {
     pub async fn update_senders(
         &self,
         login: &str,
-        auth: Option<crate::domain::account::AuthMode>,
+        auth: Option<AuthMode>,
+        allow: &[String],
+        disallow: &[String],
+    ) -> Result<Account, OperatorError> {
+        self.settings().update_senders(login, auth, allow, disallow).await
+    }
+}
+
+// ----- the settings the customer space changes too -----
+
+/// The account settings that both the operator (`account update`, `optout`) and the account's
+/// customer (the customer space, issue #12) change: one way each, through the same domain rules
+/// and the same ledger writes whoever types them, so that no path skips a rule. Each takes what
+/// was typed and returns what it did, or an [`OperatorError`] (nothing changed).
+pub struct AccountSettings<'l> {
+    ledger: &'l DynamoLedger,
+}
+
+impl<'l> AccountSettings<'l> {
+    pub fn new(ledger: &'l DynamoLedger) -> AccountSettings<'l> {
+        AccountSettings { ledger }
+    }
+
+    fn found(login: &str, account: Option<Account>) -> Result<Account, OperatorError> {
+        account.ok_or_else(|| OperatorError::NoAccount(login.to_owned()))
+    }
+
+    /// Changes what proves that an email comes from the account: its mode (`auth`, kept when
+    /// `None`) and the senders it allows, those of `disallow` taken away and those of `allow`
+    /// added (see [`Account::with_senders`]). A sender another account allows is refused
+    /// ([`OperatorError::SenderTaken`]), and so is the whole change: an address or a domain
+    /// belongs to one account only, which the ledger enforces atomically
+    /// ([`DynamoLedger::set_senders`]). Returns the account as it is after.
+    pub async fn update_senders(
+        &self,
+        login: &str,
+        auth: Option<AuthMode>,
         allow: &[String],
         disallow: &[String],
     ) -> Result<Account, OperatorError> {
         use crate::aws::dynamodb::SendersSet;
-        let before = self.account(login).await?;
+        let before = Self::found(login, self.ledger.account(login).await?)?;
         let after = before.clone().with_senders(auth, allow, disallow)?;
         match self.ledger.set_senders(&before, &after).await? {
             SendersSet::Set(account) => Ok(*account),
@@ -648,6 +696,81 @@ impl Operator {
             SendersSet::Taken { sender, owner } => Err(OperatorError::SenderTaken { sender, owner }),
             SendersSet::Changed => Err(OperatorError::SendersChangedMeanwhile(login.to_owned())),
         }
+    }
+
+    /// Sets which delivery receipts the account gets. Returns the account as it is after.
+    pub async fn set_receipts(&self, login: &str, receipts: Receipts) -> Result<Account, OperatorError> {
+        Self::found(login, self.ledger.set_receipts(login, receipts).await?)
+    }
+
+    /// Holds the account's commercial messages to French numbers to the French marketing hours
+    /// (`true`, the default), or lets them go at any hour (`false`: the customer takes the
+    /// responsibility). Returns the account as it is after.
+    pub async fn set_marketing_hours(&self, login: &str, hold: bool) -> Result<Account, OperatorError> {
+        Self::found(login, self.ledger.set_marketing_hours(login, hold).await?)
+    }
+
+    /// Sets the low-credit threshold (typed: 1 to [`MAX_CREDITS`]), or removes it (`None`), and
+    /// re-arms the alert. Returns the account as it is after.
+    pub async fn set_low_credit(&self, login: &str, typed: Option<&str>) -> Result<Account, OperatorError> {
+        let threshold = typed.map(credit_amount).transpose()?;
+        Self::found(login, self.ledger.set_low_credit(login, threshold).await?)
+    }
+
+    /// Sets the address credit alerts go to (one plain address, see [`parse_contact`]), or
+    /// removes it (`None`: no alert at all). Returns the account as it is after.
+    pub async fn set_contact(&self, login: &str, typed: Option<&str>) -> Result<Account, OperatorError> {
+        let contact = typed
+            .map(|typed| parse_contact(typed).ok_or_else(|| OperatorError::ImpossibleContact(typed.to_owned())))
+            .transpose()?;
+        Self::found(login, self.ledger.set_contact(login, contact.as_deref()).await?)
+    }
+
+    /// Puts the numbers typed (any form a subject accepts) on `list`, as put there by `source`;
+    /// those already there stay as they were. A typed item that is not a number to text refuses
+    /// them all.
+    pub async fn add_opt_outs(
+        &self,
+        list: &OptOutList,
+        typed: &[String],
+        source: OptOutSource,
+    ) -> Result<OptOutsChanged, OperatorError> {
+        let numbers = read_numbers(typed).map_err(OperatorError::OptOutNumber)?;
+        self.add_numbers(list, numbers, source).await
+    }
+
+    async fn add_numbers(
+        &self,
+        list: &OptOutList,
+        numbers: Vec<Recipient>,
+        source: OptOutSource,
+    ) -> Result<OptOutsChanged, OperatorError> {
+        let now = Utc::now();
+        let entries: Vec<OptOut> =
+            numbers.iter().map(|number| OptOut::new(list, number.clone(), source, now)).collect();
+        let changed = self.ledger.add_opt_outs(&entries).await?;
+        let unchanged = numbers.into_iter().filter(|number| !changed.contains(number)).collect();
+        Ok(OptOutsChanged { list: list.clone(), changed, unchanged })
+    }
+
+    /// Takes the numbers typed off `list`.
+    pub async fn remove_opt_outs(&self, list: &OptOutList, typed: &[String]) -> Result<OptOutsChanged, OperatorError> {
+        let numbers = read_numbers(typed).map_err(OperatorError::OptOutNumber)?;
+        let changed = self.ledger.remove_opt_outs(list, &numbers).await?;
+        let unchanged = numbers.into_iter().filter(|number| !changed.contains(number)).collect();
+        Ok(OptOutsChanged { list: list.clone(), changed, unchanged })
+    }
+
+    /// Puts the numbers of a CSV file, as [`read_csv`] read it, on `list`: every number the file
+    /// holds, whatever other lines it refuses.
+    pub async fn import_opt_outs(
+        &self,
+        list: &OptOutList,
+        file: ImportedFile,
+        source: OptOutSource,
+    ) -> Result<OptOutsImported, OperatorError> {
+        let added = self.add_numbers(list, file.numbers.clone(), source).await?.changed.len();
+        Ok(OptOutsImported { list: list.clone(), file, added })
     }
 }
 

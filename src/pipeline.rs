@@ -380,7 +380,6 @@ where
             MessageRecord::accepted(message_id, received_at, &account.login, recipients_records, text, segments, when);
         record.dropped = recipients.dropped;
         record.dropped_count = recipients.dropped_count;
-        // ----- marketing hours -----
         // A commercial message to a French number due outside the hours waits for them.
         if !account.ignore_marketing_hours {
             let due = record.due_at.unwrap_or(received_at);
@@ -390,7 +389,6 @@ where
                 record.hold(until, HoldReason::MarketingHours);
             }
         }
-        // ----- credit alerts -----
         let alerts = CreditAlerts::of(&account, account.timezone_or(self.settings.default_timezone));
         Ok(Reading::Order(Box::new(Order {
             login: account.login,
@@ -428,7 +426,6 @@ where
             self.claim(record, self.window());
         }
         let mut debit = Debit { login: order.login.clone(), key_sha256: order.key_sha256, credits: record.cost };
-        // ----- opt-outs -----
         let Some(opened) = self.open_without_opt_outs(record, &mut debit, sends_now).await? else {
             return self.reject_opted_out(order.record, letter, invocation).await;
         };
@@ -436,7 +433,6 @@ where
             Opening::Opened => {
                 info!(login = %order.login, recipients = record.recipients.len(), parts = record.parts, cost = record.cost, "accepted");
                 let outcome = self.go(order.record, &lease, ses_received_at, invocation).await;
-                // ----- credit alerts -----
                 self.tell_low_credit(&order.alerts, debit.credits).await;
                 outcome
             }
@@ -445,7 +441,6 @@ where
                 if existing.lease_attempt.is_some() && existing.lease_attempt == record.lease_attempt =>
             {
                 let outcome = self.go(*existing, &lease, ses_received_at, invocation).await;
-                // ----- credit alerts -----
                 self.tell_low_credit(&order.alerts, debit.credits).await;
                 outcome
             }
@@ -459,7 +454,6 @@ where
                 let login = record.login.clone();
                 let outcome =
                     self.reject(&record.message_id, letter, rejection, login, record.received_at, invocation).await;
-                // ----- credit alerts -----
                 let (id, at, cost) = (&record.message_id, record.received_at, record.cost);
                 self.tell_insufficient_credits(&order.alerts, id, at, cost, available).await;
                 outcome
@@ -616,7 +610,6 @@ where
                     refund += u64::from(record.parts);
                     done.refused += 1;
                 }
-                // ----- opt-outs -----
                 Err(PortError::OptedOut { service, message }) => {
                     warn!(to = %recipient.number.masked(), reason = %mask_numbers_in(&message), "SMS refused, the number opted out; refunded");
                     recipient.delivery = Delivery::Failed;
@@ -641,7 +634,6 @@ where
             unwritten.push(index);
             oldest_unwritten.get_or_insert_with(Instant::now);
         }
-        // ----- opt-outs -----
         self.list_provider_opt_outs(&done.opted_out).await;
         match record.count(Delivery::Pending) {
             0 => Ok(done),

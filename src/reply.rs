@@ -20,6 +20,7 @@ use crate::domain::Rejection;
 use crate::domain::message::{Delivery, MessageRecord, RecipientRecord};
 use crate::domain::secret::redact;
 use crate::mail::{Authentication, Author, InboundMail};
+use crate::plural::{Words, count, french};
 
 /// Why an email gets no answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -346,9 +347,6 @@ impl DeliveryReceipt {
     }
 }
 
-/// A word in the singular, then in the plural.
-type Words = (&'static str, &'static str);
-
 const DELIVERED: Words = ("délivré", "délivrés");
 const SENT: Words = ("envoyé", "envoyés");
 const UNCONFIRMED: Words = ("non confirmé", "non confirmés");
@@ -385,8 +383,8 @@ fn status_of(fate: Delivery) -> Words {
 }
 
 /// `count` and the word, singular for 0 and 1 as French has it.
-fn counted(count: usize, (singular, plural): Words) -> String {
-    format!("{count} {}", if count > 1 { plural } else { singular })
+fn counted(items: usize, words: Words) -> String {
+    french(count(items), words)
 }
 
 /// The recipients counted by status, `2 délivrés, 1 échec`; `aucun destinataire` for none.
@@ -464,9 +462,12 @@ pub struct CreditAlertMail {
 /// and the threshold, what a credit pays and when the alert comes again. Nothing of any email
 /// (no subject, no key, no text).
 pub fn low_credit_alert(to: &str, login: &str, balance: u64, threshold: u64) -> CreditAlertMail {
-    let left = counted(usize::try_from(balance).unwrap_or(usize::MAX), ("crédit restant", "crédits restants"));
+    let left = french(balance, ("crédit restant", "crédits restants"));
     let lines = [
-        format!("Le solde du compte {login} est passé sous le seuil d'alerte de {threshold} crédits."),
+        format!(
+            "Le solde du compte {login} est passé sous le seuil d'alerte de {}.",
+            french(threshold, ("crédit", "crédits"))
+        ),
         String::new(),
         format!("Crédits restants : {balance}"),
         format!("Seuil d'alerte : {threshold}"),
@@ -500,9 +501,10 @@ pub fn insufficient_credits_alert(
     let lines = [
         format!(
             "Un email du compte {login} a été refusé le {} ({}) faute de crédits (erreur 104) : \
-             il demandait {cost} crédits, le compte en a {available}.",
+             il demandait {}, le compte en a {available}.",
             local_time(at, zone),
-            zone.name()
+            zone.name(),
+            french(cost, ("crédit", "crédits"))
         ),
         format!("Référence : {}", reference(message_id)),
         String::new(),
@@ -1211,7 +1213,6 @@ mod tests {
             assert!(!body.contains("nous ne savons pas"), "no legend for statuses not there: {body}");
         }
 
-        // ----- marketing hours -----
         #[test]
         fn a_message_held_to_the_marketing_hours_says_so_and_when_it_was_due() {
             let mut record = closed();

@@ -54,7 +54,6 @@ where
         if report.destination.as_deref().is_some_and(|to| !same_number(to, recipient.number.e164())) {
             return unmatched();
         }
-        // ----- opt-outs -----
         // The number opted out at the provider: on the gateway's list first (once; a failed
         // write fails the event, whose retry writes it), so that no account pays for it again.
         if report.word.opted_out {

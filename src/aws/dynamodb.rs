@@ -577,7 +577,6 @@ impl DynamoLedger {
 
 impl Ledger for DynamoLedger {
     async fn account(&self, login: &str) -> Result<Option<Account>, PortError> {
-        // ----- authorised senders -----
         // The accounts table also holds the senders' index items (`sender#…`): a key no login can
         // be names no account, whoever asks for it.
         if !crate::domain::account::is_possible_login(login) {
@@ -619,7 +618,7 @@ impl Ledger for DynamoLedger {
             TransactWriteItem::builder().put(self.put_new(record)?).build(),
             TransactWriteItem::builder().update(self.debit_update(debit)).build(),
         ];
-        // ----- opt-outs: condition checks after the items above, or a lookup before -----
+        // Opt-outs: condition checks after the items above, or a lookup before.
         let first_check = items.len();
         let checked = match self.opt_out_checks(&debit.login, record, first_check).await? {
             OptOutChecks::LookedUp(listed) if !listed.is_empty() => return Ok(Opening::OptedOut(listed)),
@@ -1398,6 +1397,28 @@ const MAX_BATCH_WRITE: usize = 25;
 /// How many times keys or writes a batch left unprocessed (throttling) are sent again.
 const BATCH_ATTEMPTS: u32 = 6;
 
+/// Where a page of an opt-out list starts ([`DynamoLedger::opt_outs_page`]); numbers in E.164.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PageStart {
+    First,
+    /// At this number, or the first after it.
+    From(String),
+    /// Just after this number.
+    After(String),
+    /// The page that ends just before this number.
+    Before(String),
+}
+
+/// One page of an opt-out list, by number.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OptOutPage {
+    pub entries: Vec<OptOut>,
+    /// Whether numbers may come before this page (`false`: it is the first).
+    pub earlier: bool,
+    /// Whether numbers come after this page.
+    pub later: bool,
+}
+
 /// How an opening checks the opt-out lists.
 enum OptOutChecks {
     /// A condition check per number and list (`attribute_not_exists`) in the opening's own
@@ -1526,6 +1547,67 @@ impl DynamoLedger {
         )
         .await?;
         items.into_iter().map(from_item).collect()
+    }
+
+    /// One page of `list`, by number: at most `size` entries from `start` on (or, for
+    /// [`PageStart::Before`], the last `size` before it), and whether the list goes on either side.
+    pub async fn opt_outs_page(
+        &self,
+        list: &OptOutList,
+        start: &PageStart,
+        size: usize,
+    ) -> Result<OptOutPage, PortError> {
+        let mut query = self
+            .client
+            .query()
+            .table_name(&self.opt_outs)
+            .expression_attribute_names("#owner", OPT_OUTS_OWNER)
+            .expression_attribute_values(":owner", s(list.owner()))
+            .limit(i32::try_from(size + 1).unwrap_or(i32::MAX));
+        query = match start {
+            PageStart::First => query.key_condition_expression("#owner = :owner"),
+            PageStart::From(number) | PageStart::After(number) | PageStart::Before(number) => {
+                let condition = match start {
+                    PageStart::From(_) => "#owner = :owner AND #number >= :number",
+                    PageStart::After(_) => "#owner = :owner AND #number > :number",
+                    _ => "#owner = :owner AND #number < :number",
+                };
+                query
+                    .key_condition_expression(condition)
+                    .expression_attribute_names("#number", OPT_OUTS_NUMBER)
+                    .expression_attribute_values(":number", s(number))
+                    .scan_index_forward(!matches!(start, PageStart::Before(_)))
+            }
+        };
+        let items = query.send().await.map_err(|e| port_error("dynamodb", e))?.items.unwrap_or_default();
+        let more = items.len() > size;
+        let mut entries: Vec<OptOut> = items.into_iter().take(size).map(from_item).collect::<Result<_, _>>()?;
+        Ok(match start {
+            PageStart::Before(_) => {
+                entries.reverse();
+                OptOutPage { entries, earlier: more, later: true }
+            }
+            PageStart::First => OptOutPage { entries, earlier: false, later: more },
+            PageStart::From(_) | PageStart::After(_) => OptOutPage { entries, earlier: true, later: more },
+        })
+    }
+
+    /// How many numbers are on `list` (a query that counts, every page of it).
+    pub async fn opt_outs_count(&self, list: &OptOutList) -> Result<usize, PortError> {
+        let pages = self
+            .client
+            .query()
+            .table_name(&self.opt_outs)
+            .key_condition_expression("#owner = :owner")
+            .expression_attribute_names("#owner", OPT_OUTS_OWNER)
+            .expression_attribute_values(":owner", s(list.owner()))
+            .select(aws_sdk_dynamodb::types::Select::Count)
+            .into_paginator()
+            .send()
+            .collect::<Result<Vec<_>, _>>()
+            .await
+            .map_err(|e| port_error("dynamodb", e))?;
+        Ok(pages.iter().map(|page| usize::try_from(page.count).unwrap_or(0)).sum())
     }
 
     /// Puts each entry not yet on its list (entries of one list, each number once), leaving

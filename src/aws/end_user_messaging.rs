@@ -62,7 +62,6 @@ impl SmsGateway for EumSms {
             .send()
             .await
             .map_err(|error| {
-                // ----- opt-outs -----
                 let opted_out = says_opted_out(error.as_service_error());
                 let error = port_error("sms-voice", error);
                 if opted_out { super::errors::opted_out(error) } else { error }

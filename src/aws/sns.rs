@@ -46,7 +46,6 @@ impl SmsGateway for SnsSms {
             publish = publish.message_attributes(SENDER_ID_ATTRIBUTE, string_attribute(sender.as_str()));
         }
         let output = publish.send().await.map_err(|error| {
-            // ----- opt-outs -----
             let opted_out = error.code() == Some(OPTED_OUT);
             let error = port_error("sns", error);
             if opted_out { super::errors::opted_out(error) } else { error }

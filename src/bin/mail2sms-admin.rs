@@ -12,6 +12,7 @@ use mail2sms::domain::message::{Delivery, MessageRecord, RecipientRecord, sortab
 use mail2sms::operator::{
     Bootstrapped, Cancelled, Decision, Operator, OptOutsChanged, Resource, Settled, Settlement, spelled,
 };
+use mail2sms::plural::{count, english};
 use serde_json::{Value, json};
 
 #[derive(Parser)]
@@ -173,7 +174,6 @@ enum AccountCommand {
         /// as in the manual), failures (only when a recipient was not delivered) or all.
         #[arg(long, value_name = "none|failures|all", value_parser = parse_receipts)]
         receipts: Option<Receipts>,
-        // ----- authorised senders -----
         /// What proves that an email comes from the account: key (the default, as in the
         /// manual: the API key in the subject), key+sender (the key and an authenticated
         /// allowed sender: a leaked key alone is worthless) or sender (an authenticated allowed
@@ -292,7 +292,6 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             allow,
             disallow,
         }) => {
-            // ----- authorised senders -----
             // First: a sender another account has refuses the whole command before anything changes.
             if auth.is_some() || !allow.is_empty() || !disallow.is_empty() {
                 let account = operator.update_senders(&login, auth, &allow, &disallow).await?;
@@ -318,7 +317,6 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             }
             update_hours_and_alerts(&operator, &login, hours_and_alerts).await?;
         }
-        // ----- The customer space (issue #12) -----
         Command::Account(AccountCommand::Password { login }) => {
             let mut typed = String::new();
             std::io::Read::read_to_string(&mut std::io::stdin().lock(), &mut typed)?;
@@ -391,12 +389,17 @@ async fn run(cli: Cli) -> Result<(), Failure> {
                 }
                 Settled::Refunded { recipients, credits, login, record } => {
                     println!(
-                        "message {message_id}: {recipients} recipient(s) in doubt refunded, {credits} credits back to {login}"
+                        "message {message_id}: {} in doubt refunded, {} back to {login}",
+                        english(count(recipients), ("recipient", "recipients")),
+                        english(credits, ("credit", "credits"))
                     );
                     println!("{}", message_json(&record));
                 }
                 Settled::Resent { recipients, delivery } => {
-                    println!("message {message_id}: {recipients} recipient(s) in doubt sent again");
+                    println!(
+                        "message {message_id}: {} in doubt sent again",
+                        english(count(recipients), ("recipient", "recipients"))
+                    );
                     print_delivered(&delivery?);
                 }
             }
@@ -431,7 +434,6 @@ fn account_json(account: &Account) -> serde_json::Value {
         "receipts": account.receipts.as_str(),
         "auth": account.auth.as_str(),
         "allowed_senders": account.allowed_senders,
-        // ----- marketing hours and credit alerts -----
         "marketing_hours": on_off(!account.ignore_marketing_hours),
         "low_credit": account.low_credit,
         "contact": account.contact,
@@ -582,8 +584,8 @@ enum OptoutCommand {
         #[arg(value_name = "LOGIN|NUMBER", required = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
-    /// The list as JSON lines, by number: `number` (E.164), `source` (operator, import or
-    /// provider), `added_at` and, for a provider's, `provider`.
+    /// The list as JSON lines, by number: `number` (E.164), `source` (operator, import,
+    /// provider or customer), `added_at` and, for a provider's, `provider`.
     List {
         #[command(flatten)]
         list: ListChoice,
@@ -660,18 +662,10 @@ async fn optout(operator: &Operator, command: OptoutCommand) -> Result<(), Failu
             let [file] = file.as_slice() else { return Err("give one FILE".into()) };
             let list = operator.opt_out_list(login.as_deref()).await?;
             let imported = operator.import_opt_outs(&list, std::path::Path::new(file)).await?;
-            for rejected in &imported.file.rejected {
-                println!("line {}: {:?}: {}", rejected.line, rejected.input, rejected.rejection);
+            for line in imported.rejected_lines() {
+                println!("{line}");
             }
-            let numbers = imported.file.numbers.len();
-            println!(
-                "{}: {} number(s) added, {} already on it; {} line(s) rejected{}",
-                imported.list,
-                imported.added,
-                numbers - imported.added,
-                imported.file.rejected.len(),
-                if imported.file.header { " (first line read as a header)" } else { "" }
-            );
+            println!("{}", imported.summary());
         }
     }
     Ok(())
@@ -685,5 +679,5 @@ fn print_changed(changed: &OptOutsChanged, done: &str, left: &str) {
     for number in &changed.unchanged {
         println!("{number}: {left}");
     }
-    println!("{}: {} number(s) {done}, {} {left}", changed.list, changed.changed.len(), changed.unchanged.len());
+    println!("{}", changed.summary(done, left));
 }

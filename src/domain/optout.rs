@@ -4,9 +4,9 @@
 //!
 //! A number on either list is dropped from an email before the debit and recorded
 //! [`opted_out`](super::message::Delivery::OptedOut): never sent, never charged. The lists hold
-//! numbers in E.164, typed by the operator in any form a subject accepts
-//! ([`parse_number`]), one at a time or from a CSV file
-//! ([`read_csv`]).
+//! numbers in E.164, typed by the operator (or, for an account's list, by its customer in the
+//! customer space) in any form a subject accepts ([`parse_number`]), one at a time or from a
+//! CSV file ([`read_csv`]).
 
 use std::collections::HashMap;
 use std::fmt;
@@ -72,6 +72,8 @@ pub enum OptOutSource {
     Import,
     /// The SMS provider refused a send because the number opted out, or reported it opted out.
     Provider,
+    /// The account's customer, in the customer space (typed, or from a CSV file).
+    Customer,
 }
 
 /// One number on one list, as stored.

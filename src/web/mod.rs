@@ -17,9 +17,11 @@
 //! never passwords, session tokens or keys.
 
 pub mod access;
+pub mod account_settings;
 pub mod admin;
 pub mod assets;
 pub mod chart;
+pub mod optouts;
 pub mod pages;
 pub mod settings;
 pub mod statement;

@@ -1,8 +1,9 @@
-//! The pages and forms of the customer space, one handler each. Every handler but the login's,
-//! the invitation's and the assets' starts with [`customer`] (a live session, else the login
-//! page); every form handler checks the session's CSRF token; every record or account shown is
-//! checked to be the customer's own or one of its sub-accounts' ([`scope`], [`visible`]), and
-//! answers 404 otherwise, so nobody learns what exists elsewhere.
+//! The pages and forms of the customer space, one handler each (the settings page's in
+//! [`super::account_settings`], the opt-out list's in [`super::optouts`], on the helpers below).
+//! Every handler but the login's, the invitation's and the assets' starts with [`customer`] (a
+//! live session, else the login page); every form handler checks the session's CSRF token; every
+//! record or account shown is checked to be the customer's own or one of its sub-accounts'
+//! ([`scope`], [`visible`]), and answers 404 otherwise, so nobody learns what exists elsewhere.
 
 // A refusal is the response itself, handed back to the client as it is.
 #![allow(clippy::result_large_err)]
@@ -29,18 +30,20 @@ use super::statement::{Line, lines, statement};
 use super::store::{MovementKind, Session, StoredMovement, SubAccountCreated, Transferred};
 use super::views::*;
 use super::{ClientAddress, Space, assets};
-use crate::domain::account::{Account, MAX_CREDITS, Receipts, credit_amount, is_possible_login, new_api_key};
-use crate::domain::date::parse_timezone;
+use crate::domain::account::{Account, MAX_CREDITS, credit_amount, is_possible_login, new_api_key};
 use crate::domain::message::{Delivery, MessageRecord, MessageState};
 use crate::domain::request::{ApiKey, parse_unsigned_subject};
 use crate::domain::segments::{self, Encoding, MAX_PARTS};
-use crate::domain::sender::SenderId;
 use crate::domain::stats::{Period, daily};
 use crate::operator::spelled;
 use crate::pipeline::{Invocation, Outcome};
+use crate::plural::{self, Words, english};
 use crate::ports::{Ledger, PortError};
 
-type Shared = Arc<Space>;
+pub(super) type Shared = Arc<Space>;
+
+/// The customer space's unit of account, counted.
+pub(super) const CREDITS: Words = ("credit", "credits");
 
 pub fn routes() -> Router<Shared> {
     Router::new()
@@ -56,20 +59,21 @@ pub fn routes() -> Router<Shared> {
         .route("/statement", get(statement_page))
         .route("/statement.csv", get(statement_csv))
         .route("/key", get(key_page).post(rotate_key))
-        .route("/settings", get(settings_page).post(save_settings))
         .route("/send", get(send_page).post(send))
         .route("/count", post(count))
         .route("/subaccounts", get(sub_accounts).post(create_sub_account))
         .route("/subaccounts/transfer", post(transfer))
         .route("/assets/style.css", get(assets::style))
         .route("/assets/app.js", get(assets::script))
+        .merge(super::account_settings::routes())
+        .merge(super::optouts::routes())
 }
 
 // ---------------------------------------------------------------------------------------------
 // Helpers: rendering, sessions, scope
 // ---------------------------------------------------------------------------------------------
 
-fn render(status: StatusCode, page: impl Template) -> Response {
+pub(super) fn render(status: StatusCode, page: impl Template) -> Response {
     match page.render() {
         Ok(html) => (status, [(header::CONTENT_TYPE, "text/html; charset=utf-8")], html).into_response(),
         Err(problem) => {
@@ -79,22 +83,22 @@ fn render(status: StatusCode, page: impl Template) -> Response {
     }
 }
 
-fn error_page(status: StatusCode, chrome: Option<Chrome>, title: &str, message: &str) -> Response {
+pub(super) fn error_page(status: StatusCode, chrome: Option<Chrome>, title: &str, message: &str) -> Response {
     render(status, ErrorPage { chrome, title: title.to_owned(), message: message.to_owned() })
 }
 
 /// A service that did not answer: logged (the error names no secret), and the customer is told
 /// to try again.
-fn unavailable(problem: PortError) -> Response {
+pub(super) fn unavailable(problem: PortError) -> Response {
     error!(error = %problem, "a service failed");
     error_page(StatusCode::SERVICE_UNAVAILABLE, None, "Try again", "The service is busy: try again in a moment.")
 }
 
-fn not_found(chrome: Option<Chrome>) -> Response {
+pub(super) fn not_found(chrome: Option<Chrome>) -> Response {
     error_page(StatusCode::NOT_FOUND, chrome, "Not found", "There is nothing here, or not for this account.")
 }
 
-fn to_login() -> Response {
+pub(super) fn to_login() -> Response {
     let mut response = Redirect::to("/login").into_response();
     response.headers_mut().append(header::SET_COOKIE, header_value(&clear_cookie(SESSION_COOKIE)));
     response
@@ -105,17 +109,17 @@ fn header_value(text: &str) -> HeaderValue {
 }
 
 /// The signed-in customer: its live session, its account as it is now.
-struct Customer {
+pub(super) struct Customer {
     session: Session,
     token: String,
-    account: Account,
+    pub(super) account: Account,
 }
 
 fn session_token(headers: &HeaderMap) -> Option<&str> {
     headers.get(header::COOKIE).and_then(|value| value.to_str().ok()).and_then(|value| cookie(value, SESSION_COOKIE))
 }
 
-async fn customer(space: &Space, headers: &HeaderMap) -> Result<Customer, Response> {
+pub(super) async fn customer(space: &Space, headers: &HeaderMap) -> Result<Customer, Response> {
     let Some(token) = session_token(headers) else { return Err(to_login()) };
     let now = (space.clock)();
     let Some(session) = space.store.session(token, now).await.map_err(unavailable)? else { return Err(to_login()) };
@@ -126,14 +130,14 @@ async fn customer(space: &Space, headers: &HeaderMap) -> Result<Customer, Respon
 }
 
 /// The signed-in customer of a form, when the form's CSRF token is its session's.
-async fn form_customer(space: &Space, headers: &HeaderMap, csrf: &str) -> Result<Customer, Response> {
+pub(super) async fn form_customer(space: &Space, headers: &HeaderMap, csrf: &str) -> Result<Customer, Response> {
     let customer = customer(space, headers).await?;
     customer.check(csrf)?;
     Ok(customer)
 }
 
 impl Customer {
-    fn chrome(&self, current: &'static str) -> Option<Chrome> {
+    pub(super) fn chrome(&self, current: &'static str) -> Option<Chrome> {
         Some(Chrome {
             login: self.account.login.clone(),
             csrf: self.session.csrf.clone(),
@@ -164,14 +168,14 @@ impl Customer {
         self.account.login == login || self.account.sub_accounts.iter().any(|sub| sub == login)
     }
 
-    fn zone(&self, space: &Space) -> Tz {
+    pub(super) fn zone(&self, space: &Space) -> Tz {
         self.account.timezone_or(space.settings.default_timezone)
     }
 }
 
 /// The account a page looks at: the customer's own, or one of its sub-accounts' (`?account=`);
 /// anything else is 404.
-fn scope(customer: &Customer, asked: Option<&str>, current: &'static str) -> Result<Scope, Response> {
+pub(super) fn scope(customer: &Customer, asked: Option<&str>, current: &'static str) -> Result<Scope, Response> {
     let mut choices = vec![customer.account.login.clone()];
     choices.extend(customer.account.sub_accounts.iter().cloned());
     let login = match asked.filter(|asked| !asked.is_empty()) {
@@ -182,7 +186,7 @@ fn scope(customer: &Customer, asked: Option<&str>, current: &'static str) -> Res
     Ok(Scope { login, choices })
 }
 
-fn local(at: DateTime<Utc>, zone: Tz) -> String {
+pub(super) fn local(at: DateTime<Utc>, zone: Tz) -> String {
     at.with_timezone(&zone).format("%Y-%m-%d %H:%M:%S").to_string()
 }
 
@@ -849,7 +853,7 @@ async fn statement_csv(State(space): State<Shared>, headers: HeaderMap, Query(qu
 }
 
 // ---------------------------------------------------------------------------------------------
-// API key, settings
+// API key
 // ---------------------------------------------------------------------------------------------
 
 async fn key_page(State(space): State<Shared>, headers: HeaderMap) -> Response {
@@ -879,78 +883,6 @@ async fn rotate_key(State(space): State<Shared>, headers: HeaderMap, Form(form):
         login: customer.account.login.clone(),
         new_key: Some(key.expose().to_owned()),
     };
-    render(StatusCode::OK, page)
-}
-
-fn settings_view(space: &Space, customer: &Customer, account: &Account) -> SettingsPage {
-    SettingsPage {
-        chrome: customer.chrome("settings"),
-        sender: account.sender.as_ref().map(|sender| sender.as_str().to_owned()).unwrap_or_default(),
-        timezone: account.timezone.clone().unwrap_or_default(),
-        default_timezone: space.settings.default_timezone.name().to_owned(),
-        receipts: account.receipts.as_str().to_owned(),
-        auth: account.auth.as_str().to_owned(),
-        allowed_senders: account.allowed_senders.clone(),
-        ignore_marketing_hours: account.ignore_marketing_hours,
-        low_credit: account.low_credit.map(|credits| credits.to_string()).unwrap_or_default(),
-        contact: account.contact.clone().unwrap_or_default(),
-        cut_at: account.cut_at.clone(),
-        notice: None,
-        error: None,
-    }
-}
-
-async fn settings_page(State(space): State<Shared>, headers: HeaderMap) -> Response {
-    match customer(&space, &headers).await {
-        Ok(customer) => render(StatusCode::OK, settings_view(&space, &customer, &customer.account)),
-        Err(response) => response,
-    }
-}
-
-#[derive(Deserialize, Default)]
-#[serde(default)]
-struct SettingsForm {
-    csrf: String,
-    sender: String,
-    timezone: String,
-    receipts: String,
-}
-
-async fn save_settings(State(space): State<Shared>, headers: HeaderMap, Form(form): Form<SettingsForm>) -> Response {
-    let customer = match form_customer(&space, &headers, &form.csrf).await {
-        Ok(customer) => customer,
-        Err(response) => return response,
-    };
-    let refuse = |problem: &str| {
-        let mut page = settings_view(&space, &customer, &customer.account);
-        page.error = Some(format!("Not saved: {problem}."));
-        render(StatusCode::BAD_REQUEST, page)
-    };
-    let sender = form.sender.trim();
-    let sender = match (!sender.is_empty()).then(|| SenderId::parse(sender)).transpose() {
-        Ok(sender) => sender,
-        Err(_) => return refuse("a sender is 3 to 11 unaccented letters, digits or spaces, starting with a letter"),
-    };
-    let timezone = Some(form.timezone.trim()).filter(|zone| !zone.is_empty());
-    if timezone.is_some_and(|zone| parse_timezone(zone).is_none()) {
-        return refuse("unknown time zone (an IANA name, such as Europe/Paris)");
-    }
-    let Some(receipts) = Receipts::parse(form.receipts.trim()) else {
-        return refuse("receipts are none, failures or all");
-    };
-    match space.store.update_settings(&customer.account.login, sender.as_ref(), timezone, receipts).await {
-        Ok(true) => {}
-        Ok(false) => return to_login(),
-        Err(problem) => return unavailable(problem),
-    }
-    info!(login = %customer.account.login, "settings saved");
-    let account = match space.ledger.account(&customer.account.login).await {
-        Ok(Some(account)) => account,
-        Ok(None) => return to_login(),
-        Err(problem) => return unavailable(problem),
-    };
-    let mut page = settings_view(&space, &customer, &account);
-    page.notice = Some("Saved.".to_owned());
     render(StatusCode::OK, page)
 }
 
@@ -1073,13 +1005,16 @@ async fn send(State(space): State<Shared>, headers: HeaderMap, Form(form): Form<
     let (summary, ok) = match outcome {
         Ok(Outcome::Sent { sent, failed, unknown, cost, refunded, .. }) => (
             format!(
-                "Sent to {sent} recipient(s) ({failed} refused, {unknown} in doubt): {cost} credits, {refunded} refunded."
+                "Sent to {} ({failed} refused, {unknown} in doubt): {}, {refunded} refunded.",
+                english(plural::count(sent), ("recipient", "recipients")),
+                english(cost, CREDITS),
             ),
             true,
         ),
-        Ok(Outcome::Scheduled { due_at, cost, .. }) => {
-            (format!("Scheduled for {}: {cost} credits debited.", local(due_at, customer.zone(&space))), true)
-        }
+        Ok(Outcome::Scheduled { due_at, cost, .. }) => (
+            format!("Scheduled for {}: {} debited.", local(due_at, customer.zone(&space)), english(cost, CREDITS)),
+            true,
+        ),
         Ok(Outcome::Rejected { status, .. }) => {
             let record = space.ledger.load(&message_id).await.ok().flatten();
             let text = record.and_then(|record| record.status_text).unwrap_or_default();
@@ -1092,6 +1027,16 @@ async fn send(State(space): State<Shared>, headers: HeaderMap, Form(form): Form<
         }
     };
     info!(login = %customer.account.login, message_id = %message_id, ok, "SMS typed in the customer space");
+    // The header's balance as the send left it (debited, partly refunded), not as it was before.
+    match space.ledger.account(&customer.account.login).await {
+        Ok(Some(account)) => {
+            if let Some(chrome) = page.chrome.as_mut() {
+                chrome.credits = account.credits;
+            }
+        }
+        Ok(None) => return to_login(),
+        Err(problem) => warn!(error = %problem, "balance not read again after a web send"),
+    }
     if ok {
         page.numbers.clear();
         page.text.clear();
@@ -1261,10 +1206,14 @@ async fn transfer(State(space): State<Shared>, headers: HeaderMap, Form(form): F
         Err(problem) => return unavailable(problem),
     };
     let (status, message, ok) = match done {
-        Transferred::Done => (StatusCode::OK, format!("{credits} credits moved from {from} to {to}."), true),
-        Transferred::NotEnough => {
-            (StatusCode::CONFLICT, format!("Nothing moved: {from} holds fewer than {credits} credits."), false)
+        Transferred::Done => {
+            (StatusCode::OK, format!("{} moved from {from} to {to}.", english(credits, CREDITS)), true)
         }
+        Transferred::NotEnough => (
+            StatusCode::CONFLICT,
+            format!("Nothing moved: {from} holds fewer than {}.", english(credits, CREDITS)),
+            false,
+        ),
         Transferred::Refused => {
             (StatusCode::CONFLICT, format!("Nothing moved: {to} would hold more than {MAX_CREDITS} credits."), false)
         }

@@ -11,6 +11,7 @@ use chrono::{DateTime, Utc};
 
 use super::store::{MovementKind, StoredMovement};
 use crate::domain::message::MessageRecord;
+use crate::plural::{count, english};
 
 /// What moved the credits.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,7 +39,11 @@ pub enum What {
 impl What {
     pub fn label(&self) -> String {
         match self {
-            What::Debit { recipients, parts, .. } => format!("SMS: {recipients} recipient(s) × {parts} part(s)"),
+            What::Debit { recipients, parts, .. } => format!(
+                "SMS: {} × {}",
+                english(count(*recipients), ("recipient", "recipients")),
+                english(u64::from(*parts), ("part", "parts"))
+            ),
             What::Refund { .. } => "Refund".to_owned(),
             What::Credit => "Credits added by the operator".to_owned(),
             What::TransferIn { from } => format!("Transfer from {from}"),

@@ -175,18 +175,51 @@ pub struct KeyPage {
 #[template(path = "settings.html")]
 pub struct SettingsPage {
     pub chrome: Option<Chrome>,
+    /// Whose settings: the customer's own, or one of its sub-accounts'.
+    pub scope: Scope,
+    pub own: bool,
     pub sender: String,
     pub timezone: String,
     pub default_timezone: String,
     pub receipts: String,
     pub auth: String,
     pub allowed_senders: Vec<String>,
+    /// What the customer typed to allow, shown again when it was refused.
+    pub allow: String,
     pub ignore_marketing_hours: bool,
     pub low_credit: String,
     pub contact: String,
     pub cut_at: Vec<String>,
     pub notice: Option<String>,
     pub error: Option<String>,
+}
+
+pub struct OptOutView {
+    pub number: String,
+    pub source: &'static str,
+    pub added: String,
+}
+
+#[derive(Template)]
+#[template(path = "optouts.html")]
+pub struct OptOutsPage {
+    pub chrome: Option<Chrome>,
+    pub scope: Scope,
+    /// How many numbers the list holds.
+    pub total: usize,
+    pub entries: Vec<OptOutView>,
+    /// The link to the page before (`?before=`) or after (`?after=`) this one, when there is one.
+    pub earlier: Option<String>,
+    pub later: Option<String>,
+    pub find: String,
+    /// What the customer typed, shown again when it was refused.
+    pub numbers: String,
+    pub csv: String,
+    pub max_import: usize,
+    pub notice: Option<String>,
+    pub error: Option<String>,
+    /// The lines of an import that were refused, and why.
+    pub report: Vec<String>,
 }
 
 pub struct SentView {

@@ -1,6 +1,7 @@
 // A customer in the customer space, in headless Chromium, once per viewport (playwright.config.mjs):
 // logs in, finds an email's recipients and their delivery statuses, makes a new API key, sends
-// an SMS from the web and finds it in its sends, logs out. Each viewport has its own account
+// an SMS from the web and finds it in its sends, puts a number on its opt-out list and takes it
+// off, logs out. Each viewport has its own account
 // (scripts/customer_space.py made it: three emails through the function, one of them to three
 // numbers that SNS's delivery logs reported delivered, failed and nothing yet), described in the
 // JSON file MAIL2SMS_WORLD names.
@@ -11,7 +12,7 @@ import { expect, test } from "@playwright/test";
 const world = JSON.parse(readFileSync(process.env.MAIL2SMS_WORLD || "", "utf8"));
 const shots = path.dirname(process.env.MAIL2SMS_WORLD);
 
-test("a customer logs in, follows an email, makes a new key, sends an SMS and logs out", async ({ page }, info) => {
+test("a customer logs in, follows an email, makes a new key, sends an SMS, keeps its opt-out list and logs out", async ({ page }, info) => {
   const viewport = info.project.name;
   const account = world.accounts[viewport];
   expect(account, `an account for the ${viewport} viewport in ${process.env.MAIL2SMS_WORLD}`).toBeTruthy();
@@ -82,6 +83,15 @@ test("a customer logs in, follows an email, makes a new key, sends an SMS and lo
     await expect(recipients.locator("tbody tr")).toHaveCount(Object.keys(tracked.recipients).length);
     for (const [number, fate] of Object.entries(tracked.recipients)) {
       await expect(row(recipients, number).locator(".badge")).toHaveText(fate);
+      // A phone number never breaks across lines, however narrow the screen: its table scrolls.
+      const cell = row(recipients, number).locator("td.number");
+      await expect(cell).toHaveText(number);
+      const lines = await cell.evaluate((td) => {
+        const text = document.createRange();
+        text.selectNodeContents(td);
+        return new Set([...text.getClientRects()].map((box) => Math.round(box.top))).size;
+      });
+      expect(lines, `${number} on one line`).toBe(1);
     }
     const failed = Object.keys(tracked.recipients).find((number) => tracked.recipients[number] === "failed");
     await expect(row(recipients, failed)).toContainText(tracked.reason);
@@ -132,8 +142,10 @@ test("a customer logs in, follows an email, makes a new key, sends an SMS and lo
     await page.getByRole("button", { name: "Send", exact: true }).click();
 
     const outcome = page.getByRole("status");
-    await expect(outcome).toContainText("Sent to 1 recipient(s) (0 refused, 0 in doubt): 1 credits");
+    await expect(outcome).toContainText("Sent to 1 recipient (0 refused, 0 in doubt): 1 credit, 0 refunded.");
     await expect(typed).toHaveValue("");
+    // The header's balance is the one after the debit, on this very page.
+    await expect(page.locator("#balance")).toHaveText(String(balance - 1));
     const link = await outcome.getByRole("link", { name: "See it" }).getAttribute("href");
     expect(link).toMatch(/^\/sends\/web-[0-9a-f]+$/);
     await shot("send");
@@ -147,6 +159,25 @@ test("a customer logs in, follows an email, makes a new key, sends an SMS and lo
     await expect(newest.locator(".badge")).toHaveText("sent");
     await newest.locator("a").click();
     await expect(row(page.locator("#recipients"), "+33612345674").locator(".badge")).toHaveText("sent");
+  });
+
+  await test.step("put a number on the opt-out list and take it off", async () => {
+    await page.getByRole("link", { name: "Settings", exact: true }).click();
+    await expect(page.locator("#hours-responsibility")).toContainText("your responsibility");
+    await shot("settings");
+    await page.getByRole("link", { name: "See and change the opt-out list" }).click();
+    await expect(page.getByRole("heading", { name: "Opt-out list" })).toBeVisible();
+    await expect(page.locator("#opt-out-count")).toHaveText("0 numbers on the list.");
+    await page.getByLabel("Numbers", { exact: true }).fill("06 12 34 56 79");
+    await page.getByRole("button", { name: "Add", exact: true }).click();
+    await expect(page.getByRole("status")).toContainText("1 number added, 0 already on it");
+    const listed = page.locator("#opt-outs tbody tr");
+    await expect(listed).toHaveCount(1);
+    await expect(listed.first().locator("td.number")).toHaveText("+33612345679");
+    await shot("optouts");
+    await page.getByRole("button", { name: "Remove +33612345679" }).click();
+    await expect(page.getByRole("status")).toContainText("1 number removed");
+    await expect(page.locator("#opt-out-count")).toHaveText("0 numbers on the list.");
   });
 
   await test.step("log out", async () => {

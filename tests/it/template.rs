@@ -1237,16 +1237,21 @@ fn short_and_long_intrinsic_forms_read_alike() {
     );
 }
 
-/// `events/env.json` (for `sam local invoke` and `make invoke-local`) sets every variable the
-/// code reads, and besides them only the emulator's endpoint.
+/// `events/env.json` (for `sam local invoke`, `make invoke-local` and the emulator session's
+/// `export` lines) sets every variable the code reads, and besides them only the emulator's
+/// endpoint: the mail function's under its logical id, and under the web function's what the
+/// customer space reads besides them (`WEB_TABLE`…, which `mail2sms-admin` reads too).
 #[test]
 fn local_env_file_sets_every_variable() {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/events/env.json");
     let file: Value =
         serde_json::from_str(&std::fs::read_to_string(path).expect("read events/env.json")).expect("JSON");
-    let set: BTreeSet<&str> =
-        file[FUNCTION].as_object().expect("keyed by the function's logical id").keys().map(String::as_str).collect();
-    let mut expected: BTreeSet<&str> = vars::ALL.into_iter().collect();
-    expected.insert("AWS_ENDPOINT_URL");
-    assert_eq!(set, expected);
+    let set = |function: &str| -> BTreeSet<String> {
+        file[function].as_object().expect("keyed by the function's logical id").keys().cloned().collect()
+    };
+    let mut expected: BTreeSet<String> = vars::ALL.into_iter().map(str::to_owned).collect();
+    expected.insert("AWS_ENDPOINT_URL".to_owned());
+    assert_eq!(set(FUNCTION), expected);
+    let web: BTreeSet<String> = mail2sms::web::settings::vars::ALL.into_iter().map(str::to_owned).collect();
+    assert_eq!(set(WEB_FUNCTION), web);
 }

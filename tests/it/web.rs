@@ -11,7 +11,9 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use chrono::Utc;
 use mail2sms::aws::bootstrap;
-use mail2sms::domain::message::MessageState;
+use mail2sms::domain::account::{Account, AuthMode};
+use mail2sms::domain::message::{Delivery, MessageState};
+use mail2sms::domain::optout::{OptOutList, OptOutSource};
 use mail2sms::ports::Ledger;
 use mail2sms::tables;
 use mail2sms::web::access::{ATTEMPTS_PER_ADDRESS, ATTEMPTS_PER_LOGIN, hash_password};
@@ -20,7 +22,7 @@ use mail2sms::web::store::WebStore;
 use mail2sms::web::{ClientAddress, Space, router};
 use tower::ServiceExt;
 
-use crate::helpers::{FUNCTION_ARN, World};
+use crate::helpers::{FUNCTION_ARN, World, admin, stderr};
 
 const PASSWORD: &str = "correct horse battery";
 
@@ -62,6 +64,18 @@ impl Site {
 
     fn browser(&self, address: &str) -> Browser {
         Browser { app: self.app.clone(), cookies: HashMap::new(), address: address.to_owned() }
+    }
+
+    /// The account as it is now.
+    async fn account(&self, login: &str) -> Account {
+        self.world.ledger.account(login).await.unwrap().unwrap()
+    }
+
+    /// The numbers on the account's opt-out list, in E.164, by number.
+    async fn opt_outs(&self, login: &str) -> Vec<String> {
+        let list = OptOutList::Account(login.to_owned());
+        let entries = self.world.ledger.opt_outs_of(&list).await.unwrap();
+        entries.iter().map(|entry| entry.number.e164().to_owned()).collect()
     }
 
     /// An email from `login` through the gateway; returns its message id.
@@ -258,6 +272,12 @@ async fn forms_without_the_sessions_csrf_token_change_nothing() {
         ("/settings", vec![("sender", "PIRATE"), ("timezone", ""), ("receipts", "all")]),
         ("/send", vec![("numbers", "0612345678"), ("text", "x")]),
         ("/subaccounts", vec![("login", "evil"), ("password", "0123456789ab")]),
+        ("/settings/senders", vec![("auth", "sender"), ("allow", "evil@attacker.example.com")]),
+        ("/settings/alerts", vec![("low_credit", "5"), ("contact", "evil@attacker.example.com")]),
+        ("/settings/hours", vec![("marketing_hours", "ignore")]),
+        ("/optouts", vec![("numbers", "0612345678")]),
+        ("/optouts/remove", vec![("numbers", "0612345678")]),
+        ("/optouts/import", vec![("csv", "0612345678")]),
         ("/logout-everywhere", vec![]),
     ] {
         for csrf in [None, Some("0".repeat(64))] {
@@ -272,6 +292,9 @@ async fn forms_without_the_sessions_csrf_token_change_nothing() {
     let account = site.world.ledger.account("boutique").await.unwrap().unwrap();
     assert_eq!(account.key_sha256, mail2sms::domain::request::ApiKey::new(key).sha256_hex(), "the key did not change");
     assert_eq!((account.sender, account.credits, account.sub_accounts.len()), (None, 10, 0));
+    assert_eq!((account.auth, account.allowed_senders.len()), (AuthMode::Key, 0), "no sender allowed");
+    assert_eq!((account.low_credit, account.contact, account.ignore_marketing_hours), (None, None, false));
+    assert!(site.opt_outs("boutique").await.is_empty(), "no number listed");
     assert_eq!(browser.get("/sends").await.status, StatusCode::OK, "still logged in");
 
     // The login form's own token: a post from elsewhere (no form cookie) is refused.
@@ -395,8 +418,13 @@ async fn an_sms_sent_from_the_web_follows_the_pipeline_and_is_debited() {
     ];
     let page = browser.post("/send", &form).await;
     assert_eq!(page.status, StatusCode::OK, "{}", page.body);
-    assert!(page.body.contains("Sent to 2 recipient(s)"), "{}", page.body);
+    assert!(
+        page.body.contains("Sent to 2 recipients (0 refused, 0 in doubt): 2 credits, 0 refunded."),
+        "{}",
+        page.body
+    );
     assert_eq!(site.world.credits("boutique").await, 8);
+    assert!(page.body.contains("<span id=\"balance\">8</span> credits"), "the header after the debit: {}", page.body);
     assert_eq!(site.world.sms().len(), 2, "the provider got both");
     let listing = browser.get("/sends").await;
     assert!(listing.body.contains("web-"), "the web send is listed with the emails");
@@ -661,4 +689,305 @@ async fn the_operator_sets_a_password_invites_and_credits_for_the_customer_space
     assert!(admin(&["credits", "add", "boutique", "25"], None).status.success());
     let page = browser.get("/credits").await;
     assert!(page.body.contains("Credits added by the operator") && page.body.contains("+25"), "{}", page.body);
+}
+
+// ----- the account's rules, changed from the settings page (issue #12 with #9) -----
+
+#[tokio::test]
+async fn allowed_senders_and_the_mode_are_changed_as_the_operator_would_and_one_account_owns_an_address() {
+    let site = Site::new().await;
+    site.customer("boutique", 10).await;
+    site.customer("rival-shop", 10).await;
+    let claire = format!("claire@{}.example", site.world.token);
+    let domain = format!("@rival-{}.example", site.world.token);
+    let mut browser = Browser::signed_in(&site, "boutique").await;
+    let csrf = browser.csrf().await;
+    let senders = |fields: &[(&'static str, &str)]| {
+        let mut form = vec![("csrf", csrf.clone())];
+        form.extend(fields.iter().map(|(name, value)| (*name, value.to_string())));
+        form
+    };
+    let post = async |browser: &mut Browser, form: Vec<(&str, String)>| {
+        let form: Vec<(&str, &str)> = form.iter().map(|(name, value)| (*name, value.as_str())).collect();
+        browser.post("/settings/senders", &form).await
+    };
+
+    // Allowed, as typed (upper case, angle brackets), stored as the operator's command stores it.
+    let page = post(&mut browser, senders(&[("allow", &format!("<{}>", claire.to_uppercase()))])).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(page.body.contains(&claire), "listed: {}", page.body);
+    assert_eq!(site.account("boutique").await.allowed_senders, [claire.as_str()]);
+    let page = post(&mut browser, senders(&[("auth", "key+sender")])).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert_eq!(site.account("boutique").await.auth, AuthMode::KeyAndSender);
+    // The same index as the operator's: the address is boutique's, for the command line too.
+    let taken = admin(&site.world, &["account", "update", "rival-shop", "--allow", &claire]);
+    assert!(!taken.status.success() && stderr(&taken).contains("boutique"), "{}", stderr(&taken));
+
+    // Refused: not an address (shown back as text), a public suffix, the last sender of a mode that needs one.
+    let hostile = "\"><img src=x onerror=alert(1)>";
+    for (allow, said) in [(hostile, "is not one"), ("@co.uk", "is not one"), ("nobody", "is not one")] {
+        let page = post(&mut browser, senders(&[("allow", allow)])).await;
+        assert_eq!(page.status, StatusCode::BAD_REQUEST, "{allow}: {}", page.body);
+        assert!(page.body.contains(said), "{allow}: {}", page.body);
+    }
+    let page = post(&mut browser, senders(&[("allow", hostile)])).await;
+    assert!(!page.body.contains("<img src=x") && page.body.contains("&#60;img src=x"), "as text: {}", page.body);
+    let page = post(&mut browser, senders(&[("disallow", &claire)])).await;
+    assert_eq!(page.status, StatusCode::BAD_REQUEST);
+    assert!(page.body.contains("needs at least one allowed sender"), "{}", page.body);
+    assert_eq!(site.account("boutique").await.allowed_senders, [claire.as_str()], "nothing changed");
+
+    // An address or a domain another account allows: refused whole, without naming that account.
+    let mut rival = Browser::signed_in(&site, "rival-shop").await;
+    let rival_csrf = rival.csrf().await;
+    let page = rival.post("/settings/senders", &[("csrf", &rival_csrf), ("allow", &domain)]).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    let page = rival.post("/settings/senders", &[("csrf", &rival_csrf), ("allow", &claire)]).await;
+    assert_eq!(page.status, StatusCode::CONFLICT, "{}", page.body);
+    assert!(page.body.contains("allowed by another account") && !page.body.contains("boutique"), "{}", page.body);
+    let page = post(&mut browser, senders(&[("allow", &format!("other@example.org {domain}"))])).await;
+    assert_eq!(page.status, StatusCode::CONFLICT, "{}", page.body);
+    assert!(page.body.contains("allowed by another account") && !page.body.contains("rival-shop"), "{}", page.body);
+    assert_eq!(site.account("boutique").await.allowed_senders, [claire.as_str()], "nothing of it applied");
+
+    // Another customer's account: 404, and nothing changes there.
+    let page = post(&mut browser, senders(&[("account", "rival-shop"), ("allow", "mine@example.org")])).await;
+    assert_eq!(page.status, StatusCode::NOT_FOUND);
+    assert_eq!(site.account("rival-shop").await.allowed_senders, [domain.as_str()]);
+    assert_eq!(browser.get("/settings?account=rival-shop").await.status, StatusCode::NOT_FOUND);
+
+    // Back to the key, then the address let go: the other account may have it.
+    let page = post(&mut browser, senders(&[("auth", "key"), ("disallow", &claire)])).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    let account = site.account("boutique").await;
+    assert_eq!((account.auth, account.allowed_senders.len()), (AuthMode::Key, 0));
+    let page = rival.post("/settings/senders", &[("csrf", &rival_csrf), ("allow", &claire)]).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+}
+
+#[tokio::test]
+async fn credit_alerts_are_changed_and_a_new_threshold_re_arms_the_alert_but_the_same_one_does_not() {
+    let site = Site::new().await;
+    let key = site.customer("boutique", 10).await;
+    let mut browser = Browser::signed_in(&site, "boutique").await;
+    let csrf = browser.csrf().await;
+    let contact = format!("compta@{}.example", site.world.token);
+    let alerts = async |browser: &mut Browser, low_credit: &str, contact: &str| {
+        browser.post("/settings/alerts", &[("csrf", &csrf), ("low_credit", low_credit), ("contact", contact)]).await
+    };
+
+    let page = alerts(&mut browser, "9", &contact).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(page.body.contains("below 9 credits"), "{}", page.body);
+    let account = site.account("boutique").await;
+    assert_eq!((account.low_credit, account.contact.as_deref()), (Some(9), Some(contact.as_str())));
+
+    // Each refused: nothing of the form is written, not even the part that was right.
+    for (low_credit, typed_contact, said) in [
+        ("0", "new@example.org", "from 1 to"),
+        ("many", "new@example.org", "not a number of credits"),
+        ("5", "Compta <compta@example.org>", "one plain email address"),
+        ("5", "not an address", "one plain email address"),
+    ] {
+        let page = alerts(&mut browser, low_credit, typed_contact).await;
+        assert_eq!(page.status, StatusCode::BAD_REQUEST, "{low_credit} {typed_contact}");
+        assert!(page.body.contains(said), "{said}: {}", page.body);
+        let account = site.account("boutique").await;
+        assert_eq!((account.low_credit, account.contact.as_deref()), (Some(9), Some(contact.as_str())));
+    }
+
+    // A debit below the threshold tells the contact once; saving the same threshold again does
+    // not re-arm the alert, a new one does (as `account update --low-credit` does).
+    site.email(&format!("boutique@{key}|0612345678;0698765432"), "Bonjour").await;
+    assert!(site.account("boutique").await.low_credit_alerted, "8 is below 9: told");
+    let page = alerts(&mut browser, "9", &contact).await;
+    assert!(page.body.contains("Nothing changed."), "{}", page.body);
+    assert!(site.account("boutique").await.low_credit_alerted, "not re-armed by the same threshold");
+    let page = alerts(&mut browser, "7", &contact).await;
+    assert!(page.body.contains("below 7 credits"), "{}", page.body);
+    let account = site.account("boutique").await;
+    assert_eq!((account.low_credit, account.low_credit_alerted), (Some(7), false), "re-armed");
+
+    let page = alerts(&mut browser, "1", "").await;
+    assert!(page.body.contains("a threshold of 1 credit, but no contact"), "{}", page.body);
+    let page = alerts(&mut browser, "", "").await;
+    assert!(page.body.contains("no credit alert"), "{}", page.body);
+    let account = site.account("boutique").await;
+    assert_eq!((account.low_credit, account.contact), (None, None), "both removed");
+}
+
+#[tokio::test]
+async fn marketing_hours_are_turned_off_only_with_the_customers_responsibility_said() {
+    let site = Site::new().await;
+    site.customer("boutique", 10).await;
+    let mut browser = Browser::signed_in(&site, "boutique").await;
+    let page = browser.get("/settings").await;
+    assert!(page.body.contains("is your responsibility"), "said next to the switch: {}", page.body);
+    assert!(page.body.contains("value=\"hold\" checked"), "held by default");
+    let csrf = page.csrf();
+    let page = browser.post("/settings/hours", &[("csrf", &csrf), ("marketing_hours", "ignore")]).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(page.body.contains("under your responsibility") && page.body.contains("value=\"ignore\" checked"));
+    assert!(site.account("boutique").await.ignore_marketing_hours);
+    let page = browser.post("/settings/hours", &[("csrf", &csrf), ("marketing_hours", "sometimes")]).await;
+    assert_eq!(page.status, StatusCode::BAD_REQUEST);
+    assert!(site.account("boutique").await.ignore_marketing_hours, "unchanged");
+    let page = browser.post("/settings/hours", &[("csrf", &csrf), ("marketing_hours", "hold")]).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(!site.account("boutique").await.ignore_marketing_hours);
+}
+
+#[tokio::test]
+async fn the_opt_out_list_is_paged_added_to_removed_from_and_imported_and_applies_to_emails() {
+    let site = Site::new().await;
+    let key = site.customer("boutique", 20).await;
+    site.customer("rival-shop", 10).await;
+    let mut browser = Browser::signed_in(&site, "boutique").await;
+    let page = browser.get("/optouts").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("0 numbers on the list."), "{}", page.body);
+    let csrf = page.csrf();
+
+    let page =
+        browser.post("/optouts", &[("csrf", &csrf), ("numbers", "06 12 34 56 78\n+33698765432; 0033611223344")]).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(page.body.contains("3 numbers added, 0 already on it"), "{}", page.body);
+    assert!(page.body.contains("+33612345678") && page.body.contains("3 numbers on the list."));
+    assert_eq!(site.opt_outs("boutique").await, ["+33611223344", "+33612345678", "+33698765432"]);
+    let list = OptOutList::Account("boutique".to_owned());
+    let entries = site.world.ledger.opt_outs_of(&list).await.unwrap();
+    assert!(entries.iter().all(|entry| entry.source == OptOutSource::Customer), "{entries:?}");
+
+    // A line that is not a number refuses them all, and is shown back as text.
+    let typed = "0622334455\n<script>alert(1)</script>";
+    let page = browser.post("/optouts", &[("csrf", &csrf), ("numbers", typed)]).await;
+    assert_eq!(page.status, StatusCode::BAD_REQUEST, "{}", page.body);
+    assert!(
+        page.body.contains("is not a phone number to text") && page.body.contains("nothing changed"),
+        "{}",
+        page.body
+    );
+    assert!(!page.body.contains("<script>alert") && page.body.contains("&#60;script&#62;"), "{}", page.body);
+    assert_eq!(site.opt_outs("boutique").await.len(), 3, "nothing added");
+    let page = browser.post("/optouts", &[("csrf", &csrf), ("numbers", "01 23 45 67 89")]).await;
+    assert_eq!(page.status, StatusCode::BAD_REQUEST, "a landline: {}", page.body);
+
+    // The list applies to the account's emails: the listed number is neither sent nor charged.
+    let id = site.email(&format!("boutique@{key}|0612345678;0687654321"), "Bonjour").await;
+    let record = site.world.record(&id).await;
+    let fates: Vec<(&str, Delivery)> = record.recipients.iter().map(|r| (r.number.e164(), r.delivery)).collect();
+    assert!(fates.contains(&("+33612345678", Delivery::OptedOut)), "{fates:?}");
+    assert_eq!(site.world.credits("boutique").await, 19, "one SMS charged");
+
+    let page = browser.post("/optouts/remove", &[("csrf", &csrf), ("numbers", "+33698765432")]).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(page.body.contains("1 number removed, 0 was not on it"), "{}", page.body);
+    assert_eq!(site.opt_outs("boutique").await, ["+33611223344", "+33612345678"]);
+
+    // A CSV file: the same reader and report as `optout import`.
+    let csv = "phone;name\n06 12 34 56 71;Dupont\nabc;Martin\n0612345671;Durand\n0612345678;Petit\n";
+    let page = browser.post("/optouts/import", &[("csrf", &csrf), ("csv", csv)]).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(
+        page.body.contains(
+            "boutique&#39;s opt-out list: 1 number added, 1 already on it; 2 lines rejected (first line read as a header)"
+        ),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("line 3: &#34;abc&#34;: not written as a phone number"), "{}", page.body);
+    assert!(page.body.contains("line 4: &#34;0612345671&#34;: the same number as line 2"), "{}", page.body);
+    assert_eq!(site.opt_outs("boutique").await.len(), 3);
+
+    // Paged by number, 50 a page: the first page links to the next, which links back.
+    let csv: String = (0..60).map(|i| format!("06 12 34 00 {i:02}\n")).collect();
+    let page = browser.post("/optouts/import", &[("csrf", &csrf), ("csv", &csv)]).await;
+    assert!(page.body.contains("60 numbers added"), "{}", page.body);
+    let page = browser.get("/optouts").await;
+    assert!(page.body.contains("63 numbers on the list."), "{}", page.body);
+    assert_eq!(page.body.matches("action=\"/optouts/remove\"").count(), 50);
+    assert!(page.body.contains("+33612340000") && !page.body.contains("+33612340050"), "by number");
+    assert!(!page.body.contains("Previous numbers"));
+    let next = page.body.split("href=\"/optouts?after=").nth(1).unwrap().split('"').next().unwrap().to_owned();
+    assert_eq!(next, "33612340048", "+33611223344, then 49 of the 60");
+    let page = browser.get(&format!("/optouts?after={next}")).await;
+    assert_eq!(page.body.matches("action=\"/optouts/remove\"").count(), 13, "10 then 3: {}", page.body);
+    assert!(page.body.contains("+33612340050") && !page.body.contains("+33698765432"), "removed before");
+    assert!(page.body.contains("+33612345678") && !page.body.contains("Next numbers"));
+    let before = page.body.split("href=\"/optouts?before=").nth(1).unwrap().split('"').next().unwrap().to_owned();
+    let page = browser.get(&format!("/optouts?before={before}")).await;
+    assert_eq!(page.body.matches("action=\"/optouts/remove\"").count(), 50);
+    assert!(page.body.contains("+33612340048") && !page.body.contains("+33612340049"));
+    assert!(!page.body.contains("Previous numbers"), "the first page again");
+    let page = browser.get("/optouts?find=06%2012%2034%2000%2055").await;
+    let first = page.body.split("<td class=\"number\">").nth(1).unwrap().split('<').next().unwrap();
+    assert_eq!(first, "+33612340055", "the page found starts at the number");
+    assert_eq!(browser.get("/optouts?find=nonsense").await.status, StatusCode::BAD_REQUEST);
+
+    // Another customer's list: 404 to see it or change it; its own list is untouched.
+    assert_eq!(browser.get("/optouts?account=rival-shop").await.status, StatusCode::NOT_FOUND);
+    for path in ["/optouts", "/optouts/remove"] {
+        let page = browser.post(path, &[("csrf", &csrf), ("account", "rival-shop"), ("numbers", "0611111111")]).await;
+        assert_eq!(page.status, StatusCode::NOT_FOUND, "{path}");
+    }
+    let page =
+        browser.post("/optouts/import", &[("csrf", &csrf), ("account", "rival-shop"), ("csv", "0611111111")]).await;
+    assert_eq!(page.status, StatusCode::NOT_FOUND);
+    assert!(site.opt_outs("rival-shop").await.is_empty());
+}
+
+#[tokio::test]
+async fn a_parent_changes_its_sub_accounts_settings_and_a_sub_account_only_its_own() {
+    let site = Site::new().await;
+    site.customer("parent", 50).await;
+    let mut parent = Browser::signed_in(&site, "parent").await;
+    let csrf = parent.csrf().await;
+    let page = parent.post("/subaccounts", &[("csrf", &csrf), ("login", "shop-east"), ("password", PASSWORD)]).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+
+    // The parent looks at and changes its sub-account's settings, as it looks at its sends.
+    let page = parent.get("/settings?account=shop-east").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("Settings of shop-east") && page.body.contains("name=\"account\" value=\"shop-east\""));
+    let east = format!("east@{}.example", site.world.token);
+    let page = parent.post("/settings/senders", &[("csrf", &csrf), ("account", "shop-east"), ("allow", &east)]).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert_eq!(site.account("shop-east").await.allowed_senders, [east.as_str()]);
+    assert!(site.account("parent").await.allowed_senders.is_empty(), "the parent's own are untouched");
+    let page = parent
+        .post("/settings/hours", &[("csrf", &csrf), ("account", "shop-east"), ("marketing_hours", "ignore")])
+        .await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(site.account("shop-east").await.ignore_marketing_hours);
+    let page = parent.post("/optouts", &[("csrf", &csrf), ("account", "shop-east"), ("numbers", "0612345678")]).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert_eq!(site.opt_outs("shop-east").await, ["+33612345678"]);
+    assert!(site.opt_outs("parent").await.is_empty());
+
+    // The sub-account changes its own, never its parent's.
+    let mut sub = Browser::signed_in(&site, "shop-east").await;
+    let sub_csrf = sub.csrf().await;
+    let page = sub.post("/settings/alerts", &[("csrf", &sub_csrf), ("low_credit", "3"), ("contact", "")]).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert_eq!(site.account("shop-east").await.low_credit, Some(3));
+    assert_eq!(sub.get("/settings?account=parent").await.status, StatusCode::NOT_FOUND);
+    assert_eq!(sub.get("/optouts?account=parent").await.status, StatusCode::NOT_FOUND);
+    for (path, field, value) in [
+        ("/settings", "sender", "PIRATE"),
+        ("/settings/senders", "allow", "pirate@example.org"),
+        ("/settings/alerts", "low_credit", "5"),
+        ("/settings/hours", "marketing_hours", "ignore"),
+        ("/optouts", "numbers", "0611111111"),
+    ] {
+        let page =
+            sub.post(path, &[("csrf", &sub_csrf), ("account", "parent"), (field, value), ("receipts", "all")]).await;
+        assert_eq!(page.status, StatusCode::NOT_FOUND, "{path}");
+    }
+    let account = site.account("parent").await;
+    assert_eq!((account.sender, account.allowed_senders.len(), account.low_credit), (None, 0, None));
+    assert!(
+        !account.ignore_marketing_hours && site.opt_outs("parent").await.is_empty(),
+        "nothing of the parent's changed"
+    );
 }

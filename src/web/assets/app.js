@@ -17,6 +17,20 @@
     };
     text.addEventListener("input", function () { clearTimeout(timer); timer = setTimeout(ask, 200); });
   }
+  // The opt-out list's import: a chosen file is read into the form's text (which can be pasted too).
+  var file = document.getElementById("csv-file");
+  var csv = document.getElementById("csv");
+  var pick = document.getElementById("csv-pick");
+  if (file && csv && pick && window.FileReader) {
+    pick.hidden = false;
+    file.addEventListener("change", function () {
+      var chosen = file.files && file.files[0];
+      if (!chosen) { return; }
+      var reader = new FileReader();
+      reader.onload = function () { csv.value = reader.result; };
+      reader.readAsText(chosen);
+    });
+  }
   document.querySelectorAll("form[data-confirm]").forEach(function (f) {
     f.addEventListener("submit", function (e) { if (!window.confirm(f.getAttribute("data-confirm"))) { e.preventDefault(); } });
   });
