@@ -27,9 +27,10 @@ pub mod vars {
     pub const IN_DOUBT_POLICY: &str = "IN_DOUBT_POLICY";
     pub const METRICS_NAMESPACE: &str = "METRICS_NAMESPACE";
     pub const OPT_OUTS_TABLE: &str = "OPT_OUTS_TABLE";
+    pub const ACCOUNT_CACHE_SECONDS: &str = "ACCOUNT_CACHE_SECONDS";
 
     /// Every variable the function reads: the template must set each one.
-    pub const ALL: [&str; 20] = [
+    pub const ALL: [&str; 21] = [
         ACCOUNTS_TABLE,
         MESSAGES_TABLE,
         INBOUND_BUCKET,
@@ -50,6 +51,7 @@ pub mod vars {
         IN_DOUBT_POLICY,
         METRICS_NAMESPACE,
         OPT_OUTS_TABLE,
+        ACCOUNT_CACHE_SECONDS,
     ];
 }
 
@@ -83,6 +85,9 @@ pub struct Config {
     pub metrics_namespace: String,
     /// The opt-out lists (the accounts' and the gateway's).
     pub opt_outs_table: String,
+    /// How long a warm process admits emails on its copy of an account instead of reading it
+    /// (see [`crate::account_cache`]); zero reads every time.
+    pub account_cache_ttl: std::time::Duration,
 }
 
 /// What becomes of a recipient in doubt (its send's answer was lost, or the invocation died)
@@ -138,6 +143,8 @@ pub const DEFAULT_SCHEDULE_GROUP: &str = "default";
 pub const SEND_CONCURRENCY: usize = 16;
 pub const DEFAULT_IN_DOUBT_AFTER_MINUTES: i64 = 30;
 pub const DEFAULT_METRICS_NAMESPACE: &str = "Mail2SMS";
+/// The longest an account's copy may serve: a setting changed applies within this.
+pub const MAX_ACCOUNT_CACHE_SECONDS: u64 = 300;
 
 impl Config {
     /// Reads the configuration from the process environment.
@@ -192,6 +199,14 @@ impl Config {
             (None | Some("auto"), SmsProvider::Sns) | (Some("refund"), _) => InDoubtPolicy::Refund,
             (Some(other), _) => return Err(invalid(vars::IN_DOUBT_POLICY, other.into(), "auto, resend or refund")),
         };
+        let account_cache_seconds = match get(vars::ACCOUNT_CACHE_SECONDS) {
+            None => crate::account_cache::DEFAULT_ACCOUNT_CACHE_SECONDS,
+            Some(value) => value
+                .parse()
+                .ok()
+                .filter(|seconds| *seconds <= MAX_ACCOUNT_CACHE_SECONDS)
+                .ok_or_else(|| invalid(vars::ACCOUNT_CACHE_SECONDS, value, "a number of seconds from 0 to 300"))?,
+        };
         let timezone = get(vars::DEFAULT_TIMEZONE).unwrap_or_else(|| DEFAULT_TIMEZONE.into());
         let default_timezone = crate::domain::date::parse_timezone(&timezone)
             .ok_or_else(|| invalid(vars::DEFAULT_TIMEZONE, timezone, "an IANA time zone such as Europe/Paris"))?;
@@ -218,6 +233,7 @@ impl Config {
             in_doubt_policy,
             metrics_namespace: get(vars::METRICS_NAMESPACE).unwrap_or_else(|| DEFAULT_METRICS_NAMESPACE.into()),
             opt_outs_table: required(vars::OPT_OUTS_TABLE)?,
+            account_cache_ttl: std::time::Duration::from_secs(account_cache_seconds),
         })
     }
 }
@@ -301,6 +317,7 @@ mod tests {
         assert!(config.reply_require_auth);
         assert_eq!(config.reply_limit_per_hour, 10);
         assert_eq!(config.eum_origination_identity, None);
+        assert_eq!(config.account_cache_ttl, std::time::Duration::from_secs(30));
     }
 
     #[test]
@@ -322,6 +339,8 @@ mod tests {
             (vars::REPLY_REQUIRE_AUTH, "yes"),
             (vars::REPLY_LIMIT_PER_HOUR, "ten"),
             (vars::DEFAULT_TIMEZONE, "Europe/Atlantis"),
+            (vars::ACCOUNT_CACHE_SECONDS, "301"),
+            (vars::ACCOUNT_CACHE_SECONDS, "-1"),
         ] {
             let mut env = MINIMAL.to_vec();
             env.push((name, value));
@@ -386,6 +405,7 @@ mod tests {
                 vars::REFUND_FAILED_DELIVERIES => "false".into(),
                 vars::IN_DOUBT_AFTER_MINUTES => "45".into(),
                 vars::IN_DOUBT_POLICY => "resend".into(),
+                vars::ACCOUNT_CACHE_SECONDS => "30".into(),
                 _ => "x".into(),
             })
         })

@@ -3,6 +3,7 @@
 //! [`pipeline`] is the whole journey of an email; [`domain`] holds the rules it applies;
 //! [`ports`] are what it needs from the outside world and [`aws`] provides them.
 
+pub mod account_cache;
 pub mod alerts;
 pub mod aws;
 pub mod config;

@@ -877,8 +877,11 @@ where
     /// Anything else is 102, the same answer whatever did not match. With a login, the same
     /// work is done whether it exists or not: the account is read whenever the login is
     /// possible, and the key's hash is computed and compared in constant time even when there
-    /// is no account. Without one, only the sender's own authenticated address is looked up:
-    /// no login is named, none can be learnt.
+    /// is no account. Only an email the ledger's recent copy of the account admits skips the
+    /// read ([`Ledger::cached_account`]; the debit checks key and suspension again, see
+    /// [`crate::account_cache`]): a copy that does not admit it is never the answer. Without
+    /// a login, only the sender's own authenticated address is looked up: no login is named,
+    /// none can be learnt.
     ///
     /// [`Account::admits_from`]: crate::domain::account::Account::admits_from
     /// [`Account::admits_sender`]: crate::domain::account::Account::admits_sender
@@ -908,7 +911,14 @@ where
         if !is_possible_login(&credentials.login) {
             return Ok(Err(nobody));
         }
-        Ok(match self.ledger.account(&credentials.login).await? {
+        // A recent copy of the account may admit the email (the debit checks the key and the
+        // suspension again); it never refuses it: the account is then read afresh.
+        let recent = self.ledger.cached_account(&credentials.login).filter(|a| a.admits_from(&credentials, sender));
+        let account = match recent {
+            Some(account) => Some(account),
+            None => self.ledger.account(&credentials.login).await?,
+        };
+        Ok(match account {
             Some(account) if account.admits_from(&credentials, sender) => {
                 Ok(Box::new((account, request.map(UnsignedRequest::from))))
             }

@@ -91,7 +91,15 @@ pub struct Lease {
 
 /// Accounts, credits and message records.
 pub trait Ledger: Send + Sync {
+    /// The account as it is now (read afresh).
     fn account(&self, login: &str) -> impl Future<Output = Result<Option<Account>, PortError>> + Send;
+
+    /// A recent copy of the account, without a call, when the ledger keeps one (see
+    /// [`crate::account_cache`]): it may be stale, so it is only ever used to admit an email
+    /// whose debit checks the key and the suspension again. `None` by default.
+    fn cached_account(&self, _login: &str) -> Option<Account> {
+        None
+    }
 
     /// Writes a record for an email not seen before and, with a debit, takes the credits from
     /// the account in the same atomic step (never below zero, only with a matching key). With a

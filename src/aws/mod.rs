@@ -14,6 +14,7 @@ pub mod sns;
 
 pub(crate) use errors::{conditional, port_error};
 
+use crate::account_cache::CachedLedger;
 use crate::config::{Config, SmsProvider};
 use crate::pipeline::{Gateway, Settings};
 use crate::ports::{OutgoingSms, PortError, SmsGateway};
@@ -38,7 +39,7 @@ pub const FUNCTION_IAM_ACTIONS: &[&str] = &[
 
 /// The gateway on AWS.
 pub type AwsGateway =
-    Gateway<s3::S3Inbox, dynamodb::DynamoLedger, Sms, sesv2::SesMailer, scheduler::EventBridgeScheduler>;
+    Gateway<s3::S3Inbox, CachedLedger<dynamodb::DynamoLedger>, Sms, sesv2::SesMailer, scheduler::EventBridgeScheduler>;
 
 /// Builds the gateway's adapters once per container.
 pub fn gateway(config: &Config, sdk: &aws_config::SdkConfig) -> AwsGateway {
@@ -62,13 +63,11 @@ pub fn gateway(config: &Config, sdk: &aws_config::SdkConfig) -> AwsGateway {
             in_doubt_policy: config.in_doubt_policy,
         },
         inbox: s3::S3Inbox::new(sdk, &config.inbound_bucket),
-        ledger: dynamodb::DynamoLedger::new(
-            sdk,
-            &config.accounts_table,
-            &config.messages_table,
-            &config.opt_outs_table,
-        )
-        .indexing_provider_ids(config.sms_provider == SmsProvider::Sns),
+        ledger: CachedLedger::new(
+            dynamodb::DynamoLedger::new(sdk, &config.accounts_table, &config.messages_table, &config.opt_outs_table)
+                .indexing_provider_ids(config.sms_provider == SmsProvider::Sns),
+            config.account_cache_ttl,
+        ),
         sms,
         mailer: sesv2::SesMailer::new(sdk, &config.reply_from),
         scheduler: scheduler::EventBridgeScheduler::new(

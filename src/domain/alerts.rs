@@ -11,7 +11,9 @@
 //!
 //! Each alert is claimed by a conditional write of the account (the flag, or the day) before it
 //! is sent, so two emails debited at once never both send it; this module says only when one is
-//! due, from the account as read just before the debit (see [`CreditAlerts`]).
+//! due, from the account as read just before the debit (see [`CreditAlerts`]), or as a warm
+//! process's recent copy has it (see [`crate::account_cache`]: a copy may be some seconds old,
+//! which can delay an alert to a later debit, never send one twice nor state a stale balance).
 
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;

@@ -222,7 +222,7 @@ impl SmsGateway for LostAnswer {
 
 type LosingGateway = Gateway<
     mail2sms::aws::s3::S3Inbox,
-    mail2sms::aws::dynamodb::DynamoLedger,
+    mail2sms::account_cache::CachedLedger<mail2sms::aws::dynamodb::DynamoLedger>,
     LostAnswer,
     mail2sms::aws::sesv2::SesMailer,
     mail2sms::aws::scheduler::EventBridgeScheduler,

@@ -126,6 +126,107 @@ async fn a_one_recipient_email_spends_no_call_on_the_opt_out_lists() {
     );
 }
 
+/// The calls the proxy served from the `from`th on, as "service operation".
+fn calls_from(proxy: &FaultProxy, from: usize) -> Vec<String> {
+    proxy.served()[from..].iter().map(|s| format!("{} {}", s.call.service, s.call.operation)).collect()
+}
+
+#[tokio::test]
+async fn a_warm_process_second_email_from_an_account_makes_four_calls() {
+    let world = World::new().await;
+    let key = world.account("shop", 10).await;
+    let proxy = FaultProxy::start().await;
+    let gateway = gateway(&world.config, &world.through(&proxy));
+    let email = || world.email(&format!("shop@{key}|0612345678"), &format!("Bonjour {}", world.token));
+    let first = world.receive(&email()).await;
+    let second = world.receive(&email()).await;
+
+    assert!(matches!(
+        only(gateway.handle(world.ses_event(&first), &world.invocation()).await.unwrap()),
+        Outcome::Sent { sent: 1, .. }
+    ));
+    let after_first = proxy.served().len();
+    let outcome = only(gateway.handle(world.ses_event(&second), &world.invocation()).await.unwrap());
+
+    assert!(matches!(outcome, Outcome::Sent { sent: 1, cost: 1, .. }), "{outcome:?}");
+    assert_eq!(after_first, 5, "the first reads the account");
+    assert_eq!(
+        calls_from(&proxy, after_first),
+        ["s3 GetObject", "dynamodb TransactWriteItems", "sns Publish", "dynamodb TransactWriteItems"],
+        "the second is admitted on the copy of the account the first read: no GetItem"
+    );
+    assert_eq!(world.credits("shop").await, 8);
+    assert_eq!(world.sms().len(), 2);
+}
+
+/// Two emails from `shop` through one gateway, `change` made to the account between them: the
+/// second's outcome, and the calls it made.
+async fn second_email_after(
+    world: &World,
+    change: impl AsyncFnOnce(&World) -> Option<String>,
+) -> (Outcome, Vec<String>, String) {
+    let key = world.account("shop", 10).await;
+    let proxy = FaultProxy::start().await;
+    let gateway = gateway(&world.config, &world.through(&proxy));
+    let email = |key: &str| world.email(&format!("shop@{key}|0612345678"), "Bonjour");
+    let first = world.receive(&email(&key)).await;
+    assert!(matches!(
+        only(gateway.handle(world.ses_event(&first), &world.invocation()).await.unwrap()),
+        Outcome::Sent { .. }
+    ));
+    let new_key = change(world).await;
+    let after_first = proxy.served().len();
+    let second = world.receive(&email(&key)).await;
+    let outcome = only(gateway.handle(world.ses_event(&second), &world.invocation()).await.unwrap());
+    let calls = calls_from(&proxy, after_first);
+    // Refused, the copy is gone: the next email (with the new key, if any) reads the account.
+    if let Some(new_key) = new_key {
+        let third = world.receive(&email(&new_key)).await;
+        let before = proxy.served().len();
+        let outcome = only(gateway.handle(world.ses_event(&third), &world.invocation()).await.unwrap());
+        assert!(matches!(outcome, Outcome::Sent { sent: 1, .. }), "the new key at once: {outcome:?}");
+        assert!(calls_from(&proxy, before).contains(&"dynamodb GetItem".to_owned()));
+    }
+    (outcome, calls, second)
+}
+
+#[tokio::test]
+async fn a_suspension_between_two_emails_refuses_the_second_102_despite_the_copy() {
+    let world = World::new().await;
+    let (outcome, calls, id) = second_email_after(&world, async |world: &World| {
+        world.ledger.set_suspended("shop", true).await.unwrap();
+        None
+    })
+    .await;
+
+    assert!(matches!(outcome, Outcome::Rejected { status: StatusCode::AuthenticationFailed, .. }), "{outcome:?}");
+    assert_eq!(world.sms().len(), 1, "only the first was sent");
+    assert_eq!(world.credits("shop").await, 9, "only the first was debited");
+    assert_eq!(world.record(&id).await.login, None, "a 102 names no account");
+    assert!(!calls.iter().any(|c| c == "sns Publish"), "{calls:?}");
+    assert_eq!(
+        calls[..2],
+        ["s3 GetObject", "dynamodb TransactWriteItems"],
+        "admitted on the copy, refused by the debit"
+    );
+}
+
+#[tokio::test]
+async fn a_key_rotated_between_two_emails_refuses_the_old_key_102_and_admits_the_new_one() {
+    let world = World::new().await;
+    let (outcome, calls, _) = second_email_after(&world, async |world: &World| {
+        let new_key = mail2sms::domain::account::new_api_key();
+        world.ledger.rotate_key("shop", &mail2sms::domain::request::ApiKey::new(new_key.clone())).await.unwrap();
+        Some(new_key)
+    })
+    .await;
+
+    assert!(matches!(outcome, Outcome::Rejected { status: StatusCode::AuthenticationFailed, .. }), "{outcome:?}");
+    assert!(!calls.iter().any(|c| c == "sns Publish"), "{calls:?}");
+    assert_eq!(world.sms().len(), 2, "the first, and the third with the new key");
+    assert_eq!(world.credits("shop").await, 8);
+}
+
 #[tokio::test]
 async fn when_every_number_is_opted_out_the_answer_is_114_and_nothing_is_debited() {
     let world = World::new().await;
