@@ -13,7 +13,7 @@ use tracing::info;
 use crate::config::InDoubtPolicy;
 use crate::domain::date::parse_timezone;
 use crate::domain::delivery::{Change, DeliveryReport, change};
-use crate::domain::message::{Delivery, MessageRecord, ReplyOutcome};
+use crate::domain::message::{Delivery, MessageRecord, ReplyOutcome, prefixed_schedule_name};
 use crate::domain::optout::OptOut;
 use crate::event::{FollowUp, FollowUpKind, Locator, ProviderReport};
 use crate::pipeline::{Gateway, Invocation, Outcome, PipelineError};
@@ -276,12 +276,7 @@ fn follow_up_name(kind: FollowUpKind, message_id: &str, checkpoints: u64) -> Str
         FollowUpKind::InDoubt => format!("m2s-doubt{checkpoints}-"),
         FollowUpKind::Close => "m2s-close-".to_owned(),
     };
-    let clean: String = message_id
-        .chars()
-        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
-        .take(64usize.saturating_sub(prefix.len()))
-        .collect();
-    format!("{prefix}{clean}")
+    prefixed_schedule_name(&prefix, message_id)
 }
 
 #[cfg(test)]

@@ -447,12 +447,18 @@ impl MessageRecord {
 /// The schedule of a message: named after its SES message id, so a second delivery of the
 /// email finds it already there. At most 64 characters of `[0-9A-Za-z-_.]`.
 pub fn schedule_name(message_id: &str) -> String {
+    prefixed_schedule_name("mail2sms-", message_id)
+}
+
+/// `prefix` followed by as much of the message id as a schedule name holds: at most 64
+/// characters of `[0-9A-Za-z-_.]` (`prefix` is written by the gateway, of those characters).
+pub fn prefixed_schedule_name(prefix: &str, message_id: &str) -> String {
     let clean: String = message_id
         .chars()
         .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
-        .take(64 - "mail2sms-".len())
+        .take(64usize.saturating_sub(prefix.len()))
         .collect();
-    format!("mail2sms-{clean}")
+    format!("{prefix}{clean}")
 }
 
 /// Timestamps as fixed-width RFC 3339 in UTC with milliseconds, so that their text sorts as
