@@ -261,6 +261,7 @@ stack-env: ## print `export` lines (tables, bucket, ...) from the stack's output
 	    AccountsTableName) echo "export ACCOUNTS_TABLE=$$value" ;; \
 	    MessagesTableName) echo "export MESSAGES_TABLE=$$value" ;; \
 	    OptOutsTableName) echo "export OPT_OUTS_TABLE=$$value" ;; \
+	    ContactListsTableName) echo "export CONTACT_LISTS_TABLE=$$value" ;; \
 	    InboundBucketName) echo "export INBOUND_BUCKET=$$value" ;; \
 	    ScheduleGroupName) echo "export SCHEDULE_GROUP=$$value" ;; \
 	    SchedulerRoleArn) echo "export SCHEDULER_ROLE_ARN=$$value" ;; \

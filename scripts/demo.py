@@ -141,6 +141,7 @@ CONFIG = {
     "ACCOUNTS_TABLE": "mail2sms-demo-accounts",
     "MESSAGES_TABLE": "mail2sms-demo-messages",
     "OPT_OUTS_TABLE": "mail2sms-demo-opt-outs",
+    "CONTACT_LISTS_TABLE": "mail2sms-demo-contact-lists",
     "INBOUND_BUCKET": "mail2sms-demo-inbound",
     "INBOUND_PREFIX": "inbound/",
     "REPLY_FROM": "mail2sms@sms.example.com",

@@ -41,9 +41,11 @@ use chrono::{DateTime, Utc};
 
 use crate::domain::account::{Account, AuthMode};
 use crate::domain::alerts::Alert;
+use crate::domain::contact_list::ListName;
 use crate::domain::delivery::DeliveryReport;
 use crate::domain::message::MessageRecord;
 use crate::domain::optout::OptOut;
+use crate::domain::recipient::Recipient;
 use crate::ports::{Debit, Lease, Ledger, Opening, PortError};
 
 /// How long a copy of an account serves by default (`ACCOUNT_CACHE_SECONDS`).
@@ -263,6 +265,18 @@ impl<L: Ledger> Ledger for CachedLedger<L> {
 
     async fn add_opt_out(&self, opt_out: &OptOut) -> Result<bool, PortError> {
         self.inner.add_opt_out(opt_out).await
+    }
+
+    async fn opted_out(
+        &self,
+        login: &str,
+        record: &MessageRecord,
+    ) -> Result<Vec<(Recipient, crate::domain::optout::OptOutList)>, PortError> {
+        self.inner.opted_out(login, record).await
+    }
+
+    async fn contact_list(&self, owner: &str, name: &ListName) -> Result<Option<Vec<Recipient>>, PortError> {
+        self.inner.contact_list(owner, name).await
     }
 }
 

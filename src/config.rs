@@ -27,10 +27,14 @@ pub mod vars {
     pub const IN_DOUBT_POLICY: &str = "IN_DOUBT_POLICY";
     pub const METRICS_NAMESPACE: &str = "METRICS_NAMESPACE";
     pub const OPT_OUTS_TABLE: &str = "OPT_OUTS_TABLE";
+    pub const CONTACT_LISTS_TABLE: &str = "CONTACT_LISTS_TABLE";
     pub const ACCOUNT_CACHE_SECONDS: &str = "ACCOUNT_CACHE_SECONDS";
+    pub const PARTS_QUEUE_URL: &str = "PARTS_QUEUE_URL";
+    pub const SEND_RATE: &str = "SEND_RATE";
+    pub const FAN_OUT_CONCURRENCY: &str = "FAN_OUT_CONCURRENCY";
 
     /// Every variable the function reads: the template must set each one.
-    pub const ALL: [&str; 21] = [
+    pub const ALL: [&str; 25] = [
         ACCOUNTS_TABLE,
         MESSAGES_TABLE,
         INBOUND_BUCKET,
@@ -51,7 +55,11 @@ pub mod vars {
         IN_DOUBT_POLICY,
         METRICS_NAMESPACE,
         OPT_OUTS_TABLE,
+        CONTACT_LISTS_TABLE,
         ACCOUNT_CACHE_SECONDS,
+        PARTS_QUEUE_URL,
+        SEND_RATE,
+        FAN_OUT_CONCURRENCY,
     ];
 }
 
@@ -85,9 +93,33 @@ pub struct Config {
     pub metrics_namespace: String,
     /// The opt-out lists (the accounts' and the gateway's).
     pub opt_outs_table: String,
+    /// The accounts' contact lists, which a subject names (`#clients`).
+    pub contact_lists_table: String,
     /// How long a warm process admits emails on its copy of an account instead of reading it
     /// (see [`crate::account_cache`]); zero reads every time.
     pub account_cache_ttl: std::time::Duration,
+    /// The queue of large emails' parts (see [`crate::aws::sqs`]); without it, an email of more
+    /// than [`MAX_RECORD_RECIPIENTS`](crate::domain::message::MAX_RECORD_RECIPIENTS) recipients
+    /// cannot be sent.
+    pub parts_queue_url: Option<String>,
+    /// The SMS per second the parts of large emails are sent at, all parts together: the
+    /// provider's throughput (SNS's account quota, End User Messaging's origination MPS).
+    pub send_rate: f64,
+    /// How many invocations send parts at once (the queue's event source mapping's maximum
+    /// concurrency): each sends at `send_rate / fan_out_concurrency`.
+    pub fan_out_concurrency: u32,
+}
+
+/// The default send rate of large emails' parts, in SMS a second: SNS's default account quota.
+pub const DEFAULT_SEND_RATE: f64 = 20.0;
+/// The default number of invocations sending parts at once (the least SQS allows).
+pub const DEFAULT_FAN_OUT_CONCURRENCY: u32 = 2;
+
+impl Config {
+    /// The SMS per second one invocation sends a part at.
+    pub fn part_send_rate(&self) -> f64 {
+        self.send_rate / f64::from(self.fan_out_concurrency.max(1))
+    }
 }
 
 /// What becomes of a recipient in doubt (its send's answer was lost, or the invocation died)
@@ -207,6 +239,22 @@ impl Config {
                 .filter(|seconds| *seconds <= MAX_ACCOUNT_CACHE_SECONDS)
                 .ok_or_else(|| invalid(vars::ACCOUNT_CACHE_SECONDS, value, "a number of seconds from 0 to 300"))?,
         };
+        let send_rate = match get(vars::SEND_RATE) {
+            None => DEFAULT_SEND_RATE,
+            Some(value) => value
+                .parse::<f64>()
+                .ok()
+                .filter(|rate| rate.is_finite() && *rate > 0.0 && *rate <= 10_000.0)
+                .ok_or_else(|| invalid(vars::SEND_RATE, value, "SMS per second, above 0 and at most 10000"))?,
+        };
+        let fan_out_concurrency = match get(vars::FAN_OUT_CONCURRENCY) {
+            None => DEFAULT_FAN_OUT_CONCURRENCY,
+            Some(value) => value
+                .parse::<u32>()
+                .ok()
+                .filter(|n| (1..=1000).contains(n))
+                .ok_or_else(|| invalid(vars::FAN_OUT_CONCURRENCY, value, "a number from 1 to 1000"))?,
+        };
         let timezone = get(vars::DEFAULT_TIMEZONE).unwrap_or_else(|| DEFAULT_TIMEZONE.into());
         let default_timezone = crate::domain::date::parse_timezone(&timezone)
             .ok_or_else(|| invalid(vars::DEFAULT_TIMEZONE, timezone, "an IANA time zone such as Europe/Paris"))?;
@@ -233,7 +281,11 @@ impl Config {
             in_doubt_policy,
             metrics_namespace: get(vars::METRICS_NAMESPACE).unwrap_or_else(|| DEFAULT_METRICS_NAMESPACE.into()),
             opt_outs_table: required(vars::OPT_OUTS_TABLE)?,
+            contact_lists_table: required(vars::CONTACT_LISTS_TABLE)?,
             account_cache_ttl: std::time::Duration::from_secs(account_cache_seconds),
+            parts_queue_url: get(vars::PARTS_QUEUE_URL),
+            send_rate,
+            fan_out_concurrency,
         })
     }
 }
@@ -256,6 +308,8 @@ pub struct AdminSettings {
     pub messages_table: String,
     /// The opt-out lists' table: `bootstrap` and the `optout` commands need it.
     pub opt_outs_table: Option<String>,
+    /// The contact lists' table: `bootstrap` and the `list` commands need it.
+    pub contact_lists_table: Option<String>,
     pub inbound_bucket: Option<String>,
     pub reply_from: Option<String>,
     pub schedule_group: String,
@@ -281,6 +335,7 @@ impl AdminSettings {
             accounts_table: required(&lookup, vars::ACCOUNTS_TABLE)?,
             messages_table: required(&lookup, vars::MESSAGES_TABLE)?,
             opt_outs_table: setting(&lookup, vars::OPT_OUTS_TABLE),
+            contact_lists_table: setting(&lookup, vars::CONTACT_LISTS_TABLE),
             inbound_bucket: setting(&lookup, vars::INBOUND_BUCKET),
             reply_from: setting(&lookup, vars::REPLY_FROM),
             schedule_group: setting(&lookup, vars::SCHEDULE_GROUP).unwrap_or_else(|| DEFAULT_SCHEDULE_GROUP.into()),
@@ -299,10 +354,11 @@ mod tests {
         Config::from_lookup(|name| env.get(name).cloned())
     }
 
-    const MINIMAL: [(&str, &str); 5] = [
+    const MINIMAL: [(&str, &str); 6] = [
         (vars::ACCOUNTS_TABLE, "accounts"),
         (vars::MESSAGES_TABLE, "messages"),
         (vars::OPT_OUTS_TABLE, "opt-outs"),
+        (vars::CONTACT_LISTS_TABLE, "contact-lists"),
         (vars::INBOUND_BUCKET, "inbox"),
         (vars::REPLY_FROM, "mail2sms@sms.example.com"),
     ];
@@ -406,6 +462,8 @@ mod tests {
                 vars::IN_DOUBT_AFTER_MINUTES => "45".into(),
                 vars::IN_DOUBT_POLICY => "resend".into(),
                 vars::ACCOUNT_CACHE_SECONDS => "30".into(),
+                vars::SEND_RATE => "20".into(),
+                vars::FAN_OUT_CONCURRENCY => "2".into(),
                 _ => "x".into(),
             })
         })

@@ -4,6 +4,7 @@ use aws_lambda_events::event::cloudwatch_logs::LogsEvent;
 use aws_lambda_events::event::eventbridge::EventBridgeEvent;
 use aws_lambda_events::event::s3::S3Event;
 use aws_lambda_events::event::ses::{SimpleEmailEvent, SimpleEmailReceipt};
+use aws_lambda_events::event::sqs::SqsEvent;
 use chrono::{DateTime, Utc};
 use percent_encoding::percent_decode_str;
 use serde::{Deserialize, Serialize};
@@ -36,6 +37,43 @@ pub enum Trigger {
     Reports(Vec<ProviderReport>),
     /// A follow-up the gateway scheduled for one of its messages.
     FollowUp(FollowUp),
+    /// Parts of large emails, from the parts queue.
+    Parts(Vec<QueuedPart>),
+}
+
+/// One queue message: a large email's part to send.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueuedPart {
+    /// The queue message's id: what the answer names when this part is to be handed out again.
+    pub item: String,
+    /// The part's message id; `None` for a queue message that is not a part of ours.
+    pub part_id: Option<String>,
+}
+
+/// A queue message's body: the part's message id, never the text or the key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PartBody {
+    pub send_part: String,
+}
+
+impl PartBody {
+    pub fn for_part(part_id: &str) -> PartBody {
+        PartBody { send_part: part_id.to_owned() }
+    }
+
+    pub fn to_body(&self) -> String {
+        serde_json::to_string(self).expect("a struct of one string serialises")
+    }
+}
+
+/// Whether the event comes from an SQS queue: its answer is then the list of the queue messages
+/// to hand out again (`batchItemFailures`).
+pub fn is_from_queue(event: &Value) -> bool {
+    first_record(event).and_then(|record| record.get("eventSource")).and_then(Value::as_str) == Some("aws:sqs")
+}
+
+fn first_record(event: &Value) -> Option<&Value> {
+    event.get("Records").and_then(Value::as_array).and_then(|records| records.first())
 }
 
 /// One provider's word on one SMS, and how to find its recipient.
@@ -149,12 +187,36 @@ pub fn decode(event: Value, bucket: &str, prefix: &str) -> Result<Trigger, Event
     if event.get("awslogs").is_some() {
         return decode_sns_logs(event);
     }
-    let first = event.get("Records").and_then(Value::as_array).and_then(|records| records.first());
-    match first {
+    if is_from_queue(&event) {
+        return decode_parts(event);
+    }
+    match first_record(&event) {
         Some(record) if record.get("ses").is_some() => decode_ses(event, prefix),
         Some(record) if record.get("s3").is_some() => decode_s3(event, bucket, prefix),
         _ => Err(EventError::Unrecognised),
     }
+}
+
+fn decode_parts(event: Value) -> Result<Trigger, EventError> {
+    let event: SqsEvent =
+        serde_json::from_value(event).map_err(|e| EventError::Malformed { kind: "SQS", reason: e.to_string() })?;
+    let parts = event
+        .records
+        .into_iter()
+        .filter_map(|record| {
+            let item = record.message_id?;
+            let part_id = record
+                .body
+                .and_then(|body| serde_json::from_str::<PartBody>(&body).ok())
+                .map(|body| body.send_part)
+                .filter(|id| is_message_id(id));
+            if part_id.is_none() {
+                warn!(%item, "a queue message that is no part of ours; dropped");
+            }
+            Some(QueuedPart { item, part_id })
+        })
+        .collect();
+    Ok(Trigger::Parts(parts))
 }
 
 fn decode_ses(event: Value, prefix: &str) -> Result<Trigger, EventError> {

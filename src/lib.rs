@@ -9,6 +9,7 @@ pub mod aws;
 pub mod config;
 pub mod domain;
 pub mod event;
+pub mod fan_out;
 pub mod mail;
 pub mod memory;
 pub mod metrics;

@@ -9,6 +9,7 @@ use chrono::{DateTime, Utc};
 
 use crate::domain::account::Account;
 use crate::domain::alerts::Alert;
+use crate::domain::contact_list::ListName;
 use crate::domain::delivery::{Change, DeliveryReport, ProviderWord, change};
 use crate::domain::message::{Delivery, MessageRecord, MessageState};
 use crate::domain::optout::{OptOut, OptOutList};
@@ -42,6 +43,8 @@ pub struct MemoryLedger {
     pub provider_ids: Mutex<HashMap<String, (String, usize)>>,
     /// The opt-out lists: each entry by its owner (a login, or the gateway's) and number.
     pub opt_outs: Mutex<HashMap<(String, Recipient), OptOut>>,
+    /// The contact lists: each list's numbers by its owner's login and its name.
+    pub contact_lists: Mutex<HashMap<(String, ListName), Vec<Recipient>>>,
 }
 
 impl Ledger for MemoryLedger {
@@ -70,7 +73,13 @@ impl Ledger for MemoryLedger {
                 _ => return Ok(Opening::UnknownAccount),
             }
         }
-        messages.insert(record.message_id.clone(), record.clone());
+        let mut head = record.clone();
+        if head.needs_parts() {
+            for part in head.split_into_parts() {
+                messages.insert(part.message_id.clone(), part);
+            }
+        }
+        messages.insert(head.message_id.clone(), head);
         Ok(Opening::Opened)
     }
 
@@ -202,14 +211,31 @@ impl Ledger for MemoryLedger {
         let mut messages = self.messages.lock().unwrap();
         let Some(stored) = messages.get_mut(&record.message_id) else { return Ok(false) };
         let in_doubt = |i: &usize| {
-            stored.recipients.get(*i).is_some_and(|r| {
-                r.delivery == Delivery::Unknown && r.report.is_none() && r.number == record.recipients[*i].number
-            })
+            stored.recipients.get(*i).is_some_and(|r| r.is_in_doubt() && r.number == record.recipients[*i].number)
         };
         let leased = stored.lease_until.is_some_and(|until| until >= now.timestamp());
-        if leased || !refund.iter().chain(resend).all(in_doubt) || (!resend.is_empty() && stored.text.is_none()) {
+        if leased
+            || stored.state != record.state
+            || !refund.iter().chain(resend).all(in_doubt)
+            || (!resend.is_empty() && stored.text.is_none())
+        {
             return Ok(false);
         }
+        let credits = u64::from(stored.parts) * refund.len() as u64;
+        let account = match stored.login.as_ref().filter(|_| credits > 0) {
+            Some(login) => match accounts.get_mut(login) {
+                Some(account) => Some(account),
+                None => {
+                    let message = format!("no account {login} to refund");
+                    return Err(PortError::Refused { service: "memory", message });
+                }
+            },
+            None if credits > 0 => {
+                let message = format!("message {} has no account to refund", record.message_id);
+                return Err(PortError::Refused { service: "memory", message });
+            }
+            None => None,
+        };
         for &index in refund {
             stored.recipients[index].delivery = Delivery::Failed;
             stored.recipients[index].error = Some(note.to_owned());
@@ -219,13 +245,14 @@ impl Ledger for MemoryLedger {
             stored.recipients[index].error = Some(note.to_owned());
             stored.recipients[index].resent = true;
         }
-        let credits = u64::from(stored.parts) * refund.len() as u64;
         stored.refunded += credits;
-        if let Some(account) = stored.login.as_ref().and_then(|login| accounts.get_mut(login)) {
+        if let Some(account) = account {
             account.credits += credits;
         }
         if resend.is_empty() {
-            stored.text = None;
+            if !record.needs_text_after_settling(refund) {
+                stored.text = None;
+            }
         } else {
             stored.state = MessageState::Accepted;
             stored.settled_at = None;
@@ -314,6 +341,16 @@ impl Ledger for MemoryLedger {
         lists.insert(key, opt_out.clone());
         Ok(true)
     }
+
+    async fn opted_out(&self, login: &str, record: &MessageRecord) -> Result<Vec<(Recipient, OptOutList)>, PortError> {
+        Ok(self.listed(login, record))
+    }
+
+    // ----- contact lists -----
+
+    async fn contact_list(&self, owner: &str, name: &ListName) -> Result<Option<Vec<Recipient>>, PortError> {
+        Ok(self.contact_lists.lock().unwrap().get(&(owner.to_owned(), name.clone())).cloned())
+    }
 }
 
 // ----- opt-outs -----
@@ -378,11 +415,18 @@ impl ReplyMailer for MemoryMailer {
 #[derive(Default)]
 pub struct MemoryScheduler {
     pub schedules: Mutex<HashMap<String, ScheduledSend>>,
+    /// The parts queued, in order, repeats included.
+    pub queued_parts: Mutex<Vec<String>>,
 }
 
 impl SendScheduler for MemoryScheduler {
     async fn schedule(&self, send: &ScheduledSend) -> Result<(), PortError> {
         self.schedules.lock().unwrap().entry(send.name.clone()).or_insert_with(|| send.clone());
+        Ok(())
+    }
+
+    async fn queue_parts(&self, part_ids: &[String]) -> Result<(), PortError> {
+        self.queued_parts.lock().unwrap().extend_from_slice(part_ids);
         Ok(())
     }
 }
@@ -410,6 +454,7 @@ pub fn gateway<G: SmsGateway>(
             refund_failed_deliveries: true,
             in_doubt_after: chrono::Duration::minutes(crate::config::DEFAULT_IN_DOUBT_AFTER_MINUTES),
             in_doubt_policy: crate::config::InDoubtPolicy::Resend,
+            part_send_rate: crate::config::DEFAULT_SEND_RATE,
         },
         inbox: MemoryInbox::default(),
         ledger,

@@ -130,6 +130,17 @@ pub fn metrics(outcome: &Outcome) -> Vec<Metric> {
         }
         Outcome::InDoubtSettled { refunded: back, .. } => metrics.push(refunded(*back)),
         Outcome::Closed { unknown, .. } => metrics.push(sms("unknown", *unknown)),
+        Outcome::InParts { cost, fresh, .. } => {
+            if *fresh {
+                metrics.push(email("in_parts"));
+                metrics.push(debited(*cost));
+            }
+        }
+        // A part handed back to the queue: a count worth watching (its retries end in the
+        // dead-letter queue).
+        Outcome::Postponed { .. } => metrics.push(Metric::count("PartsPostponed", None, 1)),
+        // A dry run: neither sent nor rejected, nothing debited.
+        Outcome::Previewed { .. } => metrics.push(email("previewed")),
         Outcome::NothingDue { .. } | Outcome::Unmatched { .. } => {}
     }
     metrics.retain(|metric| metric.value > 0 || metric.unit != Unit::Count);
@@ -306,6 +317,16 @@ mod tests {
             &[("Emails", Some("duplicate"), 1)],
         );
         expect(Outcome::NothingDue { message_id: ID.to_owned() }, &[]);
+        // A dry run, even one whose real send would be refused: no rejection, no debit.
+        expect(
+            Outcome::Previewed {
+                message_id: ID.to_owned(),
+                status: Some(StatusCode::InsufficientCredits),
+                cost: 4,
+                reply: ReplyOutcome::Sent,
+            },
+            &[("Emails", Some("previewed"), 1)],
+        );
     }
 
     #[test]

@@ -31,6 +31,9 @@ use crate::plural::{count, english};
 use crate::ports::{Ledger, PortError};
 use crate::tables;
 
+mod lists;
+pub use lists::{ListError, ListImported};
+
 /// What a settled recipient's `error` says the operator did.
 pub const REFUNDED_NOTE: &str = "refunded by the operator";
 pub const RESENT_NOTE: &str = "resent by the operator";
@@ -101,6 +104,9 @@ pub enum OperatorError {
     Unreadable { path: String, error: String },
     #[error("the opt-out lists' table is not named: set OPT_OUTS_TABLE (or --opt-outs-table)")]
     NoOptOutsTable,
+    // ----- contact lists -----
+    #[error(transparent)]
+    List(#[from] ListError),
     // ----- credit alerts -----
     #[error("a contact is one plain email address, local@domain; {0:?} is not one")]
     ImpossibleContact(String),
@@ -192,7 +198,8 @@ impl Operator {
                 &settings.accounts_table,
                 &settings.messages_table,
                 settings.opt_outs_table.as_deref().unwrap_or_default(),
-            ),
+            )
+            .with_contact_lists(settings.contact_lists_table.as_deref().unwrap_or_default()),
             scheduler: EventBridgeScheduler::new(sdk, &settings.schedule_group, None, None),
             sdk: sdk.clone(),
             settings,
@@ -208,6 +215,7 @@ impl Operator {
             (tables::ACCOUNTS, &settings.accounts_table),
             (tables::MESSAGES, &settings.messages_table),
             (tables::OPT_OUTS, self.opt_outs_table()?),
+            (tables::CONTACT_LISTS, self.contact_lists_table()?),
         ] {
             made(Resource::Table(name.clone()), bootstrap::create_table(self.ledger.client(), &spec, name).await?);
         }
@@ -371,8 +379,10 @@ impl Operator {
     }
 
     /// Settles the message's recipients in doubt (those of `numbers`, typed as in a subject, or
-    /// all): refunds them, or puts them back to `pending` and delivers the message as the
-    /// function would. Run again, it finds nothing in doubt and changes nothing.
+    /// all; see [`MessageRecord::in_doubt`]: one a provider reported is not in doubt): refunds
+    /// them, or puts them back to `pending` and delivers the message as the function would, in
+    /// the in-doubt follow-up's own write ([`Ledger::resolve_doubt`]). Refuses a message a live
+    /// invocation holds. Run again, it finds nothing in doubt and changes nothing.
     pub async fn settle(
         &self,
         message_id: &str,
@@ -393,7 +403,9 @@ impl Operator {
     }
 
     async fn refund(&self, record: MessageRecord, chosen: &[usize]) -> Result<Settled, OperatorError> {
-        if !self.ledger.refund_in_doubt(&record, chosen, REFUNDED_NOTE).await? {
+        let now = Utc::now();
+        refuse_live_lease(&record, now)?;
+        if !self.ledger.resolve_doubt(&record, chosen, &[], REFUNDED_NOTE, now).await? {
             return Err(OperatorError::ChangedMeanwhile(record.message_id));
         }
         Ok(Settled::Refunded {
@@ -410,7 +422,7 @@ impl Operator {
         }
         let now = Utc::now();
         refuse_live_lease(&record, now)?;
-        if !self.ledger.reopen_in_doubt(&record, chosen, RESENT_NOTE, now).await? {
+        if !self.ledger.resolve_doubt(&record, &[], chosen, RESENT_NOTE, now).await? {
             return Err(OperatorError::ChangedMeanwhile(record.message_id));
         }
         Ok(Settled::Resent { recipients: chosen.len(), delivery: self.deliver(&record.message_id).await })
@@ -588,13 +600,14 @@ struct Chosen {
     left_alone: Vec<(Recipient, Delivery)>,
 }
 
-/// The recipients to settle: every one in doubt, or those of `numbers` that are (numbers are
-/// read as a subject's list; one that is not the message's is refused).
+/// The recipients to settle: every one in doubt ([`MessageRecord::in_doubt`], as the in-doubt
+/// follow-up chooses them), or those of `numbers` that are (numbers are read as a subject's list;
+/// one that is not the message's is refused; one not in doubt is left alone with its fate, the
+/// provider's word when it reported one).
 fn in_doubt(record: &MessageRecord, numbers: &[String]) -> Result<Chosen, OperatorError> {
     let mut chosen = Chosen { in_doubt: Vec::new(), left_alone: Vec::new() };
     if numbers.is_empty() {
-        chosen.in_doubt =
-            (0..record.recipients.len()).filter(|&i| record.recipients[i].delivery == Delivery::Unknown).collect();
+        chosen.in_doubt = record.in_doubt();
         return Ok(chosen);
     }
     for typed in numbers {
@@ -609,10 +622,11 @@ fn in_doubt(record: &MessageRecord, numbers: &[String]) -> Result<Chosen, Operat
             let Some(index) = record.recipients.iter().position(|r| r.number == number) else {
                 return Err(OperatorError::NotARecipient { number, message_id: record.message_id.clone() });
             };
-            match record.recipients[index].delivery {
-                Delivery::Unknown if !chosen.in_doubt.contains(&index) => chosen.in_doubt.push(index),
-                Delivery::Unknown => {}
-                delivery => chosen.left_alone.push((number, delivery)),
+            let recipient = &record.recipients[index];
+            if !recipient.is_in_doubt() {
+                chosen.left_alone.push((number, recipient.fate()));
+            } else if !chosen.in_doubt.contains(&index) {
+                chosen.in_doubt.push(index);
             }
         }
     }
@@ -808,6 +822,26 @@ mod tests {
         let chosen = in_doubt(&record, &typed(&["06 12 34 56 78", "+33612345678;0033698765432"])).unwrap();
         assert_eq!(chosen.in_doubt, [0]);
         assert_eq!(chosen.left_alone, [(Recipient::parse_e164("+33698765432").unwrap(), Delivery::Sent)]);
+    }
+
+    #[test]
+    fn a_recipient_in_doubt_that_a_provider_reported_is_not_offered_and_shows_its_reported_fate() {
+        let mut record = record(&[("+33612345678", Delivery::Unknown), ("+33611223344", Delivery::Unknown)]);
+        let at = Utc::now();
+        let word = crate::domain::delivery::DeliveryReport {
+            delivery: Delivery::Delivered,
+            at,
+            reason: None,
+            price: None,
+            refunded: false,
+        };
+        record.recipients[0].report = Some(word);
+        assert_eq!(in_doubt(&record, &[]).unwrap(), Chosen { in_doubt: vec![1], left_alone: vec![] });
+        let reported = Recipient::parse_e164("+33612345678").unwrap();
+        assert_eq!(
+            in_doubt(&record, &typed(&["06 12 34 56 78"])).unwrap(),
+            Chosen { in_doubt: vec![], left_alone: vec![(reported, Delivery::Delivered)] }
+        );
     }
 
     #[test]

@@ -8,6 +8,7 @@
 //! recorded as it comes; one whose outcome is in doubt is never sent again. Error replies are
 //! recorded as due before they go out and marked sent after: they are at least once.
 
+use std::collections::HashSet;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -24,14 +25,15 @@ use tracing::{info, warn};
 use crate::config::InDoubtPolicy;
 use crate::domain::account::{Receipts, is_possible_login};
 use crate::domain::alerts::CreditAlerts;
+use crate::domain::contact_list::{ListName, unknown_list};
 use crate::domain::date::when;
 use crate::domain::hours::{HoldReason, held_until};
 use crate::domain::message::{
     Delivery, Discard, MAX_ERROR_BYTES, MAX_MAIL_MESSAGE_ID_BYTES, MAX_PROVIDER_ID_BYTES, MAX_RECIPIENTS,
-    MessageRecord, MessageState, RecipientRecord, ReplyOutcome, truncated,
+    MAX_RECORD_RECIPIENTS, MessageRecord, MessageState, RecipientRecord, ReplyOutcome, truncated,
 };
 use crate::domain::optout::OptOut;
-use crate::domain::recipient::{Recipient, mask_numbers_in};
+use crate::domain::recipient::{Recipient, Recipients, mask_numbers_in};
 use crate::domain::request::{ApiKey, Credentials, Request, UnsignedRequest, read_subject};
 use crate::domain::secret::redact;
 use crate::domain::segments::{self, MAX_PARTS};
@@ -39,12 +41,15 @@ use crate::domain::sender::{has_stop_mention, sender_for};
 use crate::domain::text::clean_body;
 use crate::domain::{Rejection, StatusCode};
 use crate::event::{EventError, InboundEmail, ScheduledSendEvent, Trigger, decode};
+use crate::fan_out::Pace;
 use crate::mail::{Authentication, InboundMail, Verdict, parse_mail};
 use crate::ports::{
     Debit, Lease, Ledger, Opening, OutgoingSms, PortError, RawMailStore, ReplyMailer, ScheduledSend, SendScheduler,
     SmsGateway,
 };
 use crate::reply::{NoReply, error_reply, reply_to};
+
+mod preview;
 
 type ReplyTo = Result<String, NoReply>;
 
@@ -64,6 +69,8 @@ pub struct Settings {
     /// How long a recipient in doubt waits for a delivery event, and what then becomes of it.
     pub in_doubt_after: chrono::Duration,
     pub in_doubt_policy: InDoubtPolicy,
+    /// The SMS per second one invocation sends a large email's part at.
+    pub part_send_rate: f64,
 }
 
 /// How much of a raw email is read: its headers and first parts, where the text of any SMS is.
@@ -160,6 +167,31 @@ pub enum Outcome {
         resent: usize,
         refunded: u64,
     },
+    /// A large email handed over in parts to the parts queue. `fresh` as for `Sent`.
+    InParts {
+        message_id: String,
+        parts: usize,
+        recipients: usize,
+        cost: u64,
+        fresh: bool,
+    },
+    /// A part of a large email that this invocation could not finish: the queue hands it out
+    /// again (`item` is the queue message's id), and its record says what is left.
+    Postponed {
+        message_id: String,
+        item: String,
+        retryable: bool,
+    },
+    /// A dry run (`dryrun`): nothing sent, nothing debited, a preview answered (`reply`).
+    /// `status` is the refusal the real send would get (104, or 114 when every number opted
+    /// out); `cost` what it would debit.
+    Previewed {
+        message_id: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        status: Option<StatusCode>,
+        cost: u64,
+        reply: ReplyOutcome,
+    },
     /// Every recipient's fate is known, or 72 hours passed: `unknown` counts those never
     /// reported; `receipt` says what became of the delivery receipt, when the account wants one.
     Closed {
@@ -242,6 +274,8 @@ struct Order {
     record: MessageRecord,
     /// What the account said of its credit alerts, just before the debit.
     alerts: CreditAlerts,
+    /// A dry run: previewed ([`Gateway::preview`]), never accepted.
+    dry_run: Option<preview::DryRun>,
 }
 
 /// What reading a request gives: an order, or a refusal (with the login once the account was
@@ -282,6 +316,7 @@ where
                 Ok(outcomes)
             }
             Trigger::FollowUp(follow_up) => Ok(vec![self.follow_up(&follow_up, invocation).await?]),
+            Trigger::Parts(parts) => Ok(self.send_parts(&parts, invocation).await),
         }
     }
 
@@ -313,6 +348,7 @@ where
         let letter = Letter { mail: &mail, authentication: &authentication, key: subject.written_key.as_ref() };
         let asking = self.who_asks(&mail, &authentication, subject.credentials, subject.request).await?;
         match self.read_request(id, &mail, asking, received_at).await? {
+            Reading::Order(order) if order.dry_run.is_some() => self.preview(*order, letter, invocation).await,
             Reading::Order(order) => self.accept(*order, letter, email.received_at, invocation).await,
             Reading::Refused(rejection, login) => {
                 self.reject(id, letter, rejection, login, received_at, invocation).await
@@ -338,10 +374,13 @@ where
         let login = Some(account.login.clone());
         let refuse = |rejection: Rejection| Ok(Reading::Refused(rejection, login.clone()));
 
-        let UnsignedRequest { recipients, sender, date } = match request {
+        let UnsignedRequest { mut recipients, sender, date, lists, dry_run, .. } = match request {
             Ok(request) => request,
             Err(rejection) => return refuse(rejection),
         };
+        if let Err(rejection) = self.expand_lists(&account.login, &lists, &mut recipients).await? {
+            return refuse(rejection);
+        }
         if recipients.valid.len() > MAX_RECIPIENTS {
             return refuse(Rejection::with_detail(
                 StatusCode::InvalidRequest,
@@ -396,6 +435,7 @@ where
             receipts: account.receipts,
             record,
             alerts,
+            dry_run: dry_run.then_some(preview::DryRun { asked_sender: sender }),
         })))
     }
 
@@ -419,14 +459,18 @@ where
             letter.mail.message_id.clone().filter(|id| id.len() <= MAX_MAIL_MESSAGE_ID_BYTES && !quotes_key(id));
         let lease = self.lease(invocation);
         let sends_now = record.state == MessageState::Accepted;
+        // A large email's recipients are claimed by the invocations that send its parts.
+        let claims = sends_now && !record.needs_parts();
         if sends_now {
             record.lease_owner = Some(lease.owner.clone());
             record.lease_until = Some(lease.until.timestamp());
             record.lease_attempt = Some(lease.attempt.clone());
+        }
+        if claims {
             self.claim(record, self.window());
         }
         let mut debit = Debit { login: order.login.clone(), key_sha256: order.key_sha256, credits: record.cost };
-        let Some(opened) = self.open_without_opt_outs(record, &mut debit, sends_now).await? else {
+        let Some(opened) = self.open_without_opt_outs(record, &mut debit, claims).await? else {
             return self.reject_opted_out(order.record, letter, invocation).await;
         };
         match opened {
@@ -488,6 +532,13 @@ where
         ses_received_at: Option<DateTime<Utc>>,
         invocation: &Invocation,
     ) -> Result<Outcome, PipelineError> {
+        if record.needs_parts() {
+            // Just opened: the ledger holds its parts, and the record becomes their head.
+            record.split_into_parts();
+        }
+        if record.fan_out.is_some() {
+            return self.dispatch(record, lease, fresh).await;
+        }
         let now = match self.send_all(&mut record, lease, fresh).await {
             Ok(now) => now,
             Err(error) => {
@@ -556,15 +607,27 @@ where
         let mut in_flight = FuturesUnordered::new();
         // Set when the provider said "not now": nothing more is claimed, the retry sends it.
         let mut paused = false;
+        // A large email's part goes at its share of the provider's rate, and stops claiming in
+        // time for its invocation to record what it did and end well before its timeout.
+        let mut pace = self.pace(record, lease);
+        let window = pace.as_ref().map_or(self.window(), |pace| pace.window(self.window()));
         loop {
             for index in launch.drain(..) {
-                in_flight.push(self.send_one(record, index, text.clone()));
+                let start = pace.as_mut().map(Pace::next_start);
+                let send = self.send_one(record, index, text.clone());
+                in_flight.push(async move {
+                    if let Some(start) = start {
+                        tokio::time::sleep_until(start).await;
+                    }
+                    send.await
+                });
             }
+            paused |= pace.as_ref().is_some_and(|pace| pace.out_of_time(self.clock));
             let due = in_flight.is_empty()
                 || unwritten.len() >= CHECKPOINT_ANSWERS
                 || oldest_unwritten.is_some_and(|since| since.elapsed() >= CHECKPOINT_AFTER);
             if due {
-                let claims = if paused { Vec::new() } else { self.claim(record, self.window() - in_flight.len()) };
+                let claims = if paused { Vec::new() } else { self.claim(record, window - in_flight.len()) };
                 record.state = record.settled_state();
                 if record.state.is_final() {
                     record.settled_at = Some((self.clock)());
@@ -667,7 +730,7 @@ where
     /// text is kept until it has run.
     fn may_resend(&self, record: &MessageRecord) -> bool {
         self.settings.in_doubt_policy == InDoubtPolicy::Resend
-            && crate::tracking::in_doubt(record).iter().any(|&index| !record.recipients[index].resent)
+            && record.in_doubt().iter().any(|&index| !record.recipients[index].resent)
     }
 
     /// How many SMS may be in flight at once.
@@ -729,7 +792,11 @@ where
 
     /// The schedule fired (or someone invoked its event): send the message once.
     #[tracing::instrument(skip_all, fields(message_id = %message_id))]
-    async fn send_when_due(&self, message_id: &str, invocation: &Invocation) -> Result<Outcome, PipelineError> {
+    pub(crate) async fn send_when_due(
+        &self,
+        message_id: &str,
+        invocation: &Invocation,
+    ) -> Result<Outcome, PipelineError> {
         match self.ledger.load(message_id).await? {
             Some(record) if !record.state.is_final() => self.take_over(record, invocation).await,
             record => {
@@ -960,6 +1027,7 @@ where
         let authentication = Authentication::default();
         let letter = Letter { mail: &mail, authentication: &authentication, key: None };
         match self.read_request(message_id, &mail, Ok(Box::new((account, request))), received_at).await? {
+            Reading::Order(order) if order.dry_run.is_some() => self.preview(*order, letter, invocation).await,
             Reading::Order(order) => self.accept(*order, letter, None, invocation).await,
             Reading::Refused(rejection, login) => {
                 self.reject(message_id, letter, rejection, login, received_at, invocation).await
@@ -1022,6 +1090,8 @@ where
         let mut record = MessageRecord::rejected(&accepted.message_id, accepted.received_at, &rejection);
         record.login = accepted.login;
         record.recipients = accepted.recipients;
+        // One record holds so many; a larger email's refusal keeps its first ones.
+        record.recipients.truncate(MAX_RECORD_RECIPIENTS);
         record.dropped = accepted.dropped;
         record.dropped_count = accepted.dropped_count;
         self.record_refusal(record, letter, invocation).await
@@ -1041,5 +1111,44 @@ where
                 }
             }
         }
+    }
+
+    // ----- contact lists -----
+
+    /// Adds the numbers of the contact lists the subject names (`#clients`), `owner`'s own, after
+    /// the subject's numbers, each number once whichever list or the subject named it first; an
+    /// unknown list refuses the email (109, naming it). It stops reading lists once there are
+    /// more numbers than an email may have: the email is refused for that next (the count it
+    /// then gives is the numbers read so far). Opt-out lists apply to a list's numbers at the
+    /// debit, as to the subject's.
+    async fn expand_lists(
+        &self,
+        owner: &str,
+        lists: &[ListName],
+        recipients: &mut Recipients,
+    ) -> Result<Result<(), Rejection>, PipelineError> {
+        if lists.is_empty() {
+            return Ok(Ok(()));
+        }
+        let mut seen: HashSet<Recipient> = recipients.valid.iter().cloned().collect();
+        for name in lists {
+            if recipients.valid.len() > MAX_RECIPIENTS {
+                break;
+            }
+            let Some(numbers) = self.ledger.contact_list(owner, name).await? else {
+                info!(list = %name, "rejected: no such contact list");
+                return Ok(Err(unknown_list(name)));
+            };
+            info!(list = %name, numbers = numbers.len(), "contact list read");
+            for number in numbers {
+                if seen.insert(number.clone()) {
+                    recipients.valid.push(number);
+                }
+            }
+        }
+        if recipients.valid.is_empty() {
+            return Ok(Err(Rejection::new(StatusCode::NoValidRecipient)));
+        }
+        Ok(Ok(()))
     }
 }

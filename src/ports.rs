@@ -8,6 +8,7 @@ use thiserror::Error;
 
 use crate::domain::account::Account;
 use crate::domain::alerts::Alert;
+use crate::domain::contact_list::ListName;
 use crate::domain::delivery::DeliveryReport;
 use crate::domain::message::MessageRecord;
 use crate::domain::optout::{OptOut, OptOutList};
@@ -173,12 +174,16 @@ pub trait Ledger: Send + Sync {
         report: &DeliveryReport,
     ) -> impl Future<Output = Result<bool, PortError>> + Send;
 
-    /// Settles recipients in doubt that no provider reported, in one atomic step: those at
-    /// `refund` become `failed` with `note` and their parts go back to the account; those at
-    /// `resend` go back to `pending`, marked resent, and the message back to `accepted` without
-    /// a lease. Only if each is still `unknown` with no report and nobody holds a live lease.
-    /// With nothing to resend, the text is forgotten. Returns false, having changed nothing,
-    /// otherwise.
+    /// Settles recipients in doubt ([`MessageRecord::in_doubt`]), in one atomic step, for the
+    /// in-doubt follow-up and the operator's `settle` alike: those at `refund` become `failed`
+    /// with `note` and their parts go back to the account; those at `resend` go back to
+    /// `pending` with `note`, marked resent, and the message back to `accepted` without a lease.
+    /// Only if the message is still in `record.state`, each of them is still `unknown` with the
+    /// same number and no report, nobody holds a live lease at `now`, and, with something to
+    /// resend, the message still has its text. With nothing to resend, the text is forgotten
+    /// once nothing is left to send ([`MessageRecord::needs_text_after_settling`]). Returns
+    /// false, having changed nothing, when a condition fails; `Refused` when there are credits
+    /// to give back and the message has no account, or its account is gone.
     fn resolve_doubt(
         &self,
         record: &MessageRecord,
@@ -226,6 +231,27 @@ pub trait Ledger: Send + Sync {
     /// Puts a number on an opt-out list, unless it is there already (the first entry, its
     /// source and date, stay). Returns whether it was added.
     fn add_opt_out(&self, opt_out: &OptOut) -> impl Future<Output = Result<bool, PortError>> + Send;
+
+    /// The recipients of `record` still to be charged (not already `opted_out`) that are on
+    /// `login`'s opt-out list or the gateway's, each once with the first list it is on (the
+    /// account's before the gateway's): what [`Ledger::open`] with a debit for `login` would
+    /// find, read without writing anything (a dry run's preview).
+    fn opted_out(
+        &self,
+        login: &str,
+        record: &MessageRecord,
+    ) -> impl Future<Output = Result<Vec<(Recipient, OptOutList)>, PortError>> + Send;
+
+    // ----- contact lists -----
+
+    /// The numbers of `owner`'s contact list `name`, in the order imported, each once; `None`
+    /// when the account has no such list. Only `owner`'s own lists: another account's list of
+    /// the same name is not it.
+    fn contact_list(
+        &self,
+        owner: &str,
+        name: &ListName,
+    ) -> impl Future<Output = Result<Option<Vec<Recipient>>, PortError>> + Send;
 }
 
 /// One SMS to one recipient.
@@ -263,7 +289,13 @@ pub struct ScheduledSend {
     pub target_arn: String,
 }
 
+/// What makes a message go later: at a time (a schedule), or as soon as the provider's rate
+/// allows (a large email's parts, through a queue).
 pub trait SendScheduler: Send + Sync {
     /// Creates the schedule; one of the same name already there counts as created.
     fn schedule(&self, send: &ScheduledSend) -> impl Future<Output = Result<(), PortError>> + Send;
+
+    /// Queues the parts (by their message ids) to be sent, each at least once: a part queued
+    /// twice is sent once, its record says what is left to send.
+    fn queue_parts(&self, part_ids: &[String]) -> impl Future<Output = Result<(), PortError>> + Send;
 }

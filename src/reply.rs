@@ -246,7 +246,7 @@ fn crlf_lines(text: &str) -> String {
 // The delivery receipt.
 
 /// The most recipients a receipt lists one by one. A message may name up to
-/// [`MAX_RECIPIENTS`](crate::domain::message::MAX_RECIPIENTS) (1,000): 200 short lines still
+/// [`MAX_RECORD_RECIPIENTS`](crate::domain::message::MAX_RECORD_RECIPIENTS) (1,000): 200 short lines still
 /// read on a phone, and the others are only counted, by status, on one line. When the list is
 /// cut, the recipients not delivered are the ones listed first (the receipt is for them), then
 /// delivered ones up to 200; those listed keep the order of the subject.
@@ -445,6 +445,28 @@ fn local_time(time: DateTime<Utc>, zone: Tz) -> String {
 /// digits, `-`, `_` and `.`, at most 64 of them.
 fn reference(message_id: &str) -> String {
     message_id.chars().filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')).take(64).collect()
+}
+
+// ----- dry run -----
+
+/// The preview of a dry run (see [`preview_text`](crate::domain::preview::preview_text)) as an
+/// answer to the email, through the error replies' channel: to the address [`reply_to`] gives,
+/// written as an error reply ([`ErrorReply::to_mime`]: `Auto-Submitted: auto-replied`, threaded
+/// under the email's Message-ID unless that holds a `secret`). The body quotes the SMS text,
+/// which the sender wrote and may hold the API key: every run of a `secret` in it is masked, as
+/// in an error reply's StatusText.
+pub fn preview_reply(
+    to: &str,
+    original_message_id: Option<&str>,
+    preview: &crate::domain::preview::PreviewText,
+    secrets: &[&str],
+) -> ErrorReply {
+    ErrorReply {
+        to: to.to_owned(),
+        subject: preview.subject.clone(),
+        body: without_secrets(&preview.body, secrets),
+        in_reply_to: original_message_id.filter(|id| without_secrets(id, secrets) == *id).map(str::to_owned),
+    }
 }
 
 // ----- credit alerts -----
@@ -834,6 +856,24 @@ mod tests {
         assert!(!shows_the_key(&String::from_utf8_lossy(&reply.to_mime("gw@example.org", date()))));
         let reply = error_reply("a@example.com", Some("id@example.com"), &rejection, &[KEY]);
         assert_eq!(reply.in_reply_to.as_deref(), Some("id@example.com"));
+    }
+
+    #[test]
+    fn a_preview_is_answered_as_an_error_reply_is_and_never_quotes_the_key() {
+        use crate::domain::preview::PreviewText;
+        let preview = PreviewText {
+            subject: "Mail2SMS: simulation, envoi accepté : 1 SMS, 1 crédit".to_owned(),
+            body: format!("Texte du SMS, tel qu'il serait envoyé :\nVotre code : {KEY}\n"),
+        };
+        let reply = preview_reply("a@example.com", Some("id@example.com"), &preview, &[KEY]);
+        assert!(reply.body.contains("Votre code : ****") && !shows_the_key(&reply.body), "{}", reply.body);
+        let read = decoded(&reply.to_mime("mail2sms@example.org", date()));
+        assert_eq!(read.subject.as_deref(), Some(preview.subject.as_str()));
+        assert_eq!(read.auto_submitted.as_deref(), Some("auto-replied"));
+        assert_eq!(read.in_reply_to.as_deref(), Some("id@example.com"));
+        assert_eq!(read.to.as_deref(), Some("a@example.com"));
+        let unthreaded = preview_reply("a@example.com", Some(&format!("{KEY}@example.com")), &preview, &[KEY]);
+        assert_eq!(unthreaded.in_reply_to, None, "a Message-ID holding the key is not quoted");
     }
 
     #[test]

@@ -61,7 +61,24 @@ pub const OPT_OUTS: TableSpec = TableSpec {
     ttl_attribute: None,
 };
 
-pub const ALL: [TableSpec; 3] = [ACCOUNTS, MESSAGES, OPT_OUTS];
+// ----- contact lists -----
+
+/// The contact lists (issue #10): keyed by `owner` (the account's login) and `list`, which is
+/// `<name>#<chunk>` for the list's numbers, in chunks of at most
+/// [`CHUNK_NUMBERS`](crate::aws::contact_lists::CHUNK_NUMBERS) (far from DynamoDB's 400 KB per
+/// item), and `#<name>` for its head (count, chunks, import time). A list's numbers are read
+/// by one query on its owner and the prefix `<name>#` (a name never holds `#`); an import
+/// replaces head and chunks in one transaction. See [`crate::aws::contact_lists`].
+pub const CONTACT_LISTS: TableSpec = TableSpec {
+    env_var: "CONTACT_LISTS_TABLE",
+    logical_id: "ContactListsTable",
+    partition_key: "owner",
+    sort_key: Some("list"),
+    indexes: &[],
+    ttl_attribute: None,
+};
+
+pub const ALL: [TableSpec; 4] = [ACCOUNTS, MESSAGES, OPT_OUTS, CONTACT_LISTS];
 
 // ----- The customer space (issue #12) -----
 

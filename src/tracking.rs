@@ -112,7 +112,7 @@ where
         invocation: &Invocation,
     ) -> Result<(), PipelineError> {
         let now = (self.clock)();
-        if !in_doubt(record).is_empty() {
+        if !record.in_doubt().is_empty() {
             let at = now + self.settings.in_doubt_after;
             self.schedule_follow_up(record, FollowUpKind::InDoubt, at, invocation).await?;
         }
@@ -153,12 +153,15 @@ where
             let Some(record) = self.ledger.load(message_id).await? else {
                 return Ok(Outcome::NothingDue { message_id: message_id.to_owned() });
             };
-            let doubts = in_doubt(&record);
+            let doubts = record.in_doubt();
             let (resend, refund): (Vec<usize>, Vec<usize>) = match self.settings.in_doubt_policy {
                 InDoubtPolicy::Resend => doubts.iter().partition(|&&index| !record.recipients[index].resent),
                 InDoubtPolicy::Refund => (Vec::new(), doubts),
             };
-            if resend.is_empty() && refund.is_empty() && (record.text.is_none() || !record.state.is_final()) {
+            if resend.is_empty()
+                && refund.is_empty()
+                && (record.text.is_none() || record.needs_text_after_settling(&[]))
+            {
                 return Ok(Outcome::InDoubtSettled { message_id: message_id.to_owned(), resent: 0, refunded: 0 });
             }
             let note = if resend.is_empty() { REFUNDED_NOTE } else { RESENT_NOTE };
@@ -250,16 +253,6 @@ where
         info!(receipt = ?outcome, "receipt");
         Ok(outcome)
     }
-}
-
-/// The recipients in doubt that no provider reported.
-pub(crate) fn in_doubt(record: &MessageRecord) -> Vec<usize> {
-    (0..record.recipients.len())
-        .filter(|&index| {
-            let recipient = &record.recipients[index];
-            recipient.delivery == Delivery::Unknown && recipient.report.is_none()
-        })
-        .collect()
 }
 
 /// Whether the number a provider reports is the recipient's (providers write E.164, with or

@@ -114,3 +114,19 @@ pub async fn create_schedule_group(sdk: &aws_config::SdkConfig, group: &str) -> 
         Err(error) => Err(port_error("scheduler", error)),
     }
 }
+
+/// The visibility timeout of the parts queue, as the template sets it (six times the
+/// function's timeout).
+pub const PARTS_VISIBILITY_SECONDS: u32 = 360;
+
+/// Creates the parts queue (again: SQS answers with the same URL) and returns its URL.
+pub async fn create_parts_queue(sdk: &aws_config::SdkConfig, name: &str) -> Result<String, PortError> {
+    let created = aws_sdk_sqs::Client::new(sdk)
+        .create_queue()
+        .queue_name(name)
+        .attributes(aws_sdk_sqs::types::QueueAttributeName::VisibilityTimeout, PARTS_VISIBILITY_SECONDS.to_string())
+        .send()
+        .await
+        .map_err(|e| port_error("sqs", e))?;
+    created.queue_url.ok_or_else(|| PortError::Refused { service: "sqs", message: "no queue URL in the answer".into() })
+}

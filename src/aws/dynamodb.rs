@@ -27,6 +27,7 @@ use sha2::{Digest, Sha256};
 use super::{conditional, port_error};
 use crate::domain::account::Account;
 use crate::domain::alerts::Alert;
+use crate::domain::contact_list::ListName;
 use crate::domain::delivery::DeliveryReport;
 use crate::domain::message::{Delivery, MessageRecord, MessageState, sortable_time};
 use crate::domain::optout::{OptOut, OptOutList};
@@ -44,6 +45,8 @@ pub struct DynamoLedger {
     accounts: String,
     messages: String,
     opt_outs: String,
+    /// The contact lists' table (see [`super::contact_lists`]); empty when not named.
+    contact_lists: String,
     /// Each checkpoint also writes, for each SMS it records as sent, an item that leads from the
     /// provider's message id to its recipient (SNS's delivery logs carry nothing else of ours).
     index_provider_ids: bool,
@@ -114,8 +117,18 @@ impl DynamoLedger {
             accounts: accounts.to_owned(),
             messages: messages.to_owned(),
             opt_outs: opt_outs.to_owned(),
+            contact_lists: String::new(),
             index_provider_ids: false,
         }
+    }
+
+    /// The same ledger, on this contact lists' table.
+    pub fn with_contact_lists(self, table: &str) -> DynamoLedger {
+        DynamoLedger { contact_lists: table.to_owned(), ..self }
+    }
+
+    pub(crate) fn contact_lists_table(&self) -> &str {
+        &self.contact_lists
     }
 
     /// The same ledger, keeping (or not) the index of provider message ids.
@@ -352,10 +365,26 @@ impl DynamoLedger {
             .expression_attribute_values(":now", s(now.to_rfc3339()))
             .build()
             .expect("table, key and expression are set");
-        let items = vec![
+        let mut items = vec![
             TransactWriteItem::builder().update(cancel).build(),
             TransactWriteItem::builder().update(self.refund_update(&login, record.cost)).build(),
         ];
+        // A large email's parts wait with it: cancelled with it (its head gives the credits back).
+        for part in record.part_ids() {
+            let cancel_part = Update::builder()
+                .table_name(&self.messages)
+                .set_key(Some(self.message_key(&part)))
+                .update_expression("SET #state = :cancelled, cancelled_at = :now REMOVE #text")
+                .condition_expression("#state = :scheduled")
+                .expression_attribute_names("#state", "state")
+                .expression_attribute_names("#text", "text")
+                .expression_attribute_values(":cancelled", state(MessageState::Cancelled)?)
+                .expression_attribute_values(":scheduled", state(MessageState::Scheduled)?)
+                .expression_attribute_values(":now", s(now.to_rfc3339()))
+                .build()
+                .expect("table, key and expression are set");
+            items.push(TransactWriteItem::builder().update(cancel_part).build());
+        }
         match self.transact(items).await {
             Ok(()) => Ok(self.load(message_id).await?.map(|record| (record, true))),
             Err(error) if error.as_service_error().and_then(cancellation_reasons).is_some() => {
@@ -450,129 +479,6 @@ impl DynamoLedger {
         records.sort_by_key(|record| std::cmp::Reverse(record.received_at));
         Ok(records)
     }
-
-    /// Settles recipients in doubt by refunding them, in one transaction: each of `recipients`
-    /// (indexes into `record.recipients`) becomes `failed` with `note` as its error, only if it
-    /// is still `unknown`; the message's `refunded` and the account's credits grow by their
-    /// parts. Returns false, having changed nothing, when one of them is no longer in doubt.
-    pub async fn refund_in_doubt(
-        &self,
-        record: &MessageRecord,
-        recipients: &[usize],
-        note: &str,
-    ) -> Result<bool, PortError> {
-        let Some(login) = record.login.as_deref() else {
-            return Err(PortError::Refused {
-                service: "dynamodb",
-                message: format!("message {} has no account to refund", record.message_id),
-            });
-        };
-        let refund = u64::from(record.parts) * recipients.len() as u64;
-        let (sets, conditions, numbers) = in_doubt_moves(record, recipients, ":failed");
-        let mut update = Update::builder()
-            .table_name(&self.messages)
-            .set_key(Some(self.message_key(&record.message_id)))
-            .expression_attribute_names("#delivery", "delivery")
-            .expression_attribute_names("#number", "number")
-            .expression_attribute_names("#error", "error")
-            .expression_attribute_names("#report", "report")
-            .expression_attribute_values(":unknown", to_value(&Delivery::Unknown)?)
-            .expression_attribute_values(":failed", to_value(&Delivery::Failed)?)
-            .expression_attribute_values(":note", s(note))
-            .expression_attribute_values(":refund", n(refund));
-        for (name, number) in numbers {
-            update = update.expression_attribute_values(name, number);
-        }
-        let update = update
-            .update_expression(format!("SET {} ADD refunded :refund", sets.join(", ")))
-            .condition_expression(conditions.join(" AND "))
-            .build()
-            .expect("table, key and expression are set");
-        let items = vec![
-            TransactWriteItem::builder().update(update).build(),
-            TransactWriteItem::builder().update(self.refund_update(login, refund)).build(),
-        ];
-        // One token per command: the SDK's own retries of this call apply it once.
-        let token = &crate::domain::account::new_api_key()[..36];
-        let error = match self
-            .client
-            .transact_write_items()
-            .set_transact_items(Some(items))
-            .client_request_token(token)
-            .send()
-            .await
-        {
-            Ok(_) => return Ok(true),
-            Err(error) => error,
-        };
-        let reasons = match error.as_service_error() {
-            Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) => {
-                cancelled.cancellation_reasons().to_vec()
-            }
-            _ => return Err(port_error("dynamodb", error)),
-        };
-        let failed =
-            |reason: Option<&CancellationReason>| reason.and_then(|r| r.code()) == Some("ConditionalCheckFailed");
-        if failed(reasons.first()) {
-            Ok(false)
-        } else if failed(reasons.get(1)) {
-            Err(PortError::Refused { service: "dynamodb", message: format!("no account {login} to refund") })
-        } else {
-            Err(port_error("dynamodb", error))
-        }
-    }
-
-    /// Puts recipients in doubt back to `pending` so that the message sends them again: each of
-    /// `recipients` gets `note` as its error, the message goes back to `accepted` and loses its
-    /// lease, only if each is still `unknown`, the message is still in `record.state`, still has
-    /// its text, and nobody holds a live lease on it. Returns false, having changed nothing,
-    /// otherwise.
-    pub async fn reopen_in_doubt(
-        &self,
-        record: &MessageRecord,
-        recipients: &[usize],
-        note: &str,
-        now: DateTime<Utc>,
-    ) -> Result<bool, PortError> {
-        let (moves, checks, numbers) = in_doubt_moves(record, recipients, ":pending");
-        let mut sets = vec!["#state = :accepted".to_owned()];
-        sets.extend(moves);
-        let mut conditions = vec![
-            "#state = :expected".to_owned(),
-            "attribute_exists(#text)".to_owned(),
-            "(attribute_not_exists(lease_until) OR lease_until < :now)".to_owned(),
-        ];
-        conditions.extend(checks);
-        let mut update = self
-            .client
-            .update_item()
-            .table_name(&self.messages)
-            .set_key(Some(self.message_key(&record.message_id)))
-            .expression_attribute_names("#state", "state")
-            .expression_attribute_names("#text", "text")
-            .expression_attribute_names("#delivery", "delivery")
-            .expression_attribute_names("#number", "number")
-            .expression_attribute_names("#error", "error")
-            .expression_attribute_names("#report", "report")
-            .expression_attribute_values(":accepted", state(MessageState::Accepted)?)
-            .expression_attribute_values(":expected", state(record.state)?)
-            .expression_attribute_values(":now", n(now.timestamp()))
-            .expression_attribute_values(":unknown", to_value(&Delivery::Unknown)?)
-            .expression_attribute_values(":pending", to_value(&Delivery::Pending)?)
-            .expression_attribute_values(":note", s(note));
-        for (name, number) in numbers {
-            update = update.expression_attribute_values(name, number);
-        }
-        let reopened = update
-            .update_expression(format!(
-                "SET {} REMOVE lease_owner, lease_until, lease_attempt, settled_at",
-                sets.join(", ")
-            ))
-            .condition_expression(conditions.join(" AND "))
-            .send()
-            .await;
-        conditional(reopened, |_| true, false)
-    }
 }
 
 impl Ledger for DynamoLedger {
@@ -614,8 +520,11 @@ impl Ledger for DynamoLedger {
                 },
             };
         };
+        // A large email is written as its head and its parts, in the same step.
+        let mut head = record.clone();
+        let parts = if head.needs_parts() { head.split_into_parts() } else { Vec::new() };
         let mut items = vec![
-            TransactWriteItem::builder().put(self.put_new(record)?).build(),
+            TransactWriteItem::builder().put(self.put_new(&head)?).build(),
             TransactWriteItem::builder().update(self.debit_update(debit)).build(),
         ];
         // Opt-outs: condition checks after the items above, or a lookup before.
@@ -628,6 +537,9 @@ impl Ledger for DynamoLedger {
                 checked
             }
         };
+        for part in &parts {
+            items.push(TransactWriteItem::builder().put(self.put_new(part)?).build());
+        }
         let error = match self.transact(items).await {
             Ok(()) => return Ok(Opening::Opened),
             Err(error) => error,
@@ -959,18 +871,28 @@ impl Ledger for DynamoLedger {
         note: &str,
         now: DateTime<Utc>,
     ) -> Result<bool, PortError> {
+        let credits = u64::from(record.parts) * refund.len() as u64;
+        let login = record.login.as_deref().filter(|_| credits > 0);
+        if credits > 0 && login.is_none() {
+            return Err(PortError::Refused {
+                service: "dynamodb",
+                message: format!("message {} has no account to refund", record.message_id),
+            });
+        }
         let (mut sets, mut conditions, mut numbers) = in_doubt_moves(record, refund, ":failed");
         let (resent, resent_checks, resent_numbers) = in_doubt_moves(record, resend, ":pending");
         sets.extend(resent);
         conditions.extend(resent_checks);
         numbers.extend(resent_numbers);
+        // What the caller decided (forget the text or keep it) holds for the state it read.
+        conditions.push("#state = :expected".to_owned());
         conditions.push("(attribute_not_exists(lease_until) OR lease_until < :now)".to_owned());
-        let credits = u64::from(record.parts) * refund.len() as u64;
         let mut removes = Vec::new();
         let mut update = Update::builder()
             .table_name(&self.messages)
             .set_key(Some(self.message_key(&record.message_id)))
-            .expression_attribute_names("#text", "text")
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_values(":expected", state(record.state)?)
             .expression_attribute_values(":now", n(now.timestamp()));
         if !sets.is_empty() {
             update = update
@@ -984,9 +906,7 @@ impl Ledger for DynamoLedger {
         if !refund.is_empty() {
             update = update.expression_attribute_values(":failed", to_value(&Delivery::Failed)?);
         }
-        if resend.is_empty() {
-            removes.push("#text");
-        } else {
+        if !resend.is_empty() {
             for &index in resend {
                 sets.push(format!("recipients[{index}].resent = :true"));
             }
@@ -994,27 +914,38 @@ impl Ledger for DynamoLedger {
             conditions.push("attribute_exists(#text)".to_owned());
             removes.extend(["lease_owner", "lease_until", "lease_attempt", "settled_at"]);
             update = update
-                .expression_attribute_names("#state", "state")
                 .expression_attribute_values(":pending", to_value(&Delivery::Pending)?)
                 .expression_attribute_values(":true", AttributeValue::Bool(true))
                 .expression_attribute_values(":accepted", state(MessageState::Accepted)?);
         }
+        if resend.is_empty() && !record.needs_text_after_settling(refund) {
+            removes.push("#text");
+        }
+        if !resend.is_empty() || removes.contains(&"#text") {
+            update = update.expression_attribute_names("#text", "text");
+        }
         for (name, number) in numbers {
             update = update.expression_attribute_values(name, number);
+        }
+        if sets.is_empty() && credits == 0 && removes.is_empty() {
+            // Nothing to move: a write of the state as it is, under the same conditions.
+            sets.push("#state = :expected".to_owned());
         }
         let mut expression = if sets.is_empty() { String::new() } else { format!("SET {} ", sets.join(", ")) };
         if credits > 0 {
             expression.push_str("ADD refunded :refund ");
             update = update.expression_attribute_values(":refund", n(credits));
         }
-        expression.push_str(&format!("REMOVE {}", removes.join(", ")));
+        if !removes.is_empty() {
+            expression.push_str(&format!("REMOVE {}", removes.join(", ")));
+        }
         let update = update
             .update_expression(expression)
             .condition_expression(conditions.join(" AND "))
             .build()
             .expect("table, key and expression are set");
         let mut items = vec![TransactWriteItem::builder().update(update).build()];
-        if let Some(login) = record.login.as_deref().filter(|_| credits > 0) {
+        if let Some(login) = login {
             items.push(TransactWriteItem::builder().update(self.refund_update(login, credits)).build());
         }
         // The moves' conditions make a repeat apply nothing; the token makes the SDK's own
@@ -1024,6 +955,10 @@ impl Ledger for DynamoLedger {
             Ok(()) => Ok(true),
             Err(error) => match error.as_service_error().and_then(cancellation_reasons) {
                 Some([first, ..]) if failed_condition(first) => Ok(false),
+                Some([_, second]) if failed_condition(second) => Err(PortError::Refused {
+                    service: "dynamodb",
+                    message: format!("no account {} to refund", login.unwrap_or_default()),
+                }),
                 _ => Err(port_error("dynamodb", error)),
             },
         }
@@ -1130,6 +1065,17 @@ impl Ledger for DynamoLedger {
             .await;
         conditional(put, |_| true, false)
     }
+
+    async fn contact_list(&self, owner: &str, name: &ListName) -> Result<Option<Vec<Recipient>>, PortError> {
+        self.read_contact_list(owner, name).await
+    }
+
+    /// The lookup [`Ledger::open`] makes for more numbers than its transaction holds (see
+    /// [`DynamoLedger::listed_on`]), for any number of them: BatchGetItem only.
+    async fn opted_out(&self, login: &str, record: &MessageRecord) -> Result<Vec<(Recipient, OptOutList)>, PortError> {
+        let (lists, numbers) = opt_out_lookup(login, record);
+        self.listed_on(&lists, &numbers).await
+    }
 }
 
 // ----- credit alerts and marketing hours: the operator's calls -----
@@ -1219,10 +1165,10 @@ impl DynamoLedger {
     }
 }
 
-/// The operator's decision on recipients in doubt: each recipient at `indexes` moves to the
-/// delivery named by the value `to` (`:failed`, `:pending`) with the note `:note`, on the
-/// condition that it is still `:unknown` with the same number. Returns the `SET` parts, the
-/// conditions and the number values they name (`:n<index>`).
+/// A decision on recipients in doubt (see [`Ledger::resolve_doubt`]): each recipient at
+/// `indexes` moves to the delivery named by the value `to` (`:failed`, `:pending`) with the note
+/// `:note`, on the condition that it is still `:unknown` with the same number and no report.
+/// Returns the `SET` parts, the conditions and the number values they name (`:n<index>`).
 fn in_doubt_moves(
     record: &MessageRecord,
     indexes: &[usize],
@@ -1455,13 +1401,7 @@ impl DynamoLedger {
         record: &MessageRecord,
         taken: usize,
     ) -> Result<OptOutChecks, PortError> {
-        let lists = [OptOutList::Account(login.to_owned()), OptOutList::Gateway];
-        let numbers: Vec<Recipient> = record
-            .recipients
-            .iter()
-            .filter(|recipient| recipient.delivery != Delivery::OptedOut)
-            .map(|recipient| recipient.number.clone())
-            .collect();
+        let (lists, numbers) = opt_out_lookup(login, record);
         if taken + numbers.len() * lists.len() > MAX_TRANSACTION_ITEMS {
             return Ok(OptOutChecks::LookedUp(self.listed_on(&lists, &numbers).await?));
         }
@@ -1698,6 +1638,19 @@ where
     Ok(answers)
 }
 
+/// What the opt-out lookup of a debit asks about: the account's list and the gateway's, for
+/// each recipient still to be charged.
+fn opt_out_lookup(login: &str, record: &MessageRecord) -> ([OptOutList; 2], Vec<Recipient>) {
+    let lists = [OptOutList::Account(login.to_owned()), OptOutList::Gateway];
+    let numbers = record
+        .recipients
+        .iter()
+        .filter(|recipient| recipient.delivery != Delivery::OptedOut)
+        .map(|recipient| recipient.number.clone())
+        .collect();
+    (lists, numbers)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1724,7 +1677,7 @@ mod tests {
     fn the_largest_record_an_email_can_make_fits_in_a_dynamodb_item() {
         use crate::domain::delivery::DeliveryReport;
         use crate::domain::message::{
-            Delivery, MAX_ERROR_BYTES, MAX_PROVIDER_ID_BYTES, MAX_RECIPIENTS, RecipientRecord,
+            Delivery, MAX_ERROR_BYTES, MAX_PROVIDER_ID_BYTES, MAX_RECORD_RECIPIENTS, RecipientRecord,
         };
         use crate::domain::recipient::{DROPPED_INPUT_CHARS, DROPPED_LISTED, DropReason, DroppedNumber, Recipient};
         use crate::domain::segments::{Encoding, MAX_PARTS};
@@ -1743,9 +1696,9 @@ mod tests {
         record.text = Some("€".repeat(MAX_PARTS as usize * 160));
         record.encoding = Some(Encoding::Ucs2);
         record.parts = MAX_PARTS;
-        record.cost = u64::from(MAX_PARTS) * MAX_RECIPIENTS as u64;
+        record.cost = u64::from(MAX_PARTS) * MAX_RECORD_RECIPIENTS as u64;
         record.refunded = record.cost;
-        record.recipients = (0..MAX_RECIPIENTS)
+        record.recipients = (0..MAX_RECORD_RECIPIENTS)
             .map(|i| RecipientRecord {
                 number: Recipient::parse_e164(&format!("+4479{:08}", 11_000_000 + i)).unwrap(),
                 sender: Some(SenderId::parse("ABCDEFGHIJK").unwrap()),

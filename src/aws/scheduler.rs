@@ -10,7 +10,7 @@ use aws_sdk_scheduler::types::{
 use chrono::{DateTime, Utc};
 
 use super::port_error;
-use crate::ports::{PortError, ScheduledSend, SendScheduler};
+use crate::ports::{PortError, ScheduledSend};
 
 /// How often and for how long EventBridge retries invoking the function.
 pub const MAXIMUM_RETRY_ATTEMPTS: i32 = 10;
@@ -58,8 +58,9 @@ impl EventBridgeScheduler {
     }
 }
 
-impl SendScheduler for EventBridgeScheduler {
-    async fn schedule(&self, send: &ScheduledSend) -> Result<(), PortError> {
+impl EventBridgeScheduler {
+    /// Creates the schedule; one of the same name already there counts as created.
+    pub async fn schedule(&self, send: &ScheduledSend) -> Result<(), PortError> {
         let Some(role_arn) = &self.role_arn else {
             return Err(PortError::Unavailable {
                 service: "scheduler",

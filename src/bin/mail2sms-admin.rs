@@ -32,6 +32,8 @@ struct TableNames {
     messages_table: Option<String>,
     #[arg(long, env = vars::OPT_OUTS_TABLE, global = true, hide_env_values = true)]
     opt_outs_table: Option<String>,
+    #[arg(long, env = vars::CONTACT_LISTS_TABLE, global = true, hide_env_values = true)]
+    contact_lists_table: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -50,6 +52,12 @@ enum Command {
     /// for every account). An email's numbers on either list are never sent nor charged.
     #[command(subcommand)]
     Optout(OptoutCommand),
+    /// Contact lists: numbers an account keeps under a name, that its emails name in their
+    /// subject (`0612345678;#clients`) instead of typing them. A name is 1 to 32 letters a-z,
+    /// digits, `_` or `-`, in any case (kept in lowercase); a list holds at most as many numbers
+    /// as an email may have recipients, an account at most 100 lists.
+    #[command(subcommand)]
+    List(ListCommand),
     /// An account's messages as JSON lines, newest first (or, with --stuck, those stuck).
     ///
     /// Each message is its record without the SMS text or the lease; each of its recipients is
@@ -251,6 +259,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         (vars::ACCOUNTS_TABLE, cli.tables.accounts_table),
         (vars::MESSAGES_TABLE, cli.tables.messages_table),
         (vars::OPT_OUTS_TABLE, cli.tables.opt_outs_table),
+        (vars::CONTACT_LISTS_TABLE, cli.tables.contact_lists_table),
     ])?;
     // The customer space (issue #12) writes passwords to the accounts table.
     let accounts_table = settings.accounts_table.clone();
@@ -345,6 +354,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             println!("account {login} resumed");
         }
         Command::Optout(command) => optout(&operator, command).await?,
+        Command::List(command) => list(&operator, command).await?,
         Command::Credits(CreditsCommand::Add { login, credits }) => {
             let credited = operator.add_credits(&login, &credits).await?;
             println!("{} credits added to {login}: {} available", credited.added, credited.balance);
@@ -680,4 +690,66 @@ fn print_changed(changed: &OptOutsChanged, done: &str, left: &str) {
         println!("{number}: {left}");
     }
     println!("{}", changed.summary(done, left));
+}
+
+// ----- contact lists -----
+
+#[derive(Subcommand)]
+enum ListCommand {
+    /// Make the numbers of a CSV file the account's list NAME, created or replaced whole: one
+    /// number per line, or numbers in the first column (`,`, `;` or tab between columns), a
+    /// header line allowed, each read as a subject's numbers are. Prints each line refused and
+    /// why (not a number to text, or the same number as an earlier line), then how many numbers
+    /// the list keeps. A file without a number to text, or with too many, changes nothing.
+    Import {
+        login: String,
+        /// The list's name, with or without its `#`.
+        name: String,
+        file: std::path::PathBuf,
+    },
+    /// Without NAME, the account's lists as JSON lines, by name: `name`, `count` (its numbers)
+    /// and `imported_at`. With NAME, that list as one JSON object, its `numbers` (E.164) in the
+    /// order imported.
+    Show { login: String, name: Option<String> },
+    /// Delete the account's list NAME: emails naming it are refused (109) from then on.
+    Delete { login: String, name: String },
+}
+
+async fn list(operator: &Operator, command: ListCommand) -> Result<(), Failure> {
+    let head = |summary: &mail2sms::domain::contact_list::ListSummary| {
+        json!({
+            "name": summary.name.as_str(),
+            "count": summary.count,
+            "imported_at": sortable_time::format(&summary.imported_at),
+        })
+    };
+    match command {
+        ListCommand::Import { login, name, file } => {
+            let imported = operator.import_list(&login, &name, &file).await?;
+            for line in imported.rejected_lines() {
+                println!("{line}");
+            }
+            println!("{}", imported.summary());
+        }
+        ListCommand::Show { login, name: None } => {
+            for summary in operator.lists(&login).await? {
+                println!("{}", head(&summary));
+            }
+        }
+        ListCommand::Show { login, name: Some(name) } => {
+            let (summary, numbers) = operator.list(&login, &name).await?;
+            let mut shown = head(&summary);
+            shown["numbers"] = numbers.iter().map(|number| number.e164()).collect();
+            println!("{shown}");
+        }
+        ListCommand::Delete { login, name } => {
+            let deleted = operator.delete_list(&login, &name).await?;
+            println!(
+                "{login}'s list {} deleted ({})",
+                deleted.name,
+                english(count(deleted.count), ("number", "numbers"))
+            );
+        }
+    }
+    Ok(())
 }

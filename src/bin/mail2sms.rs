@@ -27,9 +27,14 @@ async fn handle(gateway: &AwsGateway, namespace: &str, event: LambdaEvent<Value>
             .unwrap_or_else(chrono::Utc::now),
         function_arn: event.context.invoked_function_arn.clone(),
     };
+    // The parts queue reads the answer: the queue messages to hand out again.
+    let from_queue = mail2sms::event::is_from_queue(&event.payload);
     match gateway.handle(event.payload, &invocation).await {
         Ok(outcomes) => {
             metrics::print(namespace, &outcomes);
+            if from_queue {
+                return Ok(mail2sms::fan_out::batch_response(&outcomes));
+            }
             Ok(serde_json::json!({ "outcomes": outcomes }))
         }
         Err(error) => {

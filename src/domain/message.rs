@@ -34,6 +34,11 @@ pub enum MessageState {
     Dropped,
     /// A scheduled message the operator cancelled; its credits were refunded.
     Cancelled,
+    /// A large email handed over in parts: each part's record tells its recipients' fates.
+    InParts,
+    /// A dry run (`dryrun` in the subject): every check made, nothing sent, nothing debited, a
+    /// preview answered by email. Neither sent nor rejected; final from the start.
+    Previewed,
 }
 
 impl MessageState {
@@ -78,10 +83,34 @@ pub const MAX_ERROR_BYTES: usize = 120;
 /// line-length limit makes longer ones rare). Longer ones are not kept.
 pub const MAX_MAIL_MESSAGE_ID_BYTES: usize = 250;
 
-/// The most recipients one email may name. Every recipient lives in the message's record, and
-/// DynamoDB refuses items over 400 KB: with each recipient's fields at their longest, this many
-/// still fit with room to spare (a test in the DynamoDB adapter computes the worst case).
-pub const MAX_RECIPIENTS: usize = 1_000;
+/// The most recipients one record holds. DynamoDB refuses items over 400 KB: with each
+/// recipient's fields at their longest, this many still fit with room to spare (a test in the
+/// DynamoDB adapter computes the worst case). An email with up to this many recipients is one
+/// record, sent by the invocation that accepts it.
+pub const MAX_RECORD_RECIPIENTS: usize = 1_000;
+
+/// The most recipients one email may name, its contact lists expanded. An email with more than
+/// [`MAX_RECORD_RECIPIENTS`] is sent in parts (see [`MessageRecord::split_into_parts`]).
+pub const MAX_RECIPIENTS: usize = 10_000;
+
+/// The recipients of one part of a large email: one queue message, one invocation, a few
+/// seconds of sending at the provider's rate.
+pub const PART_RECIPIENTS: usize = 250;
+
+/// A large email, sent in parts: its recipients live in the parts' records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FanOut {
+    /// How many parts: their ids are [`part_id`]`(message_id, 0..parts)`.
+    pub parts: usize,
+    /// The recipients of all the parts, opted-out ones included.
+    pub recipients: usize,
+}
+
+/// The id of a large email's part number `index` (from 0). Parts sort after their message and
+/// in their order; the id keeps to the characters of a schedule's name.
+pub fn part_id(message_id: &str, index: usize) -> String {
+    format!("{message_id}-p{:03}", index + 1)
+}
 
 /// `text` cut to at most `max` bytes, on a character boundary.
 pub fn truncated(text: &str, max: usize) -> String {
@@ -151,6 +180,13 @@ impl RecipientRecord {
     /// operator or the in-doubt window, or reported failed.
     pub fn was_refunded(&self) -> bool {
         self.delivery == Delivery::Failed || self.report.as_ref().is_some_and(|report| report.refunded)
+    }
+
+    /// In doubt (`unknown`) and never reported by a provider since: the in-doubt follow-up's or
+    /// the operator's to settle, by sending it once more or refunding it. One a provider reported
+    /// has its fate from the report, and is left alone.
+    pub fn is_in_doubt(&self) -> bool {
+        self.delivery == Delivery::Unknown && self.report.is_none()
     }
 }
 
@@ -267,6 +303,13 @@ pub struct MessageRecord {
     /// write repeated after its answer was lost applies nothing twice.
     #[serde(default)]
     pub checkpoints: u64,
+    // ----- large emails -----
+    /// A large email's parts: its own recipients are empty.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fan_out: Option<FanOut>,
+    /// The large email this record is a part of.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub part_of: Option<String>,
     /// When DynamoDB may forget the record (epoch seconds).
     pub expires_at: i64,
 }
@@ -310,6 +353,8 @@ impl MessageRecord {
             lease_until: None,
             lease_attempt: None,
             checkpoints: 0,
+            fan_out: None,
+            part_of: None,
             expires_at: (received_at + chrono::Duration::days(RETENTION_DAYS)).timestamp(),
         }
     }
@@ -403,6 +448,82 @@ impl MessageRecord {
     }
 }
 
+// ----- large emails -----
+impl MessageRecord {
+    /// Whether the record's recipients are too many for one record and go in parts.
+    pub fn needs_parts(&self) -> bool {
+        self.recipients.len() > MAX_RECORD_RECIPIENTS
+    }
+
+    /// Splits an accepted message's recipients into parts of at most [`PART_RECIPIENTS`], in
+    /// their order: each part is a record of its own, with the text, the state (accepted or
+    /// scheduled), the sender's choices and its share of the cost, and no schedule, receipt or
+    /// lease of its own. The record itself keeps the whole cost, the counts and the schedule,
+    /// and loses its recipients and its text.
+    pub fn split_into_parts(&mut self) -> Vec<MessageRecord> {
+        let recipients = std::mem::take(&mut self.recipients);
+        let chunks = recipients.chunks(PART_RECIPIENTS);
+        let count = chunks.len();
+        let parts = chunks
+            .enumerate()
+            .map(|(index, chunk)| {
+                let charged = chunk.iter().filter(|r| r.delivery != Delivery::OptedOut).count() as u64;
+                let id = part_id(&self.message_id, index);
+                MessageRecord {
+                    login: self.login.clone(),
+                    state: self.state,
+                    received_at: self.received_at,
+                    text: self.text.clone(),
+                    encoding: self.encoding,
+                    parts: self.parts,
+                    cost: u64::from(self.parts) * charged,
+                    recipients: chunk.to_vec(),
+                    due_at: self.due_at,
+                    local_date: self.local_date.clone(),
+                    timezone: self.timezone.clone(),
+                    held: self.held,
+                    part_of: Some(self.message_id.clone()),
+                    expires_at: self.expires_at,
+                    ..MessageRecord::new(&id, self.received_at)
+                }
+            })
+            .collect();
+        self.fan_out = Some(FanOut { parts: count, recipients: recipients.len() });
+        self.text = None;
+        // The parts' records are the ones a receipt would read; a large email gets none.
+        self.receipt_to = None;
+        parts
+    }
+
+    /// The ids of a large email's parts (none for any other record).
+    pub fn part_ids(&self) -> Vec<String> {
+        let parts = self.fan_out.map_or(0, |fan_out| fan_out.parts);
+        (0..parts).map(|index| part_id(&self.message_id, index)).collect()
+    }
+}
+
+// ----- dry run -----
+impl MessageRecord {
+    /// The record of a dry run of `planned` (the record the real send would have opened): its
+    /// login, parts, encoding and the numbers its subject dropped and, when the real send would
+    /// be refused (104, or 114 for numbers that all opted out), that refusal's status and text.
+    /// No recipient, no text, no cost, no schedule: nothing in it is ever sent, debited, or on
+    /// its way.
+    pub fn previewed(planned: &MessageRecord, refusal: Option<&Rejection>) -> MessageRecord {
+        MessageRecord {
+            state: MessageState::Previewed,
+            login: planned.login.clone(),
+            status: refusal.map(|refusal| refusal.status),
+            status_text: refusal.map(|refusal| refusal.status_text.clone()),
+            encoding: planned.encoding,
+            parts: planned.parts,
+            dropped: planned.dropped.clone(),
+            dropped_count: planned.dropped_count,
+            ..MessageRecord::new(&planned.message_id, planned.received_at)
+        }
+    }
+}
+
 // ----- marketing hours -----
 impl MessageRecord {
     /// Holds a message that passed every check until `until`, for `reason`: it becomes
@@ -441,6 +562,22 @@ impl MessageRecord {
         }
         self.cost = u64::from(self.parts) * self.chargeable() as u64;
         marked
+    }
+}
+
+// ----- recipients in doubt -----
+impl MessageRecord {
+    /// The positions of the recipients in doubt (see [`RecipientRecord::is_in_doubt`]): the ones
+    /// the in-doubt follow-up and the operator's `settle` may send once more or refund.
+    pub fn in_doubt(&self) -> Vec<usize> {
+        (0..self.recipients.len()).filter(|&index| self.recipients[index].is_in_doubt()).collect()
+    }
+
+    /// Whether the text is still needed once the recipients at `settled` are settled without
+    /// sending anyone again: while the message is not final (recipients still to send), or while
+    /// another recipient is still in doubt (it may yet be sent once more).
+    pub fn needs_text_after_settling(&self, settled: &[usize]) -> bool {
+        !self.state.is_final() || self.in_doubt().iter().any(|index| !settled.contains(index))
     }
 }
 
@@ -517,6 +654,73 @@ mod tests {
         record
     }
 
+    fn large(count: usize, opted_out: &[usize]) -> MessageRecord {
+        let mut record = MessageRecord::new("m", Utc::now());
+        record.login = Some("shop".into());
+        record.parts = 2;
+        record.text = Some("Bonjour".into());
+        record.recipients = (0..count)
+            .map(|i| {
+                let number = Recipient::parse_e164(&format!("+447900{i:06}")).unwrap();
+                let delivery = if opted_out.contains(&i) { Delivery::OptedOut } else { Delivery::Pending };
+                RecipientRecord { delivery, ..RecipientRecord::pending(number, None) }
+            })
+            .collect();
+        record.cost = 2 * (count - opted_out.len()) as u64;
+        record.receipt_to = Some("shop@example.com".into());
+        record
+    }
+
+    #[test]
+    fn a_record_holds_up_to_its_limit_and_a_larger_email_goes_in_parts() {
+        assert!(!large(MAX_RECORD_RECIPIENTS, &[]).needs_parts());
+        assert!(large(MAX_RECORD_RECIPIENTS + 1, &[]).needs_parts());
+    }
+
+    #[test]
+    fn parts_keep_the_recipients_in_order_each_once_with_their_share_of_the_cost() {
+        let mut head = large(1_001, &[3, 1_000]);
+        let whole = head.clone();
+        let parts = head.split_into_parts();
+
+        assert_eq!(parts.len(), 5);
+        assert_eq!(head.fan_out, Some(FanOut { parts: 5, recipients: 1_001 }));
+        assert!(head.recipients.is_empty() && head.text.is_none() && head.receipt_to.is_none());
+        assert_eq!(head.cost, whole.cost, "the head keeps the whole debit");
+        assert_eq!(head.part_ids(), parts.iter().map(|p| p.message_id.clone()).collect::<Vec<_>>());
+        let again: Vec<RecipientRecord> = parts.iter().flat_map(|p| p.recipients.clone()).collect();
+        assert_eq!(again, whole.recipients);
+        assert_eq!(parts.iter().map(|p| p.cost).sum::<u64>(), whole.cost);
+        assert_eq!((parts[0].cost, parts[4].cost), (2 * 249, 0), "opted-out numbers cost nothing");
+        for (index, part) in parts.iter().enumerate() {
+            assert_eq!(part.message_id, format!("m-p{:03}", index + 1));
+            assert_eq!(part.part_of.as_deref(), Some("m"));
+            assert_eq!(part.text.as_deref(), Some("Bonjour"));
+            assert!(part.receipt_to.is_none() && part.schedule_name.is_none() && part.fan_out.is_none());
+            assert!(part.recipients.len() <= PART_RECIPIENTS);
+        }
+    }
+
+    #[test]
+    fn the_parts_of_a_scheduled_email_wait_with_it() {
+        let mut head = large(1_001, &[]);
+        head.state = MessageState::Scheduled;
+        head.due_at = Some(Utc::now());
+        head.schedule_name = Some(schedule_name("m"));
+        let parts = head.split_into_parts();
+        assert!(parts.iter().all(|p| p.state == MessageState::Scheduled && p.due_at == head.due_at));
+        assert_eq!(head.schedule_name.as_deref(), Some(schedule_name("m").as_str()), "the head's schedule queues them");
+    }
+
+    #[test]
+    fn part_ids_sort_after_their_message_in_order() {
+        let ids: Vec<String> = (0..40).map(|i| part_id("0100abc", i)).collect();
+        let mut sorted = ids.clone();
+        sorted.sort();
+        assert_eq!(ids, sorted);
+        assert!(ids.iter().all(|id| id.starts_with("0100abc-p") && id.len() == "0100abc".len() + 5));
+    }
+
     #[test]
     fn state_follows_the_recipients() {
         use Delivery::*;
@@ -591,6 +795,28 @@ mod tests {
     }
 
     #[test]
+    fn a_recipient_in_doubt_that_a_provider_reported_is_no_longer_in_doubt() {
+        let mut record = record(&[Delivery::Unknown, Delivery::Sent, Delivery::Unknown, Delivery::Pending]);
+        record.state = MessageState::PartiallyFailed;
+        assert_eq!(record.in_doubt(), [0, 2]);
+        let word = |delivery| DeliveryReport { delivery, at: Utc::now(), reason: None, price: None, refunded: false };
+        record.recipients[2].report = Some(word(Delivery::Delivered));
+        assert_eq!(record.in_doubt(), [0]);
+        assert!(!record.recipients[2].is_in_doubt());
+        assert_eq!(record.recipients[2].fate(), Delivery::Delivered, "its fate is the report's");
+    }
+
+    #[test]
+    fn the_text_is_needed_while_anything_may_still_be_sent() {
+        let mut record = record(&[Delivery::Unknown, Delivery::Sent, Delivery::Unknown]);
+        record.state = MessageState::PartiallyFailed;
+        assert!(!record.needs_text_after_settling(&[0, 2]), "nobody left to send");
+        assert!(record.needs_text_after_settling(&[0]), "the other one in doubt may be sent once more");
+        record.state = MessageState::Accepted;
+        assert!(record.needs_text_after_settling(&[0, 2]), "recipients still to send");
+    }
+
+    #[test]
     fn only_accepted_and_scheduled_are_open() {
         assert!(!MessageState::Accepted.is_final());
         assert!(!MessageState::Scheduled.is_final());
@@ -627,6 +853,34 @@ mod tests {
         );
         assert_eq!(serde_json::from_value::<MessageRecord>(json).unwrap(), now);
         assert!(serde_json::to_value(MessageRecord::new("m", monday)).unwrap().get("held").is_none());
+    }
+
+    // ----- dry run -----
+    #[test]
+    fn a_previewed_record_is_final_and_holds_nothing_to_send_or_pay() {
+        let segments = crate::domain::segments::count("Bonjour");
+        let mut planned = MessageRecord::accepted(
+            "m",
+            Utc::now(),
+            "shop",
+            record(&[Delivery::Pending, Delivery::Pending]).recipients,
+            "Bonjour".into(),
+            segments,
+            When::Now,
+        );
+        planned.dropped_count = 1;
+        let refusal = Rejection::insufficient_credits(2, 1);
+        let previewed = MessageRecord::previewed(&planned, Some(&refusal));
+        assert_eq!((previewed.state, previewed.login.as_deref()), (MessageState::Previewed, Some("shop")));
+        assert!(previewed.state.is_final());
+        assert_eq!((previewed.cost, previewed.parts, previewed.dropped_count), (0, 1, 1));
+        assert!(previewed.recipients.is_empty() && previewed.text.is_none() && previewed.schedule_name.is_none());
+        assert_eq!(previewed.status, Some(StatusCode::InsufficientCredits));
+        assert_eq!(previewed.status_text.as_deref(), Some(refusal.status_text.as_str()));
+        assert_eq!(MessageRecord::previewed(&planned, None).status, None);
+        let json = serde_json::to_value(&previewed).unwrap();
+        assert_eq!(json["state"], "previewed");
+        assert_eq!(serde_json::from_value::<MessageRecord>(json).unwrap(), previewed);
     }
 
     // ----- opt-outs -----

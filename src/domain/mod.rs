@@ -5,11 +5,13 @@
 
 pub mod account;
 pub mod alerts;
+pub mod contact_list;
 pub mod date;
 pub mod delivery;
 pub mod hours;
 pub mod message;
 pub mod optout;
+pub mod preview;
 pub mod quote;
 pub mod recipient;
 pub mod request;

@@ -7,6 +7,7 @@ use std::fmt;
 use chrono::NaiveDateTime;
 use sha2::{Digest, Sha256};
 
+use crate::domain::contact_list::{ListName, ListsError, MAX_LISTS_PER_ACCOUNT, split_lists};
 use crate::domain::date::parse_date;
 use crate::domain::recipient::{Recipients, parse_recipients};
 use crate::domain::secret::redact;
@@ -52,10 +53,16 @@ pub struct Credentials {
 pub struct Request {
     pub credentials: Credentials,
     pub recipients: Recipients,
+    /// The contact lists the numbers field names (`#clients`), each once, in the order named:
+    /// their numbers are the account's to read (see [`split_lists`]).
+    pub lists: Vec<ListName>,
     /// `from=`, when given and not empty.
     pub sender: Option<SenderId>,
     /// `date=`, when given and not empty: a local time, in the account's time zone.
     pub date: Option<NaiveDateTime>,
+    /// `dryrun` (or `dryrun=1`): check everything, send nothing, debit nothing, answer with a
+    /// preview (see [`DRY_RUN`]).
+    pub dry_run: bool,
 }
 
 /// What a subject asks for without saying who asks: `numbers|option=value…`, the manual's
@@ -64,16 +71,26 @@ pub struct Request {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UnsignedRequest {
     pub recipients: Recipients,
+    /// The contact lists named, as in [`Request::lists`].
+    pub lists: Vec<ListName>,
     /// `from=`, when given and not empty.
     pub sender: Option<SenderId>,
     /// `date=`, when given and not empty: a local time, in the account's time zone.
     pub date: Option<NaiveDateTime>,
+    /// `dryrun` (or `dryrun=1`): a preview, nothing sent (see [`DRY_RUN`]).
+    pub dry_run: bool,
 }
 
 impl From<Request> for UnsignedRequest {
     /// What the request asks for, its credentials set aside once checked.
     fn from(request: Request) -> UnsignedRequest {
-        UnsignedRequest { recipients: request.recipients, sender: request.sender, date: request.date }
+        UnsignedRequest {
+            recipients: request.recipients,
+            lists: request.lists,
+            sender: request.sender,
+            date: request.date,
+            dry_run: request.dry_run,
+        }
     }
 }
 
@@ -89,11 +106,15 @@ const QUOTE_LIMIT: usize = 40;
 /// 3. Fields are separated by `|`, their surrounding whitespace ignored.
 /// 4. The first field is `login@apiKey`, split at the last `@` (a login may be an email
 ///    address); no `@`, an empty login or an empty key is 102.
-/// 5. Fields from the third on are options `name=value`: `from` or `date`, names in any case,
-///    each at most once, an empty value meaning absent, empty fields ignored. A field without
-///    `=`, an unknown or repeated option is 109, naming the field; an invalid `from=` is 109
-///    and an invalid `date=` 115. The first faulty option, in field order, is the one reported.
+/// 5. Fields from the third on are options `name=value`: `from`, `date` or `dryrun` (also
+///    written alone, see [`DRY_RUN`]), names in any case, each at most once, an empty value
+///    meaning absent, empty fields ignored. A field without `=` (but `dryrun`), an unknown or
+///    repeated option is 109, naming the field; an invalid `from=` or `dryrun=` is 109 and an
+///    invalid `date=` 115. The first faulty option, in field order, is the one reported.
 /// 6. The second field is the numbers; missing, empty, or without one valid number is 114.
+///    It may name contact lists next to them (`0612345678;#clients`, see [`split_lists`]): a
+///    list name that breaks the grammar is 109, naming it; a field naming a list needs no valid
+///    number of its own (the list's are counted once read, with the account).
 ///
 /// Nothing it returns holds 16 consecutive characters of the API key, wherever else in the
 /// subject the customer typed it: the pieces of the subject a StatusText quotes and the
@@ -132,7 +153,14 @@ pub fn read_subject(subject: &str) -> Subject {
 fn request_of(subject: &str, credentials: Credentials) -> Result<Request, Rejection> {
     let fields = subject.split('|').map(str::trim).skip(1);
     let asked = asked_of(fields, credentials.api_key.expose())?;
-    Ok(Request { credentials, recipients: asked.recipients, sender: asked.sender, date: asked.date })
+    Ok(Request {
+        credentials,
+        recipients: asked.recipients,
+        lists: asked.lists,
+        sender: asked.sender,
+        date: asked.date,
+        dry_run: asked.dry_run,
+    })
 }
 
 /// Rules 5 and 6 of [`parse_subject`] on the fields after the credentials: the numbers, then the
@@ -143,8 +171,13 @@ fn asked_of<'a>(mut fields: impl Iterator<Item = &'a str>, key: &str) -> Result<
     if numbers.is_empty() {
         return Err(Rejection::new(StatusCode::NoValidRecipient));
     }
-    let mut recipients = parse_recipients(numbers);
-    if recipients.valid.is_empty() {
+    let split = split_lists(numbers).map_err(|error| match error {
+        ListsError::BadName(item) => invalid(format!("nom de liste « {} » invalide", quoted(&item, key))),
+        ListsError::TooMany => invalid(format!("plus de {MAX_LISTS_PER_ACCOUNT} listes de contacts nommées")),
+    })?;
+    let mut recipients = parse_recipients(&split.numbers);
+    // A list's numbers are read once the account is known, and counted then.
+    if recipients.valid.is_empty() && split.lists.is_empty() {
         return Err(Rejection::new(StatusCode::NoValidRecipient));
     }
     for dropped in &mut recipients.dropped {
@@ -152,7 +185,13 @@ fn asked_of<'a>(mut fields: impl Iterator<Item = &'a str>, key: &str) -> Result<
             dropped.input = redacted;
         }
     }
-    Ok(UnsignedRequest { recipients, sender: options.sender, date: options.date })
+    Ok(UnsignedRequest {
+        recipients,
+        lists: split.lists,
+        sender: options.sender,
+        date: options.date,
+        dry_run: options.dry_run,
+    })
 }
 
 /// Reads a subject without `login@apiKey`: `numbers|option=value…`
@@ -266,16 +305,27 @@ fn is_reply_prefix(word: &str) -> bool {
 struct Options {
     sender: Option<SenderId>,
     date: Option<NaiveDateTime>,
+    dry_run: bool,
 }
+
+/// The dry-run option's name: `dryrun`, or `dryrun=1` (in any case), asks for a preview of what
+/// the request would do, nothing sent and nothing debited; `dryrun=0`, or an empty value, is
+/// an ordinary request. Any other value is 109: a preview asked for in a way the gateway does
+/// not read never becomes a real send. There is no other spelling (no French alias): an
+/// unknown option is 109, so `simulation` sends nothing either.
+pub const DRY_RUN: &str = "dryrun";
 
 /// Reads the option fields, in order, stopping at the first faulty one. A field quoted in a
 /// refusal is [`quoted`] without the `key`.
 fn parse_options<'a>(fields: impl Iterator<Item = &'a str>, key: &str) -> Result<Options, Rejection> {
     let mut options = Options::default();
-    let (mut from_seen, mut date_seen) = (false, false);
+    let (mut from_seen, mut date_seen, mut dry_run_seen) = (false, false, false);
     for field in fields.filter(|field| !field.is_empty()) {
-        let Some((typed_name, value)) = field.split_once('=') else {
-            return Err(invalid(format!("champ « {} » invalide, attendu nom=valeur", quoted(field, key))));
+        let (typed_name, value) = match field.split_once('=') {
+            Some(split) => split,
+            // `dryrun` alone is `dryrun=1`.
+            None if field.eq_ignore_ascii_case(DRY_RUN) => (field, "1"),
+            None => return Err(invalid(format!("champ « {} » invalide, attendu nom=valeur", quoted(field, key)))),
         };
         let name = typed_name.trim().to_ascii_lowercase();
         let value = Some(value.trim()).filter(|value| !value.is_empty());
@@ -287,6 +337,19 @@ fn parse_options<'a>(fields: impl Iterator<Item = &'a str>, key: &str) -> Result
             "date" => {
                 first_occurrence(&mut date_seen, &name)?;
                 options.date = value.map(parse_date).transpose()?;
+            }
+            DRY_RUN => {
+                first_occurrence(&mut dry_run_seen, &name)?;
+                options.dry_run = match value {
+                    None | Some("0") => false,
+                    Some("1") => true,
+                    Some(other) => {
+                        return Err(invalid(format!(
+                            "option « {DRY_RUN} » : valeur « {} » invalide, attendu 1 ou 0",
+                            quoted(other, key)
+                        )));
+                    }
+                };
             }
             _ => return Err(invalid(format!("option inconnue « {} »", quoted(typed_name.trim(), key)))),
         }
@@ -798,6 +861,81 @@ mod tests {
         assert_eq!(UnsignedRequest::from(signed), unsigned("0612345678;abc|from=SHOP"));
     }
 
+    // ----- dry run -----
+
+    #[test]
+    fn dryrun_alone_or_equal_to_1_asks_for_a_preview() {
+        for subject in [
+            "login@key|0612345678;33698765432|from=MAGASIN|dryrun",
+            "login@key|0612345678;33698765432|from=MAGASIN|dryrun=1",
+            "login@key|0612345678;33698765432|dryrun|from=MAGASIN",
+            "login@key|0612345678;33698765432|from=MAGASIN| DRYRUN ",
+            "login@key|0612345678;33698765432|from=MAGASIN|DryRun = 1",
+        ] {
+            let request = accepted(subject);
+            assert!(request.dry_run, "{subject}");
+            assert_eq!(numbers(&request), ["+33612345678", "+33698765432"], "{subject}");
+            assert_eq!(request.sender.as_ref().map(SenderId::as_str), Some("MAGASIN"), "{subject}");
+        }
+    }
+
+    #[test]
+    fn without_dryrun_or_with_0_or_empty_it_is_a_real_send() {
+        for subject in
+            ["a@k|0612345678", "a@k|0612345678|dryrun=0", "a@k|0612345678|dryrun=", "a@k|0612345678|from=|dryrun= "]
+        {
+            assert!(!accepted(subject).dry_run, "{subject}");
+        }
+    }
+
+    #[test]
+    fn a_dryrun_value_the_gateway_does_not_read_is_109_never_a_send() {
+        for value in ["oui", "true", "2", "yes", "1 1", "01"] {
+            let refused = rejection(&format!("a@k|0612345678|dryrun={value}"));
+            assert_eq!(refused.status, StatusCode::InvalidRequest, "{value}");
+            assert!(
+                refused
+                    .status_text
+                    .ends_with(&format!("option « dryrun » : valeur « {value} » invalide, attendu 1 ou 0")),
+                "{}",
+                refused.status_text
+            );
+        }
+        let refused = rejection(&format!("a@{KEY}|0612345678|dryrun={KEY}"));
+        assert!(
+            refused.status_text.contains("« **** »") && !shows(&refused.status_text, KEY),
+            "{}",
+            refused.status_text
+        );
+    }
+
+    #[test]
+    fn dryrun_is_an_option_like_the_others() {
+        let repeated = rejection("a@k|0612345678|dryrun|dryrun=1");
+        assert!(repeated.status_text.contains("option « dryrun » répétée"), "{}", repeated.status_text);
+        // No other spelling: the French word is an unknown option (109), as any other is.
+        let french = rejection("a@k|0612345678|simulation");
+        assert!(
+            french.status_text.ends_with("champ « simulation » invalide, attendu nom=valeur"),
+            "{}",
+            french.status_text
+        );
+        assert_eq!(status("a@k|0612345678|simulation=1"), StatusCode::InvalidRequest);
+        assert_eq!(status("a@k|0612345678|dry run"), StatusCode::InvalidRequest);
+        // In field order with the other options, before the numbers.
+        assert_eq!(status("a@k|garbage|dryrun=x|date=nope"), StatusCode::InvalidRequest);
+        assert_eq!(status("a@k|garbage|dryrun|date=nope"), StatusCode::InvalidDate);
+        assert_eq!(status("a@k|garbage|dryrun"), StatusCode::NoValidRecipient);
+        assert_eq!(status("a@k|dryrun"), StatusCode::NoValidRecipient, "the second field is the numbers");
+    }
+
+    #[test]
+    fn a_subject_without_credentials_may_ask_for_a_preview() {
+        assert!(unsigned("0612345678|from=SHOP|dryrun").dry_run);
+        assert!(!unsigned("0612345678|from=SHOP").dry_run);
+        assert!(UnsignedRequest::from(accepted("a@k|0612345678|dryrun=1")).dry_run);
+    }
+
     proptest! {
         #[test]
         fn parsing_never_panics(subject in any::<String>()) {
@@ -877,6 +1015,37 @@ mod tests {
                     }
                 }
                 Err(refused) => prop_assert!(!shows(&refused.status_text, &key), "{}", refused.status_text),
+            }
+        }
+
+        #[test]
+        fn dryrun_changes_nothing_else_the_subject_asks(rest in "[0-9a-z ;|=:-]{0,40}", case in 0usize..3) {
+            let option = ["dryrun", "DRYRUN=1", " DryRun = 1 "][case];
+            let plain = parse_subject(&format!("a@KEY|{rest}"));
+            let dry = parse_subject(&format!("a@KEY|{rest}|{option}"));
+            match (plain, dry) {
+                (Ok(plain), Ok(dry)) => {
+                    prop_assert!(dry.dry_run);
+                    prop_assert_eq!(Request { dry_run: plain.dry_run, ..dry }, plain);
+                }
+                // Only when the rest asked for one already: repeated.
+                (Ok(_), Err(refused)) => {
+                    prop_assert!(rest.contains("dryrun") && refused.status_text.contains("répétée"), "{rest:?}: {refused}");
+                }
+                // The options come first, then the numbers: the same refusal either way.
+                (Err(plain), dry) => prop_assert_eq!(Err(plain.status), dry.map(|_| ()).map_err(|r| r.status)),
+            }
+        }
+
+        #[test]
+        // Any printable value but `|`, which ends the field.
+        fn only_a_value_of_1_previews_and_only_0_or_nothing_sends(value in "[ -{}~é]{0,6}") {
+            match parse_subject(&format!("a@k|0612345678|dryrun={value}")) {
+                Ok(request) => {
+                    prop_assert!(["", "0", "1"].contains(&value.trim()), "{value:?} was read");
+                    prop_assert_eq!(request.dry_run, value.trim() == "1");
+                }
+                Err(refused) => prop_assert_eq!(refused.status, StatusCode::InvalidRequest),
             }
         }
 

@@ -79,6 +79,9 @@ pub struct DayStats {
     pub rejected: BTreeMap<String, u64>,
     /// Emails not processed at all (not an email, spam, virus).
     pub dropped: u64,
+    /// Dry runs (`dryrun`): previews answered, nothing sent nor debited; neither accepted nor
+    /// rejected, even when the preview says the real send would be refused.
+    pub previewed: u64,
     /// Recipients of the accepted emails (a cancelled email has none: nothing will be sent),
     /// but the opted-out ones.
     pub sms: u64,
@@ -108,6 +111,7 @@ impl DayStats {
             accepted: 0,
             rejected: BTreeMap::new(),
             dropped: 0,
+            previewed: 0,
             sms: 0,
             parts: 0,
             delivered: 0,
@@ -122,6 +126,14 @@ impl DayStats {
 
     /// Counts one record, its recipients' fates as of `now`.
     fn count(&mut self, record: &MessageRecord, now: DateTime<Utc>) {
+        if record.part_of.is_some() {
+            // A large email's part: its SMS and refunds; the email and its debit are its head's.
+            self.credits_refunded += record.refunded;
+            if record.state != MessageState::Cancelled {
+                self.count_recipients(record, now);
+            }
+            return;
+        }
         self.emails += 1;
         self.credits_debited += record.cost;
         self.credits_refunded += record.refunded;
@@ -131,7 +143,8 @@ impl DayStats {
                 *self.rejected.entry(status).or_default() += 1;
             }
             MessageState::Dropped => self.dropped += 1,
-            MessageState::Cancelled => self.accepted += 1,
+            MessageState::Previewed => self.previewed += 1,
+            MessageState::Cancelled | MessageState::InParts => self.accepted += 1,
             MessageState::Accepted
             | MessageState::Scheduled
             | MessageState::Sent
@@ -415,6 +428,20 @@ mod tests {
         let stats = &daily(&[message], november(), Europe::Paris, utc("2026-11-11T09:00:00Z"))[0];
         assert_eq!((stats.sms, stats.parts, stats.delivered, stats.opted_out), (1, 2, 1, 1));
         assert_eq!((stats.failed, stats.unknown, stats.open, stats.credits_debited), (0, 0, 0, 2));
+    }
+
+    #[test]
+    fn a_dry_run_is_counted_apart_neither_accepted_nor_rejected() {
+        let at = "2026-11-10T09:00:00Z";
+        let planned = sent(at, 2, &[(Delivery::Pending, None), (Delivery::Pending, None)]);
+        let previewed = MessageRecord::previewed(&planned, None);
+        let mut refused = MessageRecord::previewed(&planned, Some(&Rejection::insufficient_credits(4, 1)));
+        refused.message_id = "refused".to_owned();
+        let stats = &daily(&[previewed, refused], november(), Europe::Paris, utc("2026-11-10T10:00:00Z"))[0];
+        assert_eq!((stats.emails, stats.previewed, stats.accepted, stats.dropped), (2, 2, 0, 0));
+        assert!(stats.rejected.is_empty(), "a preview that says 104 is no refusal: {:?}", stats.rejected);
+        assert_eq!((stats.sms, stats.parts, stats.open, stats.credits_debited), (0, 0, 0, 0));
+        assert_eq!(serde_json::to_value(stats).unwrap()["previewed"], 2);
     }
 
     #[test]

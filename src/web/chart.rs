@@ -136,6 +136,7 @@ mod tests {
             accepted: 1,
             rejected: [("104".to_owned(), 2)].into(),
             dropped: 0,
+            previewed: 0,
             sms: delivered + failed,
             parts: delivered + failed,
             delivered,

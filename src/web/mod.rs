@@ -61,6 +61,8 @@ pub const WEB_IAM_ACTIONS: &[&str] = &[
     "ses:SendEmail",
     "scheduler:CreateSchedule",
     "iam:PassRole",
+    // The parts of a send to a large contact list (SendMessageBatch is authorised as SendMessage).
+    "sqs:SendMessage",
 ];
 
 /// The customer space and the services it runs on.

@@ -502,8 +502,8 @@ async fn accept_invitation(
 // ---------------------------------------------------------------------------------------------
 
 /// Every state a message can be in, as the filter offers them.
-const STATES: [&str; 8] =
-    ["accepted", "scheduled", "sent", "partially_failed", "failed", "rejected", "dropped", "cancelled"];
+const STATES: [&str; 9] =
+    ["accepted", "scheduled", "sent", "partially_failed", "failed", "rejected", "dropped", "cancelled", "previewed"];
 
 /// The most messages one listing shows.
 const LISTED: usize = 500;
@@ -918,6 +918,7 @@ fn send_view(space: &Space, customer: &Customer) -> SendPage {
         count: count_summary(""),
         outcome: None,
         error: None,
+        preview: None,
     }
 }
 
@@ -963,6 +964,8 @@ struct SendForm {
     text: String,
     from: String,
     date: String,
+    /// `preview` for the "Preview" button (a dry run); anything else sends.
+    action: String,
 }
 
 /// The form's fields written as the manual's subject without `login@apiKey`
@@ -992,6 +995,27 @@ async fn send(State(space): State<Shared>, headers: HeaderMap, Form(form): Form<
         page.error = Some("Numbers, sender and date cannot hold a | or a line break.".to_owned());
         return render(StatusCode::BAD_REQUEST, page);
     };
+    if form.action == "preview" {
+        // A dry run: the same checks, nothing recorded, sent or debited; the form is kept.
+        let previewed = gateway.preview_typed(customer.account.clone(), parse_unsigned_subject(&subject), &form.text);
+        let status = match previewed.await {
+            Ok(Ok(preview)) => {
+                page.preview = Some(preview.body);
+                StatusCode::OK
+            }
+            Ok(Err(refusal)) => {
+                page.error = Some(format!("Would not be sent: {} {}", refusal.status.code(), refusal.status_text));
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
+            Err(problem) => {
+                warn!(error = %crate::domain::recipient::mask_numbers_in(&problem.to_string()), "web preview not made");
+                page.error = Some("The preview could not be made now: try again.".to_owned());
+                StatusCode::SERVICE_UNAVAILABLE
+            }
+        };
+        info!(login = %customer.account.login, ok = status == StatusCode::OK, "SMS previewed in the customer space");
+        return render(status, page);
+    }
     let message_id = format!("web-{}", new_api_key());
     let now = (space.clock)();
     let invocation = Invocation {

@@ -241,6 +241,8 @@ pub struct SendPage {
     pub count: String,
     pub outcome: Option<SentView>,
     pub error: Option<String>,
+    /// The "Preview" button's answer: the dry run's preview, as an email's would read.
+    pub preview: Option<String>,
 }
 
 pub struct SubView {

@@ -326,6 +326,65 @@ async fn a_message_without_its_text_cannot_be_resent_only_refunded() {
 }
 
 #[tokio::test]
+async fn settle_leaves_alone_a_recipient_in_doubt_that_a_provider_reported_since() {
+    let world = World::new().await;
+    stdout(&admin(&world, &["account", "create", "boutique", "--credits", "10"]));
+    let mut record = unwritten(
+        &world,
+        &[
+            ("+33612345678", Delivery::Unknown),
+            ("+33611223344", Delivery::Unknown),
+            ("+33698765432", Delivery::Unknown),
+        ],
+        2,
+        lapsed(),
+    );
+    record.state = MessageState::Failed;
+    write(&world, &record).await;
+    let id = record.message_id.as_str();
+    // The provider's word on the first one comes after all, after the send left it in doubt.
+    let word = report(Delivery::Delivered, Utc::now().trunc_subsecs(3), None, None);
+    assert!(world.ledger.report(&record, 0, &word).await.unwrap());
+
+    let named = stdout(&admin(&world, &["settle", id, "--refund", "06 12 34 56 78"]));
+    assert!(named.contains("+33612345678 is delivered, not in doubt: left as it is"), "its reported fate: {named}");
+    assert!(named.contains("no recipient in doubt among those named; nothing changed"), "{named}");
+    assert_eq!(show(&world, "boutique")["credits"], 10, "nothing refunded");
+
+    let one = stdout(&admin(&world, &["settle", id, "--refund", "06 98 76 54 32"]));
+    assert!(one.contains("1 recipient in doubt refunded, 2 credits back to boutique"), "{one}");
+    assert!(world.record(id).await.text.is_some(), "kept while another one in doubt may still be resent");
+
+    let settled = stdout(&admin(&world, &["settle", id, "--refund"]));
+    assert!(
+        settled.contains("1 recipient in doubt refunded, 2 credits back to boutique"),
+        "only the unreported: {settled}"
+    );
+    let printed: Value = serde_json::from_str(settled.lines().last().unwrap()).unwrap();
+    let deliveries: Vec<&str> =
+        printed["recipients"].as_array().unwrap().iter().map(|r| r["delivery"].as_str().unwrap()).collect();
+    assert_eq!(deliveries, ["delivered", "failed", "failed"]);
+    assert_eq!(show(&world, "boutique")["credits"], 14);
+    let stored = world.record(id).await;
+    assert_eq!((stored.refunded, stored.text), (4, None), "nothing left to send: the text is forgotten");
+    assert!(world.sms().is_empty());
+}
+
+#[tokio::test]
+async fn settle_leaves_a_message_a_live_invocation_holds() {
+    let world = World::new().await;
+    stdout(&admin(&world, &["account", "create", "boutique", "--credits", "10"]));
+    let held = left_behind(&world, &[("+33612345678", Delivery::Unknown)], 1, chrono::Duration::seconds(300)).await;
+    for decision in ["--refund", "--resend"] {
+        let stderr = refused(&admin(&world, &["settle", &held.message_id, decision]));
+        assert!(stderr.contains("held by a live invocation"), "{decision}: {stderr}");
+    }
+    assert_eq!(world.record(&held.message_id).await.recipients[0].delivery, Delivery::Unknown, "nothing changed");
+    assert_eq!(show(&world, "boutique")["credits"], 10);
+    assert!(world.sms().is_empty());
+}
+
+#[tokio::test]
 async fn resume_finishes_a_message_stuck_past_its_lease_and_leaves_a_live_one() {
     let world = World::new().await;
     stdout(&admin(&world, &["account", "create", "boutique", "--credits", "10"]));
@@ -526,7 +585,7 @@ async fn stats_count_an_account_s_days_in_its_time_zone() {
     assert_eq!(
         printed[0],
         json!({
-            "date": since, "emails": 1, "accepted": 1, "rejected": {}, "dropped": 0, "sms": 2, "parts": 4,
+            "date": since, "emails": 1, "accepted": 1, "rejected": {}, "dropped": 0, "previewed": 0, "sms": 2, "parts": 4,
             "delivered": 1, "failed": 1, "unknown": 0, "open": 0, "opted_out": 0, "credits_debited": 4,
             "credits_refunded": 2,
         })
@@ -534,7 +593,7 @@ async fn stats_count_an_account_s_days_in_its_time_zone() {
     assert_eq!(
         printed[1],
         json!({
-            "date": until, "emails": 2, "accepted": 1, "rejected": { "104": 1 }, "dropped": 0, "sms": 1, "parts": 1,
+            "date": until, "emails": 2, "accepted": 1, "rejected": { "104": 1 }, "dropped": 0, "previewed": 0, "sms": 1, "parts": 1,
             "delivered": 0, "failed": 0, "unknown": 0, "open": 1, "opted_out": 0, "credits_debited": 1,
             "credits_refunded": 0,
         })

@@ -225,7 +225,7 @@ type LosingGateway = Gateway<
     mail2sms::account_cache::CachedLedger<mail2sms::aws::dynamodb::DynamoLedger>,
     LostAnswer,
     mail2sms::aws::sesv2::SesMailer,
-    mail2sms::aws::scheduler::EventBridgeScheduler,
+    mail2sms::aws::Later,
 >;
 
 fn losing(world: &World, taken: bool) -> LosingGateway {

@@ -22,6 +22,7 @@ fn config(extra: &[(&str, &str)]) -> Config {
         ("ACCOUNTS_TABLE", "a"),
         ("MESSAGES_TABLE", "m"),
         ("OPT_OUTS_TABLE", "o"),
+        ("CONTACT_LISTS_TABLE", "c"),
         ("INBOUND_BUCKET", "b"),
         ("REPLY_FROM", "mail2sms@sms.example.com"),
         ("SMS_PROVIDER", "eum"),

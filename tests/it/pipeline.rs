@@ -429,7 +429,7 @@ async fn the_emulator_refuses_what_dynamodb_refuses() {
 async fn more_recipients_than_a_record_can_hold_are_refused_before_any_debit() {
     let world = World::new().await;
     let key = world.account("shop", 10_000).await;
-    let numbers: Vec<String> = (0..5000).map(|i| format!("06{:08}", 10_000_000 + i)).collect();
+    let numbers: Vec<String> = (0..10_001).map(|i| format!("06{:08}", 10_000_000 + i)).collect();
     let id = world.receive(&world.email(&format!("shop@{key}|{}", numbers.join(";")), "Bonjour")).await;
 
     let outcome = only(world.gateway().handle(world.ses_event(&id), &world.invocation()).await.unwrap());
@@ -439,14 +439,14 @@ async fn more_recipients_than_a_record_can_hold_are_refused_before_any_debit() {
     assert!(world.sms().is_empty());
     let replies = world.replies();
     assert_eq!(replies.len(), 1);
-    assert!(replies[0].text.contains("5000 destinataires, 1000 au maximum"), "{}", replies[0].text);
+    assert!(replies[0].text.contains("10001 destinataires, 10000 au maximum"), "{}", replies[0].text);
 }
 
 #[tokio::test]
-async fn the_most_recipients_an_email_may_name_are_sent_and_recorded_within_dynamodbs_limits() {
+async fn the_most_recipients_one_record_holds_are_sent_and_recorded_within_dynamodbs_limits() {
     let world = World::new().await;
     let key = world.account("shop", 10_000).await;
-    let count = mail2sms::domain::message::MAX_RECIPIENTS;
+    let count = mail2sms::domain::message::MAX_RECORD_RECIPIENTS;
     let numbers: Vec<String> = (0..count).map(|i| format!("+4479{:08}", 11_000_000 + i)).collect();
     let body = format!("{} {}", world.token, "ü".repeat(60)); // UCS-2, one part
     let id = world.receive(&world.email(&format!("shop@{key}|{}|from=MAGASIN", numbers.join(";")), &body)).await;

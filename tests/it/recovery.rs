@@ -54,7 +54,7 @@ type FaultyGateway = Gateway<
     mail2sms::account_cache::CachedLedger<mail2sms::aws::dynamodb::DynamoLedger>,
     FaultySms,
     mail2sms::aws::sesv2::SesMailer,
-    mail2sms::aws::scheduler::EventBridgeScheduler,
+    mail2sms::aws::Later,
 >;
 
 fn faulty(world: &World, faults: Vec<(&'static str, Fault)>, batch: usize) -> FaultyGateway {
@@ -174,7 +174,7 @@ async fn while_an_invocation_holds_the_message_another_delivery_leaves_it_alone(
 
 /// The real scheduler adapter, unavailable for its first call.
 struct FlakyScheduler {
-    inner: mail2sms::aws::scheduler::EventBridgeScheduler,
+    inner: mail2sms::aws::Later,
     failed: std::sync::atomic::AtomicBool,
 }
 
@@ -184,6 +184,10 @@ impl mail2sms::ports::SendScheduler for FlakyScheduler {
             return Err(PortError::Unavailable { service: "scheduler", message: "Throttling".into() });
         }
         self.inner.schedule(send).await
+    }
+
+    async fn queue_parts(&self, part_ids: &[String]) -> Result<(), PortError> {
+        self.inner.queue_parts(part_ids).await
     }
 }
 

@@ -707,7 +707,10 @@ type Dimension = (&'static str, &'static [&'static str]);
 const EMITTED: [(&str, Option<Dimension>); 4] = [
     (
         "Emails",
-        Some(("Outcome", &["sent", "partially_failed", "failed", "scheduled", "rejected", "dropped", "duplicate"])),
+        Some((
+            "Outcome",
+            &["sent", "partially_failed", "failed", "scheduled", "rejected", "dropped", "duplicate", "previewed"],
+        )),
     ),
     ("Sms", Some(("Delivery", &["delivered", "failed", "expired", "unconfirmed", "unknown"]))),
     ("CreditsDebited", None),

@@ -43,6 +43,7 @@ impl Site {
             ("ACCOUNTS_TABLE", config.accounts_table.clone()),
             ("MESSAGES_TABLE", config.messages_table.clone()),
             ("OPT_OUTS_TABLE", config.opt_outs_table.clone()),
+            ("CONTACT_LISTS_TABLE", config.contact_lists_table.clone()),
             ("WEB_TABLE", web_table.clone()),
             ("OPERATOR_CONTACT", "credits@operator.example".to_owned()),
             ("MAIL_FUNCTION_ARN", FUNCTION_ARN.to_owned()),
@@ -990,4 +991,52 @@ async fn a_parent_changes_its_sub_accounts_settings_and_a_sub_account_only_its_o
         !account.ignore_marketing_hours && site.opt_outs("parent").await.is_empty(),
         "nothing of the parent's changed"
     );
+}
+
+#[tokio::test]
+async fn the_send_forms_preview_button_checks_everything_and_sends_nothing() {
+    let site = Site::new().await;
+    let key = site.customer("boutique", 1).await;
+    let mut browser = Browser::signed_in(&site, "boutique").await;
+    let csrf = browser.csrf().await;
+    let preview = |numbers, text| {
+        [
+            ("csrf", csrf.as_str()),
+            ("numbers", numbers),
+            ("text", text),
+            ("from", ""),
+            ("date", ""),
+            ("action", "preview"),
+        ]
+    };
+
+    let page = browser.post("/send", &preview("06 12 34 56 78; 06 98 76 54 32", "Bonjour du web")).await;
+
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    for shown in
+        ["id=\"preview\"", "Destinataires retenus : 2", "Status: 104", "Solde au moment de la simulation : 1 crédit"]
+    {
+        assert!(page.body.contains(shown), "missing {shown:?}: {}", page.body);
+    }
+    assert!(page.body.contains(">Bonjour du web</textarea>"), "the form is kept: {}", page.body);
+    assert!(site.world.sms().is_empty() && site.world.replies().is_empty(), "nothing sent, no email");
+    assert_eq!(site.world.credits("boutique").await, 1);
+    assert!(!browser.get("/sends").await.body.contains("web-"), "nothing recorded");
+
+    let page = browser.post("/send", &preview("0612345678", "Bonjour du web")).await;
+    assert!(page.body.contains("Crédits suffisants : oui"), "{}", page.body);
+    let page = browser.post("/send", &preview("0612345678", "  ")).await;
+    assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.body.contains("Would not be sent: 110"), "the send's own refusal: {}", page.body);
+    assert!(site.world.sms().is_empty());
+    assert_eq!(site.world.credits("boutique").await, 1);
+
+    // An email's dry run is listed as previewed, and its page says what it was.
+    let id = site.email(&format!("boutique@{key}|0612345678;0698765432|dryrun"), "Bonjour").await;
+    let listing = browser.get("/sends?status=previewed").await;
+    assert!(listing.body.contains(&id) && listing.body.contains("badge previewed"), "{}", listing.body);
+    assert!(!browser.get("/sends?status=rejected").await.body.contains(&id));
+    let page = browser.get(&format!("/sends/{id}")).await;
+    assert!(page.body.contains("A preview (<code>dryrun</code>)"), "{}", page.body);
+    assert!(page.body.contains("Its error code is the one the real send would get."), "104: {}", page.body);
 }

@@ -84,6 +84,7 @@ impl World {
             ("ACCOUNTS_TABLE", format!("{token}-accounts")),
             ("MESSAGES_TABLE", format!("{token}-messages")),
             ("OPT_OUTS_TABLE", format!("{token}-opt-outs")),
+            ("CONTACT_LISTS_TABLE", format!("{token}-contact-lists")),
             ("INBOUND_BUCKET", format!("{token}-inbound")),
             ("REPLY_FROM", format!("mail2sms@{token}.example.net")),
             ("SCHEDULE_GROUP", format!("{token}-group")),
@@ -93,10 +94,16 @@ impl World {
         let mut config = Config::from_lookup(|name| names.iter().find(|(n, _)| *n == name).map(|(_, v)| v.clone()))
             .expect("test configuration");
         adjust(&mut config);
-        let ledger = DynamoLedger::new(&sdk, &config.accounts_table, &config.messages_table, &config.opt_outs_table);
+        let ledger = DynamoLedger::new(&sdk, &config.accounts_table, &config.messages_table, &config.opt_outs_table)
+            .with_contact_lists(&config.contact_lists_table);
         bootstrap::create_table(ledger.client(), &tables::ACCOUNTS, &config.accounts_table).await.unwrap();
         bootstrap::create_table(ledger.client(), &tables::MESSAGES, &config.messages_table).await.unwrap();
         bootstrap::create_table(ledger.client(), &tables::OPT_OUTS, &config.opt_outs_table).await.unwrap();
+        bootstrap::create_table(ledger.client(), &tables::CONTACT_LISTS, &config.contact_lists_table).await.unwrap();
+        if config.parts_queue_url.is_none() {
+            config.parts_queue_url =
+                Some(bootstrap::create_parts_queue(&sdk, &format!("{token}-parts")).await.unwrap());
+        }
         bootstrap::create_bucket(&sdk, &config.inbound_bucket).await.unwrap();
         bootstrap::create_reply_identity(&sdk, &config.reply_from).await.unwrap();
         bootstrap::create_schedule_group(&sdk, &config.schedule_group).await.unwrap();
@@ -276,6 +283,7 @@ pub fn admin_command(world: &World) -> Command {
         .env("ACCOUNTS_TABLE", &world.config.accounts_table)
         .env("MESSAGES_TABLE", &world.config.messages_table)
         .env("OPT_OUTS_TABLE", &world.config.opt_outs_table)
+        .env("CONTACT_LISTS_TABLE", &world.config.contact_lists_table)
         .env("INBOUND_BUCKET", &world.config.inbound_bucket)
         .env("REPLY_FROM", &world.config.reply_from)
         .env("SCHEDULE_GROUP", &world.config.schedule_group)

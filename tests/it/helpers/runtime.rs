@@ -102,6 +102,7 @@ pub fn function_env(config: &Config) -> Vec<(String, String)> {
         (vars::ACCOUNTS_TABLE, config.accounts_table.clone()),
         (vars::MESSAGES_TABLE, config.messages_table.clone()),
         (vars::OPT_OUTS_TABLE, config.opt_outs_table.clone()),
+        (vars::CONTACT_LISTS_TABLE, config.contact_lists_table.clone()),
         (vars::INBOUND_BUCKET, config.inbound_bucket.clone()),
         (vars::INBOUND_PREFIX, config.inbound_prefix.clone()),
         (vars::REPLY_FROM, config.reply_from.clone()),

@@ -1,0 +1,512 @@
+"""Mail2SMS end-to-end benchmark: the function binary, warm, against a local AWS emulator.
+
+`make bench` builds the release Lambda artifact (`make build`), then runs this script under
+scripts/with-moto.sh (a throwaway moto server; AWS_ENDPOINT_URL and dummy credentials). The
+function runs as a warm Lambda container runs it, behind the minimal Lambda Runtime API of
+scripts/demo.py (imported, with the demo's operator-CLI helpers), with the environment the
+template gives it (JSON logs at INFO level). Between the function and the emulator sits a
+counting HTTP proxy (`AwsCallCounter`): it names every AWS call by service and operation, and it
+keeps the function's connections alive, as AWS's endpoints do (moto's werkzeug server closes
+every connection after one answer; `--connection close` measures that instead).
+
+What it measures, on the function process:
+
+- init: from exec to the first poll of the Runtime API, and the process CPU it took;
+- the first invocation after init (one 2 KB, one-recipient email, sent now), wall and CPU;
+- then `--emails` warm ones like it (200 by default): wall time per email (median and mean) and
+  process CPU per email, utime + stime of all the process's threads from /proc/PID/stat, taken
+  before and after the whole run;
+- the AWS calls of each email, by kind (first, and each warm one);
+- the peak RSS (VmHWM, as Lambda's "Max Memory Used" counts it) for a 2 KB email, a 5 MB one
+  and a 40 MiB one (SES accepts up to 40 MB): the high-water mark is reset (clear_refs) before
+  each size, so each figure is that email's own peak in the warm process; the largest is checked
+  against the template's MemorySize.
+
+It prints the figures and checks the budgets (BUDGETS below); it exits non-zero when one is
+exceeded or when an email did not give what it must (one SMS, one credit). `--perf FILE` also
+records a CPU profile of the function during the warm emails (`perf record -g`).
+
+Python 3.11 standard library, boto3 and scripts/demo.py only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import os
+import re
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import urllib.parse
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import boto3
+from botocore.config import Config as BotoConfig
+from botocore.exceptions import BotoCoreError, ClientError
+
+# scripts/demo.py, beside this script: the Runtime API, the function's process, the operator CLI
+# (imported without leaving a __pycache__ in scripts/).
+sys.dont_write_bytecode = True
+import demo  # noqa: E402
+
+# ---------------------------------------------------------------------------------------------
+# The budgets (issue #10), checked on every run
+# ---------------------------------------------------------------------------------------------
+
+CPU_PER_WARM_EMAIL_MS = 1.5  # process CPU, all threads, per warm one-recipient email
+FIRST_CALL_TIMES_WARM = 2.0  # the first invocation's wall time, against a warm one's (median)
+AWS_CALLS_PER_WARM_EMAIL = 4  # S3 GetObject, the debit, SNS Publish, the checkpoint
+# The largest email's peak RSS, as a share of the template's MemorySize: the rest is headroom.
+RSS_SHARE_OF_MEMORY = 0.5
+MIN_WARM_EMAILS = 100  # the CPU figure is an average over at least this many emails
+
+# ---------------------------------------------------------------------------------------------
+# The scenario
+# ---------------------------------------------------------------------------------------------
+
+LOGIN = "bench"
+CREDITS = 1_000_000
+SENDER = "BOUTIQUE"
+NUMBER = "+33612345678"
+SUBJECT_NUMBER = "06 12 34 56 78"
+FROM = "Boutique <shop@boutique.example.com>"
+TEXT = "Votre commande 4521 est prete au magasin. Presentez ce SMS a l'accueil. STOP au 36180"
+SMALL_EMAIL_BYTES = 2_000
+# SES accepts up to 40 MB "including headers": 40 MiB is on the safe side of either reading.
+SIZES = (("2 KB", SMALL_EMAIL_BYTES), ("5 MB", 5_000_000), ("40 MB", 40 * 1024 * 1024))
+
+ROOT = demo.ROOT
+TARGET_DIR = demo.TARGET_DIR
+BOOTSTRAP = TARGET_DIR / "lambda" / "mail2sms" / "bootstrap"
+FUNCTION_LOG = TARGET_DIR / "bench-function.log"
+
+
+class BenchError(Exception):
+    """A step of the benchmark failed: it stops."""
+
+
+# ---------------------------------------------------------------------------------------------
+# The counting proxy between the function and the emulator
+# ---------------------------------------------------------------------------------------------
+
+# Headers of one hop only (RFC 9110, 7.6.1), not forwarded.
+HOP_BY_HOP = {"connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade"}
+# The service in a SigV4 Authorization header's credential scope: Credential=KEY/DATE/REGION/SERVICE/aws4_request.
+SCOPE = re.compile(r"Credential=[^/,]+/\d{8}/[^/,]+/([^/,]+)/aws4_request")
+
+
+def call_kind(method: str, path: str, headers: dict[str, str], body: bytes) -> str:
+    """An AWS call as "service Operation": the service from the request's signature, the
+    operation from the JSON protocol's target, the query protocol's Action, or the REST path."""
+    scope = SCOPE.search(headers.get("authorization", ""))
+    service = scope.group(1) if scope else "unsigned"
+    if target := headers.get("x-amz-target"):
+        return f"{service} {target.rpartition('.')[2]}"
+    if headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
+        fields = urllib.parse.parse_qs(body.decode("utf-8", "replace"))
+        if action := fields.get("Action"):
+            return f"{service} {action[0]}"
+    path = urllib.parse.urlsplit(path).path
+    if service == "s3":
+        parts = [p for p in path.split("/") if p]
+        operation = {"GET": "GetObject", "PUT": "PutObject", "HEAD": "HeadObject", "DELETE": "DeleteObject"}
+        return f"s3 {operation.get(method, method) if len(parts) > 1 else method + 'Bucket'}"
+    if service == "ses" and path.endswith("/outbound-emails"):
+        return "ses SendEmail"
+    if service == "scheduler" and path.startswith("/schedules/"):
+        return f"scheduler {'CreateSchedule' if method == 'POST' else method}"
+    return f"{service} {method} {path}"
+
+
+class AwsCallCounter:
+    """An HTTP/1.1 proxy on 127.0.0.1 at a free port, in front of `upstream` (the emulator).
+
+    Every request is counted by kind (`call_kind`), forwarded whole and answered whole. The
+    function's connections are kept alive (`keep_alive`), as AWS's endpoints keep them, or closed
+    after each answer, as moto's server does; the proxy's own connections to the emulator are
+    one per request, whatever the emulator does.
+    """
+
+    def __init__(self, upstream: str, keep_alive: bool) -> None:
+        split = urllib.parse.urlsplit(upstream)
+        self.upstream_host, self.upstream_port = split.hostname, split.port or 80
+        self.keep_alive = keep_alive
+        self.calls: list[str] = []
+        self.connections = 0
+        self._lock = threading.Lock()
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, name="aws-call-counter", daemon=True)
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def __enter__(self) -> AwsCallCounter:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def seen(self) -> int:
+        with self._lock:
+            return len(self.calls)
+
+    def since(self, mark: int) -> list[str]:
+        with self._lock:
+            return self.calls[mark:]
+
+    def _record(self, kind: str) -> None:
+        with self._lock:
+            self.calls.append(kind)
+
+    def _connected(self) -> None:
+        with self._lock:
+            self.connections += 1
+
+    def _forward(self, method: str, path: str, headers: list[tuple[str, str]], body: bytes):
+        upstream = http.client.HTTPConnection(self.upstream_host, self.upstream_port, timeout=120)
+        try:
+            upstream.putrequest(method, path, skip_host=True, skip_accept_encoding=True)
+            for name, value in headers:
+                if name.lower() not in HOP_BY_HOP and name.lower() != "content-length":
+                    upstream.putheader(name, value)
+            upstream.putheader("Content-Length", str(len(body)))
+            upstream.endheaders(body)
+            response = upstream.getresponse()
+            return response.status, response.reason, response.getheaders(), response.read()
+        finally:
+            upstream.close()
+
+    def _handler_class(self) -> type[BaseHTTPRequestHandler]:
+        proxy = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+            # TCP_NODELAY: an answer's head and body are two writes; with Nagle's algorithm the
+            # body would wait for the client's delayed acknowledgement (40 ms on Linux).
+            disable_nagle_algorithm = True
+
+            def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - quiet
+                pass
+
+            def setup(self) -> None:
+                super().setup()
+                proxy._connected()
+
+            def _read_body(self) -> bytes:
+                if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+                    chunks = []
+                    while size := int(self.rfile.readline().split(b";")[0].strip() or b"0", 16):
+                        chunks.append(self.rfile.read(size))
+                        self.rfile.readline()
+                    while self.rfile.readline().strip():  # trailers
+                        pass
+                    return b"".join(chunks)
+                return self.rfile.read(int(self.headers.get("Content-Length") or 0))
+
+            def _proxy(self) -> None:
+                body = self._read_body()
+                headers = {name.lower(): value for name, value in self.headers.items()}
+                proxy._record(call_kind(self.command, self.path, headers, body))
+                try:
+                    status, reason, answer_headers, answer = proxy._forward(
+                        self.command, self.path, list(self.headers.items()), body)
+                except OSError as error:
+                    status, reason, answer_headers, answer = 502, "Bad Gateway", [], str(error).encode()
+                self.send_response(status, reason)
+                for name, value in answer_headers:
+                    if name.lower() not in HOP_BY_HOP and name.lower() != "content-length":
+                        self.send_header(name, value)
+                self.send_header("Content-Length", str(len(answer)))
+                if not proxy.keep_alive:
+                    self.send_header("Connection", "close")
+                    self.close_connection = True
+                self.end_headers()
+                if self.command != "HEAD":
+                    self.wfile.write(answer)
+
+            do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = _proxy
+
+        return Handler
+
+
+# ---------------------------------------------------------------------------------------------
+# The function process, seen from /proc
+# ---------------------------------------------------------------------------------------------
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def process_cpu_seconds(pid: int) -> float:
+    """utime + stime of the whole process (every thread, live or gone), in seconds."""
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    fields = stat[stat.rindex(")") + 2 :].split()
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # fields 14 and 15 of proc(5)
+
+
+def reset_peak_rss(pid: int) -> None:
+    """Sets the process's VmHWM back to its current RSS (proc(5), /proc/PID/clear_refs: 5)."""
+    Path(f"/proc/{pid}/clear_refs").write_text("5")
+
+
+def process_threads(pid: int) -> int:
+    return len(os.listdir(f"/proc/{pid}/task"))
+
+
+# ---------------------------------------------------------------------------------------------
+# The emails
+# ---------------------------------------------------------------------------------------------
+
+
+def small_email(key: str, size: int) -> bytes:
+    """A one-recipient text/plain email of about `size` bytes: the SMS text, then a signature
+    (cut by the gateway) long enough to fill it, as a business email's footer would."""
+    raw = demo.plain_email("bench", "", LOGIN, key, FROM, SUBJECT_NUMBER, TEXT + "\r\n-- \r\n", {}).raw
+    footer = ("Boutique Exemple - 12 rue de la Paix, 75002 Paris - 01 23 45 67 89 - "
+              "https://boutique.example.com\r\n")
+    lines = max(0, (size - len(raw)) // len(footer))
+    return raw + (footer * lines).encode()
+
+
+def large_email(key: str, size: int) -> bytes:
+    """A `size`-byte email: the SMS text in a text/plain part, then a base64 attachment."""
+    head = demo.large_email("bench", LOGIN, key, FROM, "<large@bench.example.com>", TEXT, b"", {}).raw
+    attachment = demo.large_attachment(max(78, size - len(head)))
+    sample = demo.large_email("bench", LOGIN, key, FROM, "<large@bench.example.com>", TEXT, attachment, {})
+    return sample.raw
+
+
+@dataclass
+class Sent:
+    """One invocation: its wall time, the process CPU it took, its AWS calls by kind."""
+
+    wall_ms: float
+    cpu_ms: float
+    calls: list[str]
+    outcome: dict
+
+
+# ---------------------------------------------------------------------------------------------
+# The benchmark
+# ---------------------------------------------------------------------------------------------
+
+
+class Bench:
+    def __init__(self, env: dict[str, str], emails: int, keep_alive: bool, perf: Path | None) -> None:
+        self.env = env
+        self.emails = emails
+        self.keep_alive = keep_alive
+        self.perf = perf
+        boto = BotoConfig(connect_timeout=5, read_timeout=demo.COMMAND_SECONDS, retries={"max_attempts": 2},
+                          s3={"addressing_style": "path"})
+        self.s3 = boto3.client("s3", config=boto)
+        self.key = ""
+        self.stored = 0
+        self.failures: list[str] = []
+
+    def expect(self, condition: bool, what: str) -> None:
+        if not condition:
+            self.failures.append(what)
+            print(f"  !! {what}", flush=True)
+
+    def setup(self) -> None:
+        demo.admin(self.env, "bootstrap")
+        self.key = demo.admin(self.env, "account", "create", LOGIN, "--credits", str(CREDITS),
+                              "--sender", SENDER).strip()
+        if not re.fullmatch(r"[0-9a-f]{32,}", self.key):
+            raise BenchError("account create did not print a key")
+
+    def store(self, raw: bytes) -> str:
+        """Stores a raw email as SES's receipt rule would; its SES message id."""
+        self.stored += 1
+        message_id = demo.ses_message_id()
+        self.s3.put_object(Bucket=demo.CONFIG["INBOUND_BUCKET"], Key=demo.CONFIG["INBOUND_PREFIX"] + message_id,
+                           Body=raw)
+        return message_id
+
+    def send(self, function: demo.Function, counter: AwsCallCounter, message_id: str, what: str) -> Sent:
+        pid = function._process.pid
+        mark, cpu = counter.seen(), process_cpu_seconds(pid)
+        started = time.perf_counter()
+        outcome = function.outcome(demo.ses_event(message_id))
+        wall = time.perf_counter() - started
+        sent = Sent(wall * 1000, (process_cpu_seconds(pid) - cpu) * 1000, counter.since(mark), outcome)
+        publishes = sum(1 for kind in sent.calls if kind == "sns Publish")
+        self.expect(outcome.get("outcome") == "sent" and publishes == 1,
+                    f"{what}: outcome {outcome}, {publishes} SMS published, expected one SMS sent")
+        return sent
+
+    def run(self) -> int:
+        self.setup()
+        small = small_email(self.key, SMALL_EMAIL_BYTES)
+        first_id = self.store(small)
+        warm_ids = [self.store(small) for _ in range(self.emails)]
+        large = {label: self.store(large_email(self.key, size) if size > SMALL_EMAIL_BYTES else small)
+                 for label, size in SIZES}
+
+        with AwsCallCounter(self.env["AWS_ENDPOINT_URL"], self.keep_alive) as counter:
+            env = {**self.env, "AWS_ENDPOINT_URL": counter.url, "AWS_LAMBDA_LOG_LEVEL": "INFO"}
+            demo.FUNCTION_LOG = FUNCTION_LOG
+            function = demo.Function(env)
+            # The demo's Runtime API writes each answer's head and body apart, as the proxy does:
+            # without TCP_NODELAY, every invocation would wait for a delayed acknowledgement.
+            function.api._server.RequestHandlerClass.disable_nagle_algorithm = True
+            with function:
+                pid = function._process.pid
+                limit = time.monotonic() + 30
+                while function.api.first_poll is None:
+                    if function._process.poll() is not None or time.monotonic() > limit:
+                        raise BenchError(f"the function did not start; its log:\n{demo.log_tail()}")
+                    time.sleep(0.001)
+                init_cpu_ms = process_cpu_seconds(pid) * 1000
+                init_calls = counter.since(0)
+                first = self.send(function, counter, first_id, "the first email")
+
+                recorder = self.start_perf(pid)
+                cpu_before, started = process_cpu_seconds(pid), time.perf_counter()
+                warm = [self.send(function, counter, message_id, f"warm email {i + 1}")
+                        for i, message_id in enumerate(warm_ids)]
+                warm_cpu_ms = (process_cpu_seconds(pid) - cpu_before) * 1000 / len(warm)
+                warm_elapsed = time.perf_counter() - started
+                self.stop_perf(recorder)
+                threads = process_threads(pid)
+
+                peaks = {}
+                for label, _ in SIZES:
+                    reset_peak_rss(pid)
+                    sent = self.send(function, counter, large[label], f"the {label} email")
+                    peaks[label] = (function.peak_rss_now(), sent)
+                connections = counter.connections
+        return self.report(function, init_cpu_ms, init_calls, first, warm, warm_cpu_ms, warm_elapsed, threads,
+                           peaks, connections)
+
+    def start_perf(self, pid: int) -> subprocess.Popen | None:
+        if self.perf is None:
+            return None
+        if not shutil.which("perf"):
+            raise BenchError("--perf needs perf on PATH")
+        recorder = subprocess.Popen(["perf", "record", "-g", "-F", "4999", "-p", str(pid), "-o", str(self.perf)],
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        time.sleep(0.5)  # perf attaches before the first warm email
+        return recorder
+
+    def stop_perf(self, recorder: subprocess.Popen | None) -> None:
+        if recorder is None:
+            return
+        recorder.send_signal(signal.SIGINT)
+        _, errors = recorder.communicate(timeout=60)
+        if recorder.returncode not in (0, -signal.SIGINT):
+            raise BenchError(f"perf record failed: {errors.decode(errors='replace').strip()}")
+
+    def report(self, function: demo.Function, init_cpu_ms: float, init_calls: list[str], first: Sent,
+               warm: list[Sent], warm_cpu_ms: float, warm_elapsed: float, threads: int,
+               peaks: dict[str, tuple[int | None, Sent]], connections: int) -> int:
+        init_ms = function.init_ms()
+        walls = [sent.wall_ms for sent in warm]
+        warm_wall = statistics.median(walls)
+        memory_mb = demo.template_memory_mb()
+        binary = demo.shown(demo.FUNCTION_BIN)
+
+        print()
+        print(f"Function: {binary}, one warm container behind a local Lambda Runtime API; "
+              f"AWS: moto through a counting proxy ({'connections kept alive' if self.keep_alive else 'one connection per call'})")
+        print(f"  init                    {init_ms:8.1f} ms wall   {init_cpu_ms:6.1f} ms CPU"
+              f"   (exec to first poll; {len(init_calls)} AWS calls)")
+        print(f"  first call              {first.wall_ms:8.1f} ms wall   {first.cpu_ms:6.1f} ms CPU"
+              f"   ({first.wall_ms / warm_wall:.1f}× a warm one; CPU in {1000 / CLOCK_TICKS:.0f} ms ticks)")
+        print(f"  init + first call       {init_ms + first.wall_ms:8.1f} ms wall")
+        print(f"  warm wall per email     {warm_wall:8.2f} ms median, {statistics.fmean(walls):.2f} ms mean, "
+              f"{max(walls):.2f} ms max, over {len(warm)} emails ({len(warm) / warm_elapsed:.0f} emails/s)")
+        print(f"  process CPU per email   {warm_cpu_ms:8.3f} ms (utime + stime, all {threads} threads, "
+              f"over {len(warm)} warm emails)")
+        print(f"  AWS calls, first email  {len(first.calls)}: {describe_calls(first.calls)}")
+        counts = [len(sent.calls) for sent in warm]
+        every = [call for sent in warm for call in sent.calls]
+        print(f"  AWS calls, warm email   {statistics.fmean(counts):.2f} per email (max {max(counts)}): "
+              f"{describe_calls(every, len(warm))}")
+        print(f"  connections opened      {connections} in all ({connections / (len(warm) + 1 + len(peaks)):.2f} per email)")
+        for label, (peak, sent) in peaks.items():
+            print(f"  peak RSS, {label + ' email':<13} {mib(peak):>8} (VmHWM, reset before it; "
+                  f"{sent.wall_ms:.0f} ms wall, AWS calls: {describe_calls(sent.calls)})")
+        largest = max((peak or 0) for peak, _ in peaks.values())
+        if memory_mb is not None:
+            print(f"  template MemorySize     {memory_mb:5d} MB: the largest peak is "
+                  f"{largest * 1024 / (memory_mb * 1_000_000):.0%} of it")
+
+        print()
+        budgets = [
+            (f"process CPU per warm email {warm_cpu_ms:.3f} ms ≤ {CPU_PER_WARM_EMAIL_MS} ms",
+             warm_cpu_ms <= CPU_PER_WARM_EMAIL_MS),
+            (f"first call {first.wall_ms:.1f} ms ≤ {FIRST_CALL_TIMES_WARM:g}× a warm one ({warm_wall:.1f} ms)",
+             first.wall_ms <= FIRST_CALL_TIMES_WARM * warm_wall),
+            (f"AWS calls per warm email, at most {max(counts)} ≤ {AWS_CALLS_PER_WARM_EMAIL}",
+             max(counts) <= AWS_CALLS_PER_WARM_EMAIL),
+            (f"peak RSS {mib(largest)} ≤ {RSS_SHARE_OF_MEMORY:.0%} of MemorySize {memory_mb} MB",
+             memory_mb is not None and largest * 1024 <= RSS_SHARE_OF_MEMORY * memory_mb * 1_000_000),
+            (f"at least {MIN_WARM_EMAILS} warm emails measured ({len(warm)})", len(warm) >= MIN_WARM_EMAILS),
+        ]
+        for what, ok in budgets:
+            print(f"  {'ok  ' if ok else 'OVER'} {what}")
+            if not ok:
+                self.failures.append(what)
+        log = FUNCTION_LOG.read_text(encoding="utf-8", errors="replace")
+        self.expect(self.key not in log and NUMBER not in log and TEXT not in log,
+                    f"the function's log ({demo.shown(FUNCTION_LOG)}) shows the key, the number or the text")
+        print()
+        if self.failures:
+            print(f"BENCH FAILED: {len(self.failures)} budget(s) or expectation(s) broken", flush=True)
+            return 1
+        print("Bench passed: every budget met.", flush=True)
+        return 0
+
+
+def describe_calls(calls: list[str], per: int = 1) -> str:
+    counts: dict[str, int] = {}
+    for call in calls:
+        counts[call] = counts.get(call, 0) + 1
+    return ", ".join(f"{kind} ×{n / per:g}" for kind, n in counts.items()) or "none"
+
+
+def mib(kib: int | None) -> str:
+    return f"{kib / 1024:.1f} MiB" if kib is not None else "n/a"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--emails", type=int, default=200, help="warm emails to average over (default 200)")
+    parser.add_argument("--connection", choices=("keep-alive", "close"), default="keep-alive",
+                        help="the emulator's connections as the function sees them (default: kept alive, as AWS)")
+    parser.add_argument("--function", type=Path, default=Path(os.environ.get("MAIL2SMS_FUNCTION_BIN") or BOOTSTRAP),
+                        help="the function binary (default: the release Lambda artifact of `make build`)")
+    parser.add_argument("--perf", type=Path, help="record a CPU profile of the warm emails into this file")
+    args = parser.parse_args()
+    demo.FUNCTION_BIN = args.function
+    if admin := os.environ.get("MAIL2SMS_ADMIN_BIN"):
+        demo.ADMIN_BIN = Path(admin)
+    try:
+        for binary in (demo.FUNCTION_BIN, demo.ADMIN_BIN):
+            if not binary.is_file():
+                raise BenchError(f"{demo.shown(binary)} is missing: run `make bench` (it builds both)")
+        bench = Bench(demo.demo_env(), args.emails, args.connection == "keep-alive", args.perf)
+        return bench.run()
+    except (BenchError, demo.DemoError) as error:
+        print(f"\nbench: {error}", file=sys.stderr, flush=True)
+        return 1
+    except (BotoCoreError, ClientError) as error:
+        print(f"\nbench: an AWS call to the emulator failed: {error}", file=sys.stderr, flush=True)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
