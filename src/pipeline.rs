@@ -604,6 +604,12 @@ where
                 }
             }
         }
+        if !fresh && record.due_at.is_some() {
+            // Sent when its date came: numbers may have opted out since it was debited.
+            let left_out = self.leave_out_new_opt_outs(record).await?;
+            refund += u64::from(record.parts) * left_out.len() as u64;
+            unwritten.extend(left_out);
+        }
         let mut in_flight = FuturesUnordered::new();
         // Set when the provider said "not now": nothing more is claimed, the retry sends it.
         let mut paused = false;
@@ -1071,6 +1077,25 @@ where
             }
             debit.credits = record.cost;
         }
+    }
+
+    /// Leaves out the recipients still to be sent of a debited message that are now on the
+    /// account's opt-out list or the gateway's (a STOP since it was scheduled): they become
+    /// `opted_out`, and the caller refunds them. Returns their positions.
+    async fn leave_out_new_opt_outs(&self, record: &mut MessageRecord) -> Result<Vec<usize>, PipelineError> {
+        let Some(login) = record.login.clone() else { return Ok(Vec::new()) };
+        if record.count(Delivery::Pending) == 0 {
+            return Ok(Vec::new());
+        }
+        let listed = self.ledger.opted_out(&login, record).await?;
+        let left_out = record.leave_out_opted_out(&listed);
+        if !left_out.is_empty() {
+            info!(
+                opted_out = left_out.len(),
+                "numbers on an opt-out list since the message was accepted left out, refunded"
+            );
+        }
+        Ok(left_out)
     }
 
     /// Every number of the email is on an opt-out list: 114, saying so. The record keeps its

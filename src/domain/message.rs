@@ -551,16 +551,23 @@ impl MessageRecord {
     /// to the provider (sent, failed, in doubt) is left as it is: only one still to be sent
     /// (`pending`, or claimed before the debit) can be. Returns how many were marked.
     pub fn opt_out(&mut self, listed: &[(Recipient, OptOutList)]) -> usize {
-        let mut marked = 0;
-        for recipient in &mut self.recipients {
+        let marked = self.leave_out_opted_out(listed).len();
+        self.cost = u64::from(self.parts) * self.chargeable() as u64;
+        marked
+    }
+
+    /// Marks `opted_out` the recipients still to be sent that are on `listed`, and returns
+    /// their positions; the cost is left as it is (a message debited already refunds them).
+    pub fn leave_out_opted_out(&mut self, listed: &[(Recipient, OptOutList)]) -> Vec<usize> {
+        let mut marked = Vec::new();
+        for (index, recipient) in self.recipients.iter_mut().enumerate() {
             let Some((_, list)) = listed.iter().find(|(number, _)| *number == recipient.number) else { continue };
             if matches!(recipient.delivery, Delivery::Pending | Delivery::Sending) {
                 recipient.delivery = Delivery::OptedOut;
                 recipient.error = Some(list.note().to_owned());
-                marked += 1;
+                marked.push(index);
             }
         }
-        self.cost = u64::from(self.parts) * self.chargeable() as u64;
         marked
     }
 }

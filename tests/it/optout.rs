@@ -465,3 +465,25 @@ async fn a_large_email_looks_its_numbers_up_before_the_debit() {
     assert_eq!(proxy.count("dynamodb", "BatchGetItem"), 4);
     assert_eq!(openings(&proxy), 1);
 }
+
+#[tokio::test]
+async fn a_number_that_opted_out_after_its_message_was_scheduled_is_not_texted_and_is_refunded() {
+    let world = World::new().await;
+    let key = world.account("shop", 10).await;
+    let due = (Utc::now() + chrono::Duration::days(2)).format("%Y-%m-%d 10:00:00");
+    let id = world.receive(&world.email(&format!("shop@{key}|{LISTED};{OTHER}|date={due}"), "Bonjour")).await;
+    world.gateway().handle(world.ses_event(&id), &world.invocation()).await.unwrap();
+    assert_eq!(world.credits("shop").await, 8);
+    // The customer's recipient answered STOP in the meantime.
+    list(&world, &shop(), &[LISTED]).await;
+
+    let outcome = only(world.gateway().handle(json!({ "scheduled_send": id }), &world.invocation()).await.unwrap());
+
+    assert!(matches!(outcome, Outcome::Sent { sent: 1, refunded_now: 1, .. }), "{outcome:?}");
+    let texted: Vec<String> = world.sms().into_iter().map(|sms| sms.phone_number).collect();
+    assert_eq!(texted, [OTHER]);
+    assert_eq!(world.credits("shop").await, 9, "the number left out is refunded");
+    let record = world.record(&id).await;
+    assert_eq!(recipient(&record, LISTED).delivery, Delivery::OptedOut);
+    assert_eq!(record.state, MessageState::Sent);
+}
