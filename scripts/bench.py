@@ -255,6 +255,18 @@ def process_cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # fields 14 and 15 of proc(5)
 
 
+def threads_cpu_ms(pid: int) -> float:
+    """The CPU time of the process's live threads, to the nanosecond (/proc/PID/task/*/schedstat):
+    finer than utime + stime for one call, blind to threads gone meanwhile."""
+    total = 0
+    for task in os.listdir(f"/proc/{pid}/task"):
+        try:
+            total += int(Path(f"/proc/{pid}/task/{task}/schedstat").read_text().split()[0])
+        except (OSError, ValueError, IndexError):
+            pass  # the thread ended meanwhile
+    return total / 1e6
+
+
 def reset_peak_rss(pid: int) -> None:
     """Sets the process's VmHWM back to its current RSS (proc(5), /proc/PID/clear_refs: 5)."""
     Path(f"/proc/{pid}/clear_refs").write_text("5")
@@ -289,10 +301,12 @@ def large_email(key: str, size: int) -> bytes:
 
 @dataclass
 class Sent:
-    """One invocation: its wall time, the process CPU it took, its AWS calls by kind."""
+    """One invocation: its wall time, the process CPU it took (in clock ticks, and to the
+    nanosecond for its live threads), its AWS calls by kind."""
 
     wall_ms: float
     cpu_ms: float
+    threads_cpu_ms: float
     calls: list[str]
     outcome: dict
 
@@ -303,11 +317,13 @@ class Sent:
 
 
 class Bench:
-    def __init__(self, env: dict[str, str], emails: int, keep_alive: bool, perf: Path | None) -> None:
+    def __init__(self, env: dict[str, str], emails: int, keep_alive: bool, perf: Path | None,
+                 perf_first: Path | None) -> None:
         self.env = env
         self.emails = emails
         self.keep_alive = keep_alive
         self.perf = perf
+        self.perf_first = perf_first
         boto = BotoConfig(connect_timeout=5, read_timeout=demo.COMMAND_SECONDS, retries={"max_attempts": 2},
                           s3={"addressing_style": "path"})
         self.s3 = boto3.client("s3", config=boto)
@@ -337,11 +353,12 @@ class Bench:
 
     def send(self, function: demo.Function, counter: AwsCallCounter, message_id: str, what: str) -> Sent:
         pid = function._process.pid
-        mark, cpu = counter.seen(), process_cpu_seconds(pid)
+        mark, cpu, threads_cpu = counter.seen(), process_cpu_seconds(pid), threads_cpu_ms(pid)
         started = time.perf_counter()
         outcome = function.outcome(demo.ses_event(message_id))
         wall = time.perf_counter() - started
-        sent = Sent(wall * 1000, (process_cpu_seconds(pid) - cpu) * 1000, counter.since(mark), outcome)
+        sent = Sent(wall * 1000, (process_cpu_seconds(pid) - cpu) * 1000, threads_cpu_ms(pid) - threads_cpu,
+                    counter.since(mark), outcome)
         publishes = sum(1 for kind in sent.calls if kind == "sns Publish")
         self.expect(outcome.get("outcome") == "sent" and publishes == 1,
                     f"{what}: outcome {outcome}, {publishes} SMS published, expected one SMS sent")
@@ -369,11 +386,13 @@ class Bench:
                     if function._process.poll() is not None or time.monotonic() > limit:
                         raise BenchError(f"the function did not start; its log:\n{demo.log_tail()}")
                     time.sleep(0.001)
-                init_cpu_ms = process_cpu_seconds(pid) * 1000
+                init_cpu_ms = threads_cpu_ms(pid)
                 init_calls = counter.since(0)
+                recorder = self.start_perf(pid, self.perf_first)
                 first = self.send(function, counter, first_id, "the first email")
+                self.stop_perf(recorder)
 
-                recorder = self.start_perf(pid)
+                recorder = self.start_perf(pid, self.perf)
                 cpu_before, started = process_cpu_seconds(pid), time.perf_counter()
                 warm = [self.send(function, counter, message_id, f"warm email {i + 1}")
                         for i, message_id in enumerate(warm_ids)]
@@ -391,17 +410,21 @@ class Bench:
         return self.report(function, init_cpu_ms, init_calls, first, warm, warm_cpu_ms, warm_elapsed, threads,
                            peaks, connections)
 
-    def start_perf(self, pid: int) -> subprocess.Popen | None:
-        if self.perf is None:
+    @staticmethod
+    def start_perf(pid: int, output: Path | None) -> subprocess.Popen | None:
+        """`perf record` of the function process into `output` (call graphs from DWARF: the
+        release build has no frame pointers; the `profiling` profile keeps its symbols)."""
+        if output is None:
             return None
         if not shutil.which("perf"):
             raise BenchError("--perf needs perf on PATH")
-        recorder = subprocess.Popen(["perf", "record", "-g", "-F", "4999", "-p", str(pid), "-o", str(self.perf)],
-                                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        time.sleep(0.5)  # perf attaches before the first warm email
+        recorder = subprocess.Popen(["perf", "record", "--call-graph", "dwarf,16384", "-F", "1999", "-p", str(pid),
+                                     "-o", str(output)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        time.sleep(1)  # perf attaches before the first email it is for
         return recorder
 
-    def stop_perf(self, recorder: subprocess.Popen | None) -> None:
+    @staticmethod
+    def stop_perf(recorder: subprocess.Popen | None) -> None:
         if recorder is None:
             return
         recorder.send_signal(signal.SIGINT)
@@ -422,14 +445,14 @@ class Bench:
         print(f"Function: {binary}, one warm container behind a local Lambda Runtime API; "
               f"AWS: moto through a counting proxy ({'connections kept alive' if self.keep_alive else 'one connection per call'})")
         print(f"  init                    {init_ms:8.1f} ms wall   {init_cpu_ms:6.1f} ms CPU"
-              f"   (exec to first poll; {len(init_calls)} AWS calls)")
-        print(f"  first call              {first.wall_ms:8.1f} ms wall   {first.cpu_ms:6.1f} ms CPU"
-              f"   ({first.wall_ms / warm_wall:.1f}× a warm one; CPU in {1000 / CLOCK_TICKS:.0f} ms ticks)")
+              f"   (exec to first poll; {len(init_calls)} AWS calls; CPU of its threads, schedstat)")
+        print(f"  first call              {first.wall_ms:8.1f} ms wall   {first.threads_cpu_ms:6.1f} ms CPU"
+              f"   ({first.wall_ms / warm_wall:.1f}× a warm one; CPU of its threads, schedstat)")
         print(f"  init + first call       {init_ms + first.wall_ms:8.1f} ms wall")
         print(f"  warm wall per email     {warm_wall:8.2f} ms median, {statistics.fmean(walls):.2f} ms mean, "
               f"{max(walls):.2f} ms max, over {len(warm)} emails ({len(warm) / warm_elapsed:.0f} emails/s)")
         print(f"  process CPU per email   {warm_cpu_ms:8.3f} ms (utime + stime, all {threads} threads, "
-              f"over {len(warm)} warm emails)")
+              f"over {len(warm)} warm emails; {statistics.fmean(s.threads_cpu_ms for s in warm):.3f} ms by schedstat)")
         print(f"  AWS calls, first email  {len(first.calls)}: {describe_calls(first.calls)}")
         counts = [len(sent.calls) for sent in warm]
         every = [call for sent in warm for call in sent.calls]
@@ -490,6 +513,7 @@ def main() -> int:
     parser.add_argument("--function", type=Path, default=Path(os.environ.get("MAIL2SMS_FUNCTION_BIN") or BOOTSTRAP),
                         help="the function binary (default: the release Lambda artifact of `make build`)")
     parser.add_argument("--perf", type=Path, help="record a CPU profile of the warm emails into this file")
+    parser.add_argument("--perf-first", type=Path, help="record a CPU profile of the first call into this file")
     args = parser.parse_args()
     demo.FUNCTION_BIN = args.function
     if admin := os.environ.get("MAIL2SMS_ADMIN_BIN"):
@@ -498,7 +522,8 @@ def main() -> int:
         for binary in (demo.FUNCTION_BIN, demo.ADMIN_BIN):
             if not binary.is_file():
                 raise BenchError(f"{demo.shown(binary)} is missing: run `make bench` (it builds both)")
-        bench = Bench(demo.demo_env(), args.emails, args.connection == "keep-alive", args.perf)
+        bench = Bench(demo.demo_env(), args.emails, args.connection == "keep-alive", args.perf,
+                      args.perf_first)
         return bench.run()
     except (BenchError, demo.DemoError) as error:
         print(f"\nbench: {error}", file=sys.stderr, flush=True)
