@@ -139,6 +139,7 @@ class AwsCallCounter:
         self.upstream_host, self.upstream_port = split.hostname, split.port or 80
         self.keep_alive = keep_alive
         self.calls: list[str] = []
+        self.durations: list[float] = []  # each call's time from its request read to its answer, seconds
         self.connections = 0
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
@@ -166,9 +167,20 @@ class AwsCallCounter:
         with self._lock:
             return self.calls[mark:]
 
-    def _record(self, kind: str) -> None:
+    def timed_since(self, mark: int) -> list[tuple[str, float]]:
+        """The calls since `mark`, each with its time in the proxy and the emulator (ms)."""
+        with self._lock:
+            return [(kind, seconds * 1000) for kind, seconds in zip(self.calls[mark:], self.durations[mark:])]
+
+    def upstream_ms(self, mark: int) -> float:
+        """The time the calls since `mark` spent in the proxy and the emulator, in all."""
+        with self._lock:
+            return sum(self.durations[mark:]) * 1000
+
+    def _record(self, kind: str, seconds: float) -> None:
         with self._lock:
             self.calls.append(kind)
+            self.durations.append(seconds)
 
     def _connected(self) -> None:
         with self._lock:
@@ -217,13 +229,15 @@ class AwsCallCounter:
 
             def _proxy(self) -> None:
                 body = self._read_body()
+                started = time.perf_counter()
                 headers = {name.lower(): value for name, value in self.headers.items()}
-                proxy._record(call_kind(self.command, self.path, headers, body))
+                kind = call_kind(self.command, self.path, headers, body)
                 try:
                     status, reason, answer_headers, answer = proxy._forward(
                         self.command, self.path, list(self.headers.items()), body)
                 except OSError as error:
                     status, reason, answer_headers, answer = 502, "Bad Gateway", [], str(error).encode()
+                proxy._record(kind, time.perf_counter() - started)
                 self.send_response(status, reason)
                 for name, value in answer_headers:
                     if name.lower() not in HOP_BY_HOP and name.lower() != "content-length":
@@ -309,6 +323,8 @@ class Sent:
     threads_cpu_ms: float
     calls: list[str]
     outcome: dict
+    aws_ms: float  # of the wall time, the time its AWS calls took in the proxy and the emulator
+    timed_calls: list[tuple[str, float]]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -342,6 +358,10 @@ class Bench:
                               "--sender", SENDER).strip()
         if not re.fullmatch(r"[0-9a-f]{32,}", self.key):
             raise BenchError("account create did not print a key")
+        # moto loads each service's backend on its first request: SNS's is loaded now, so that
+        # the function's first call does not wait for the emulator's own start (S3 and DynamoDB
+        # served the setup already).
+        boto3.client("sns", config=BotoConfig(connect_timeout=5, read_timeout=demo.COMMAND_SECONDS)).list_topics()
 
     def store(self, raw: bytes) -> str:
         """Stores a raw email as SES's receipt rule would; its SES message id."""
@@ -358,7 +378,8 @@ class Bench:
         outcome = function.outcome(demo.ses_event(message_id))
         wall = time.perf_counter() - started
         sent = Sent(wall * 1000, (process_cpu_seconds(pid) - cpu) * 1000, threads_cpu_ms(pid) - threads_cpu,
-                    counter.since(mark), outcome)
+                    counter.since(mark), outcome, counter.upstream_ms(mark),
+                    counter.timed_since(mark))
         publishes = sum(1 for kind in sent.calls if kind == "sns Publish")
         self.expect(outcome.get("outcome") == "sent" and publishes == 1,
                     f"{what}: outcome {outcome}, {publishes} SMS published, expected one SMS sent")
@@ -418,7 +439,7 @@ class Bench:
             return None
         if not shutil.which("perf"):
             raise BenchError("--perf needs perf on PATH")
-        recorder = subprocess.Popen(["perf", "record", "--call-graph", "dwarf,16384", "-F", "1999", "-p", str(pid),
+        recorder = subprocess.Popen(["perf", "record", "--call-graph", "dwarf,65528", "-F", "1999", "-p", str(pid),
                                      "-o", str(output)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         time.sleep(1)  # perf attaches before the first email it is for
         return recorder
@@ -447,17 +468,27 @@ class Bench:
         print(f"  init                    {init_ms:8.1f} ms wall   {init_cpu_ms:6.1f} ms CPU"
               f"   (exec to first poll; {len(init_calls)} AWS calls; CPU of its threads, schedstat)")
         print(f"  first call              {first.wall_ms:8.1f} ms wall   {first.threads_cpu_ms:6.1f} ms CPU"
-              f"   ({first.wall_ms / warm_wall:.1f}× a warm one; CPU of its threads, schedstat)")
+              f"   ({first.wall_ms / warm_wall:.1f}× a warm one; CPU of its threads, schedstat; "
+              f"{first.aws_ms:.1f} ms in AWS calls)")
         print(f"  init + first call       {init_ms + first.wall_ms:8.1f} ms wall")
         print(f"  warm wall per email     {warm_wall:8.2f} ms median, {statistics.fmean(walls):.2f} ms mean, "
-              f"{max(walls):.2f} ms max, over {len(warm)} emails ({len(warm) / warm_elapsed:.0f} emails/s)")
+              f"{max(walls):.2f} ms max, over {len(warm)} emails ({len(warm) / warm_elapsed:.0f} emails/s); "
+              f"{statistics.median(s.aws_ms for s in warm):.2f} ms of it in AWS calls (median)")
         print(f"  process CPU per email   {warm_cpu_ms:8.3f} ms (utime + stime, all {threads} threads, "
               f"over {len(warm)} warm emails; {statistics.fmean(s.threads_cpu_ms for s in warm):.3f} ms by schedstat)")
         print(f"  AWS calls, first email  {len(first.calls)}: {describe_calls(first.calls)}")
+        print(f"                          in order: "
+              + ", ".join(f"{kind} {ms:.1f} ms" for kind, ms in first.timed_calls))
         counts = [len(sent.calls) for sent in warm]
         every = [call for sent in warm for call in sent.calls]
         print(f"  AWS calls, warm email   {statistics.fmean(counts):.2f} per email (max {max(counts)}): "
               f"{describe_calls(every, len(warm))}")
+        timed: dict[str, list[float]] = {}
+        for sent in warm:
+            for kind, ms in sent.timed_calls:
+                timed.setdefault(kind, []).append(ms)
+        print(f"                          each in the proxy and the emulator (median): "
+              + ", ".join(f"{kind} {statistics.median(times):.1f} ms" for kind, times in timed.items()))
         print(f"  connections opened      {connections} in all ({connections / (len(warm) + 1 + len(peaks)):.2f} per email)")
         for label, (peak, sent) in peaks.items():
             print(f"  peak RSS, {label + ' email':<13} {mib(peak):>8} (VmHWM, reset before it; "

@@ -31,7 +31,14 @@ The script drives the function as a black box:
    with the text part's content and one credit debited, and one from an unknown login, refused
    with 102 before any authentication. Its peak RSS (VmHWM) is taken before and after these
    emails, and must stay under the template's MemorySize;
-7. prints a report, its last lines the figures measured on the function process (init time,
+7. imports a contact list of 1,200 numbers and a few lines to refuse (`mail2sms-admin list
+   import demo clients`, then `list show`); sends an email to `#clients`, over the 1,000
+   recipients one record holds: debited once, queued in parts on the parts queue the setup
+   created (PARTS_QUEUE_URL); then plays Lambda's SQS event source mapping (one message per
+   invocation, deleted unless the answer names it in batchItemFailures) and checks each number
+   got one SMS (SNS Publish, from the recorder), and nothing more was debited. SEND_RATE is
+   raised for the demo. Last, a dry run (`|dryrun`): nothing published nor debited, one preview;
+8. prints a report, its last lines the figures measured on the function process (init time,
    peak RSS after the samples and after the 39 MB emails, against the template's MemorySize),
    and exits non-zero if a step failed or an expectation was broken: the demo doubles as a
    smoke test. `make measure` runs it on the release Lambda artifact.
@@ -119,6 +126,37 @@ EUM_NUMBER = "+33612345692"
 EUM_SUBJECT_NUMBER = "06 12 34 56 92"
 EUM_TEXT = "Votre retouche est terminée : vous pouvez passer la chercher dès demain 10h."
 
+# Contact lists, large emails and dry runs, after the 39 MB emails. The operator imports LIST_SIZE
+# numbers (+33 6 20 00 00 00 onwards, written three ways) and a few lines it must refuse as
+# LIST_LOGIN's list LIST_NAME (LIST_FILE), and tops the account up by LIST_SIZE credits; an email
+# to #LIST_NAME, over the gateway's 1,000 recipients per record, is debited once and queued in
+# parts (of PART_RECIPIENTS, src/domain/message.rs) on PARTS_QUEUE, which the demo then hands to
+# the function as Lambda's SQS event source mapping does. Last, a dry run to DRY_RUN_NUMBERS: a
+# preview, nothing else.
+LIST_LOGIN = "demo"
+LIST_NAME = "clients"
+LIST_SIZE = 1_200
+LIST_FIRST = 620_000_000  # the national significant number of the list's first number
+# The lines the import must refuse, inserted before the list's number at that index:
+# (index, first column, second column, a word of the reason the CLI gives).
+LIST_REFUSED = (
+    (3, "abc", "Client sans numéro", "not"),
+    (250, "01 23 45 67 89", "Accueil (fixe)", "SMS"),
+    (600, "06 20 00 00 07", "Doublon", "same"),
+    (900, "06 20 00", "Numéro tronqué", "number"),
+    (1_100, "", "Ligne sans numéro", "first column"),
+)
+PARTS_QUEUE = "mail2sms-demo-parts"
+PARTS_VISIBILITY_SECONDS = 360  # as the template's PartsQueue (mail2sms::aws::bootstrap::create_parts_queue)
+PARTS_MAX_RECEIVES = 5  # the template's redrive policy: a part handed out 5 times goes to PartsDlq
+PARTS_FROM = "Service client <clients@boutique.example.com>"
+PARTS_TEXT = "Portes ouvertes samedi de 10h à 18h : -20 % sur toute la boutique pour nos clients fidèles. A samedi !"
+DRY_RUN_FROM = "Léa Bernard <lea.bernard@boutique.example.com>"
+DRY_RUN_NUMBERS = "06 20 00 00 00;06 20 00 00 01;+33 6 20 00 00 02;01 23 45 67 89"
+DRY_RUN_KEPT = 3  # the landline is refused
+DRY_RUN_TEXT = "Soldes privées : -30 % sur la collection d'hiver, ce week-end seulement."
+DRY_RUN_LINES = 12  # the preview's first lines the report shows
+
 # ---------------------------------------------------------------------------------------------
 # Configuration
 # ---------------------------------------------------------------------------------------------
@@ -136,6 +174,7 @@ SNS_DELIVERY_LOG = ROOT / "events" / "sns-delivery-logs.decoded.json"
 SNS_FAILURE_LOG = ROOT / "events" / "sns-delivery-logs-failure.decoded.json"
 EUM_DELIVERED = ROOT / "events" / "eum-delivered.json"
 FUNCTION_LOG = ROOT / "target" / "demo-function.log"
+LIST_FILE = ROOT / "target" / "demo-clients.csv"  # the contact list the demo imports, written first
 
 CONFIG = {
     "ACCOUNTS_TABLE": "mail2sms-demo-accounts",
@@ -148,6 +187,10 @@ CONFIG = {
     "SCHEDULE_GROUP": "mail2sms-demo",
     "SCHEDULER_ROLE_ARN": "arn:aws:iam::123456789012:role/mail2sms-scheduler",
     "DEFAULT_TIMEZONE": "Europe/Paris",
+    # Large emails' parts: PARTS_QUEUE_URL joins these once setup has created the queue. The
+    # template's SendRate is 20 SMS/s (SNS's default quota); the demo's provider is the emulator.
+    "SEND_RATE": "5000",
+    "FAN_OUT_CONCURRENCY": "2",
     "RUST_LOG": "info",
 }
 FUNCTION_NAME = "mail2sms"
@@ -825,6 +868,57 @@ def plain_email(name: str, note: str, login: str, key: str, sender: str, numbers
     return Sample(name, note, raw, login, expected)
 
 
+def contact_list_csv() -> tuple[list[str], list[str], dict[int, tuple[str, str]]]:
+    """The contact list's file: a header, then LIST_SIZE numbers (national with spaces, E.164,
+    international with 00, in turn), each with a name, LIST_REFUSED's lines among them. The
+    numbers the list must keep (E.164, in order), the file's lines, and the lines to refuse by
+    line number (from 1): their first column and a word of the reason."""
+    numbers: list[str] = []
+    lines = ["numero;nom"]
+    refused: dict[int, tuple[str, str]] = {}
+    inserted = {index: (column, name, word) for index, column, name, word in LIST_REFUSED}
+    for i in range(LIST_SIZE):
+        if i in inserted:
+            column, name, word = inserted[i]
+            lines.append(f"{column};{name}")
+            refused[len(lines)] = (column, word)
+        significant = str(LIST_FIRST + i)
+        national = "0" + significant
+        written = (" ".join(national[j : j + 2] for j in range(0, 10, 2)), f"+33{significant}",
+                   f"0033 {significant}")[i % 3]
+        lines.append(f"{written};Client {i + 1:04d}")
+        numbers.append(f"+33{significant}")
+    return numbers, lines, refused
+
+
+def gateway_constant(name: str) -> int:
+    """A `pub const NAME: usize` of src/domain/message.rs (MAX_RECORD_RECIPIENTS, PART_RECIPIENTS):
+    what the gateway does with a large email, read where it is decided."""
+    text = (ROOT / "src" / "domain" / "message.rs").read_text(encoding="utf-8")
+    if not (match := re.search(rf"pub const {name}: usize = ([0-9_]+);", text)):
+        raise DemoError(f"src/domain/message.rs: no `pub const {name}: usize`")
+    return int(match.group(1).replace("_", ""))
+
+
+def sqs_event(message: dict, queue_arn: str) -> dict:
+    """The event Lambda's SQS event source mapping invokes the function with for one queue
+    message (the template's batch size: 1), from the message as ReceiveMessage gave it."""
+    attributes = message.get("Attributes") or {}
+    return {"Records": [{
+        "messageId": message["MessageId"],
+        "receiptHandle": message["ReceiptHandle"],
+        "body": message["Body"],
+        "attributes": {name: attributes[name] for name in
+                       ("ApproximateReceiveCount", "SentTimestamp", "SenderId", "ApproximateFirstReceiveTimestamp")
+                       if name in attributes},
+        "messageAttributes": {},
+        "md5OfBody": message.get("MD5OfBody", ""),
+        "eventSource": "aws:sqs",
+        "eventSourceARN": queue_arn,
+        "awsRegion": queue_arn.split(":")[3],
+    }]}
+
+
 def now_ms() -> int:
     return int(time.time() * 1000)
 
@@ -899,6 +993,7 @@ class Demo:
                           s3={"addressing_style": "path"})
         self.s3 = boto3.client("s3", config=boto)
         self.scheduler = boto3.client("scheduler", config=boto)
+        self.sqs = boto3.client("sqs", config=boto)
         self.expectations = read_expectations()
         self.accounts = accounts_of(self.expectations)  # login -> what the expectations say of it
         self.keys: dict[str, str] = {}  # the accounts' API keys, by login
@@ -908,6 +1003,10 @@ class Demo:
         self.large: list[Sample] = []  # the 39 MB emails, once sent (their raw cut to the headers)
         self.tracked: list[Sample] = []  # the delivery-status section's emails, once sent
         self.refunded: dict[str, int] = {}  # credits given back for failed deliveries, by login
+        self.added: dict[str, int] = {}  # credits the operator added on the way, by login
+        self.listed: list[Sample] = []  # the contact list's section's emails, once sent
+        self.list_numbers: list[str] = []  # the contact list's numbers, E.164, as imported
+        self.parts_queue_url = ""
         self.sent_texts: list[str] = []
         self.due = f"{dt.date.today() + dt.timedelta(days=2):%Y-%m-%d} 09:30:00"  # {{DUE}}
 
@@ -918,6 +1017,12 @@ class Demo:
         say(f"  AWS emulator (moto) at {self.env['AWS_ENDPOINT_URL']}, region {self.env.get('AWS_REGION')}")
         for line in admin(self.env, "bootstrap").splitlines():
             say(f"  {line}")
+        # The template's PartsQueue: its URL joins the environment the function starts with.
+        self.parts_queue_url = self.sqs.create_queue(
+            QueueName=PARTS_QUEUE, Attributes={"VisibilityTimeout": str(PARTS_VISIBILITY_SECONDS)})["QueueUrl"]
+        self.env["PARTS_QUEUE_URL"] = self.parts_queue_url
+        say(f"  parts queue {PARTS_QUEUE}: created (visibility timeout {PARTS_VISIBILITY_SECONDS} s), "
+            f"its URL the function's PARTS_QUEUE_URL")
         for login, account in self.accounts.items():
             sender = account.get("sender")
             args = ["account", "create", login, "--credits", str(account.get("credits", 0))]
@@ -1325,6 +1430,232 @@ class Demo:
             self.large.append(sample)
         return before, function.peak_rss_now()
 
+    # -- contact list, large email in parts, dry run ------------------------------------------
+
+    def contact_list(self) -> None:
+        """Writes LIST_FILE and imports it as LIST_LOGIN's list LIST_NAME; shows and checks what
+        `list import` refused and what `list show` gives."""
+        say("Contact list: the operator imports a customer's numbers once; its emails name the list")
+        numbers, lines, refused = contact_list_csv()
+        self.list_numbers = numbers
+        LIST_FILE.parent.mkdir(parents=True, exist_ok=True)
+        LIST_FILE.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        say(f"  {shown(LIST_FILE)}: {len(lines):,} lines, a header, {LIST_SIZE:,} numbers written three ways, "
+            f"{len(refused)} lines to refuse:")
+        for line in lines[:4]:
+            say(f"    {line}")
+        say("    …")
+        say(f"  mail2sms-admin list import {LIST_LOGIN} {LIST_NAME} {shown(LIST_FILE)}")
+        out = admin(self.env, "list", "import", LIST_LOGIN, LIST_NAME, str(LIST_FILE)).splitlines()
+        for line in out:
+            say(f"    {line}")
+        told = [line for line in out if re.match(r"line \d+\b", line)]
+        CHECKS.expect(len(told) == len(refused), f"list import: {len(told)} lines refused, expected {len(refused)}")
+        for number, (column, word) in refused.items():
+            CHECKS.expect(any(re.match(rf"line {number}\b", line) and word.lower() in line.lower() for line in told),
+                          f"list import: line {number} ({column!r}) not refused with a reason saying {word!r}")
+        summary = out[-1] if out else ""
+        CHECKS.expect(re.search(rf"\b{LIST_SIZE}\b|{LIST_SIZE:,}", summary) is not None,
+                      f"list import: {summary!r} does not say {LIST_SIZE} numbers kept")
+
+        say(f"  mail2sms-admin list show {LIST_LOGIN}")
+        heads = [json.loads(line) for line in admin(self.env, "list", "show", LIST_LOGIN).splitlines() if line.strip()]
+        for head in heads:
+            say(f"    {json.dumps(head)}")
+        CHECKS.expect([(h.get("name"), h.get("count")) for h in heads] == [(LIST_NAME, LIST_SIZE)],
+                      f"list show {LIST_LOGIN}: {heads}, expected one list {LIST_NAME} of {LIST_SIZE}")
+        say(f"  mail2sms-admin list show {LIST_LOGIN} {LIST_NAME}")
+        whole = json.loads(admin(self.env, "list", "show", LIST_LOGIN, LIST_NAME))
+        kept = whole.get("numbers") or []
+        say(f"    \"numbers\": {json.dumps(kept[:3])[:-1]}, …]: {len(kept):,} in the file's order")
+        CHECKS.expect(kept == numbers, f"list show {LIST_LOGIN} {LIST_NAME}: {len(kept)} numbers, not the file's "
+                                       f"{len(numbers)} in its order")
+        say(f"  mail2sms-admin credits add {LIST_LOGIN} {LIST_SIZE}")
+        say(f"    {admin(self.env, 'credits', 'add', LIST_LOGIN, str(LIST_SIZE)).strip()}")
+        self.added[LIST_LOGIN] = self.added.get(LIST_LOGIN, 0) + LIST_SIZE
+        say()
+
+    def queued(self) -> tuple[int, int]:
+        """The parts queue's messages: visible, and handed out but not yet deleted."""
+        attributes = self.sqs.get_queue_attributes(
+            QueueUrl=self.parts_queue_url,
+            AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"])["Attributes"]
+        return (int(attributes.get("ApproximateNumberOfMessages", 0)),
+                int(attributes.get("ApproximateNumberOfMessagesNotVisible", 0)))
+
+    def in_parts(self, function: Function) -> None:
+        """An email to #LIST_NAME: debited once and queued in parts; then the parts queue's
+        messages, handed to the function one by one as Lambda's SQS event source mapping does."""
+        per_record, per_part = gateway_constant("MAX_RECORD_RECIPIENTS"), gateway_constant("PART_RECIPIENTS")
+        if LIST_SIZE <= per_record:
+            raise DemoError(f"LIST_SIZE {LIST_SIZE} must be over MAX_RECORD_RECIPIENTS {per_record} to go in parts")
+        parts = -(-LIST_SIZE // per_part)
+        say(f"A large email: to #{LIST_NAME}, {LIST_SIZE:,} recipients (over the {per_record:,} one record holds), "
+            f"sent in parts of {per_part}")
+        sender = self.accounts[LIST_LOGIN].get("sender")
+        expected = {"outcome": "in_parts", "sms": [{"to": n, "sender": sender} for n in self.list_numbers],
+                    "cost": LIST_SIZE}
+        sample = plain_email(f"{LIST_NAME}-in-parts", "", LIST_LOGIN, self.keys[LIST_LOGIN], PARTS_FROM,
+                             f"#{LIST_NAME}", PARTS_TEXT, expected)
+        headers = sample.headers
+        say(f"  From: {headers['From']}")
+        say(f"  Subject: {self.without_keys(str(headers['Subject']))}")
+        say(show_text(PARTS_TEXT))
+        self.store(sample)
+        before = account_show(self.env, LIST_LOGIN)["credits"]
+        outcome = function.outcome(ses_event(sample.message_id))
+        traffic = self.emulator.new_traffic()
+        debited = account_show(self.env, LIST_LOGIN)["credits"]
+        visible, hidden = self.queued()
+        self.listed.append(sample)
+        self.sent_texts.append(PARTS_TEXT)
+        say(f"  → the function answers {json.dumps({k: v for k, v in outcome.items() if k != 'message_id'})}")
+        say(f"    credits of {LIST_LOGIN}: {before:,} → {debited:,}; {len(traffic.sms)} SMS sent yet; "
+            f"{visible} messages on {PARTS_QUEUE}")
+        wanted = {"outcome": "in_parts", "parts": parts, "recipients": LIST_SIZE, "cost": LIST_SIZE}
+        CHECKS.expect(matches(wanted, outcome), f"{sample.name}: the function answered {json.dumps(outcome)}, "
+                                                f"expected {json.dumps(wanted)}")
+        CHECKS.expect(before - debited == LIST_SIZE, f"{sample.name}: {before - debited} credits debited, "
+                                                     f"expected {LIST_SIZE}")
+        CHECKS.expect(traffic.quiet, f"{sample.name}: the accepting invocation sent {len(traffic.sms)} SMS, "
+                                     f"{len(traffic.replies)} emails")
+        CHECKS.expect((visible, hidden) == (parts, 0), f"{sample.name}: {visible} messages queued ({hidden} in "
+                                                       f"flight), expected {parts}")
+        say()
+
+        rate = float(CONFIG["SEND_RATE"]) / int(CONFIG["FAN_OUT_CONCURRENCY"])
+        say("  Lambda's SQS event source mapping, played here: each message received is one invocation "
+            "(batch size 1),")
+        say("  deleted unless the answer names it in batchItemFailures. One warm container takes the parts in turn;")
+        say(f"  SEND_RATE={CONFIG['SEND_RATE']} for the demo (the template's default is 20 SMS/s, SNS's default "
+            f"quota),")
+        say(f"  FAN_OUT_CONCURRENCY={CONFIG['FAN_OUT_CONCURRENCY']}: each invocation sends at {rate:,.0f} SMS/s.")
+        queue_arn = self.sqs.get_queue_attributes(QueueUrl=self.parts_queue_url,
+                                                  AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        published: list[Sms] = []
+        replies: list[Reply] = []
+        receives: dict[str, int] = {}
+        invocations = handed_back = 0
+        started = time.monotonic()
+        for _ in range(parts * PARTS_MAX_RECEIVES + 1):
+            received = self.sqs.receive_message(QueueUrl=self.parts_queue_url, MaxNumberOfMessages=1,
+                                                WaitTimeSeconds=0, AttributeNames=["All"]).get("Messages", [])
+            if not received:
+                break
+            message = received[0]
+            part_id = (parse_json(message["Body"].encode()) or {}).get("send_part", "?")
+            receives[message["MessageId"]] = receives.get(message["MessageId"], 0) + 1
+            at = time.monotonic()
+            invocation = function.invoke(sqs_event(message, queue_arn))
+            invocations += 1
+            if invocation.error is not None:
+                raise DemoError(f"{sample.name}: part {part_id} failed: {invocation.error.get('errorType')}: "
+                                f"{invocation.error.get('errorMessage')}")
+            answer = invocation.response if isinstance(invocation.response, dict) else {}
+            failed = {f.get("itemIdentifier") for f in answer.get("batchItemFailures") or []}
+            sent = self.emulator.new_traffic()
+            published += sent.sms
+            replies += sent.replies
+            if message["MessageId"] in failed:
+                handed_back += 1
+                if receives[message["MessageId"]] >= PARTS_MAX_RECEIVES:
+                    raise DemoError(f"{sample.name}: part {part_id} handed back {PARTS_MAX_RECEIVES} times")
+                # Lambda would wait out the visibility timeout (360 s): the demo hands it out again now.
+                self.sqs.change_message_visibility(QueueUrl=self.parts_queue_url,
+                                                   ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0)
+                fate = "handed back"
+            else:
+                self.sqs.delete_message(QueueUrl=self.parts_queue_url, ReceiptHandle=message["ReceiptHandle"])
+                fate = "deleted"
+            say(f"    part …{part_id[-5:]}: {json.dumps(answer)}, {len(sent.sms):>3} SMS in "
+                f"{time.monotonic() - at:.1f} s, message {fate}")
+        wall = time.monotonic() - started
+        after = account_show(self.env, LIST_LOGIN)["credits"]
+        left = self.queued()
+        counts: dict[str, int] = {}
+        for sms in published:
+            counts[sms.number] = counts.get(sms.number, 0) + 1
+        twice = sorted(number for number, n in counts.items() if n > 1)
+        missed = sorted(set(self.list_numbers) - set(counts))
+        strays = sorted(set(counts) - set(self.list_numbers))
+        senders = ", ".join(sorted({str(s.sender) for s in published})) or "-"
+        say(f"  parts:       {parts} sent in {plural(invocations, 'invocation')}, {handed_back} handed back, "
+            f"queue {'empty' if left == (0, 0) else f'not empty: {left}'}; wall time {wall:.1f} s")
+        say(f"  SMS:         {len(published):,} published (SNS Publish, in the emulator's recording) to "
+            f"{len(counts):,} numbers, {'each once' if not twice else f'{len(twice)} more than once'}, sender {senders}")
+        say(f"  credits:     {before - after:,} debited, once: {before:,} → {debited:,} at acceptance, "
+            f"{after:,} after the parts")
+        CHECKS.expect(not twice and not missed and not strays,
+                      f"{sample.name}: {len(twice)} numbers texted twice, {len(missed)} missed, {len(strays)} not on the "
+                      f"list (e.g. {(twice + missed + strays)[:3]})")
+        CHECKS.expect(len(published) == LIST_SIZE, f"{sample.name}: {len(published)} SMS published, expected {LIST_SIZE}")
+        CHECKS.expect(all(s.sender == sender and s.text == PARTS_TEXT for s in published),
+                      f"{sample.name}: an SMS went with another sender or text than {sender} and the email's")
+        CHECKS.expect(not replies, f"{sample.name}: the parts sent {len(replies)} emails")
+        CHECKS.expect(after == debited, f"{sample.name}: the parts moved credits {debited} → {after}")
+        CHECKS.expect((invocations, handed_back) == (parts, 0),
+                      f"{sample.name}: {invocations} invocations, {handed_back} parts handed back: expected {parts}, none")
+        CHECKS.expect(left == (0, 0), f"{sample.name}: {left[0]} messages left on the queue, {left[1]} in flight")
+        records = {r["message_id"]: r for r in messages_of(self.env, LIST_LOGIN, 40)}
+        part_records = [records.get(f"{sample.message_id}-p{i:03d}") or {} for i in range(1, parts + 1)]
+        part_sent = [sum(r.get("delivery") == "sent" for r in record.get("recipients", [])) for record in part_records]
+        states = sorted({record.get("state") or "missing" for record in part_records})
+        say(f"  records:     the email {records.get(sample.message_id, {}).get('state')}, its parts "
+            f"{', '.join(states)} (-p001…-p{parts:03d}), recipients sent {' + '.join(map(str, part_sent))} = "
+            f"{sum(part_sent):,}")
+        CHECKS.expect(states == ["sent"] and sum(part_sent) == LIST_SIZE,
+                      f"{sample.name}: the parts' records are {[r.get('state') for r in part_records]}, "
+                      f"{sum(part_sent)} recipients sent")
+        say()
+
+    def dry_run(self, function: Function) -> None:
+        """An email with `dryrun`: nothing published, nothing debited, one preview answered."""
+        say("A dry run: |dryrun among the options; every check of a real send, nothing sent nor debited, a preview")
+        to = email.utils.parseaddr(DRY_RUN_FROM)[1]
+        sample = plain_email("dry-run", "", LIST_LOGIN, self.keys[LIST_LOGIN], DRY_RUN_FROM,
+                             f"{DRY_RUN_NUMBERS}|dryrun", DRY_RUN_TEXT, {"outcome": "previewed", "sms": [], "cost": 0})
+        headers = sample.headers
+        say(f"  From: {headers['From']}")
+        say(f"  Subject: {self.without_keys(str(headers['Subject']))}")
+        say(show_text(DRY_RUN_TEXT))
+        self.store(sample)
+        before = account_show(self.env, LIST_LOGIN)["credits"]
+        outcome = function.outcome(ses_event(sample.message_id))
+        traffic = self.emulator.new_traffic()
+        after = account_show(self.env, LIST_LOGIN)["credits"]
+        record = record_of(self.env, LIST_LOGIN, sample.message_id) or {}
+        self.listed.append(sample)
+        self.sent_texts.append(DRY_RUN_TEXT)
+        say(f"  → the function answers {json.dumps({k: v for k, v in outcome.items() if k != 'message_id'})}")
+        say(f"    {len(traffic.sms)} SMS published, credits {before:,} → {after:,}, record {record.get('state')}, "
+            f"{plural(len(traffic.replies), 'email')} sent")
+        wanted = {"outcome": "previewed", "cost": DRY_RUN_KEPT, "reply": "sent"}
+        CHECKS.expect(outcome == {**wanted, "message_id": sample.message_id},
+                      f"dry run: the function answered {json.dumps(outcome)}, expected {json.dumps(wanted)}")
+        CHECKS.expect(not traffic.sms, f"dry run: {len(traffic.sms)} SMS published")
+        CHECKS.expect(after == before, f"dry run: credits {before} → {after}")
+        CHECKS.expect(record.get("state") == "previewed" and not record.get("cost"),
+                      f"dry run: record {record.get('state')}, cost {record.get('cost')}")
+        if not CHECKS.expect(len(traffic.replies) == 1, f"dry run: {len(traffic.replies)} emails sent, expected one preview"):
+            say()
+            return
+        preview = traffic.replies[0]
+        lines = preview.text.rstrip("\n").split("\n")
+        say(f"  the preview, to {preview.to}: {preview.subject}")
+        for line in lines[:DRY_RUN_LINES]:
+            say(textwrap.fill(line, WIDTH, initial_indent="      ", subsequent_indent="        ") or "")
+        say(f"      … ({len(lines) - DRY_RUN_LINES} more lines)")
+        subject = f"Mail2SMS: simulation, envoi accepté : {DRY_RUN_KEPT} SMS, {DRY_RUN_KEPT} crédits"
+        CHECKS.expect(preview.to == to and preview.subject == subject,
+                      f"dry run: the preview went to {preview.to} as {preview.subject!r}, expected {to}, {subject!r}")
+        CHECKS.expect(preview.in_reply_to == str(headers["Message-ID"]) and preview.auto_submitted == "auto-replied",
+                      f"dry run: the preview's In-Reply-To {preview.in_reply_to}, Auto-Submitted {preview.auto_submitted}")
+        CHECKS.expect(DRY_RUN_TEXT in preview.text and f"Destinataires retenus : {DRY_RUN_KEPT}" in preview.text,
+                      f"dry run: the preview does not show the text and the {DRY_RUN_KEPT} recipients kept")
+        CHECKS.expect(not any(key in preview.raw.decode("utf-8", "replace") for key in self.hidden),
+                      "dry run: the preview holds an API key")
+        say()
+
     # -- summary -------------------------------------------------------------------------------
 
     def summary(self) -> None:
@@ -1333,25 +1664,27 @@ class Demo:
 
     def show_credits(self) -> None:
         say("Credits")
-        say(f"  {'account':<8} {'before':>6} {'after':>6} {'spent':>6}")
+        say(f"  {'account':<8} {'before':>6} {'added':>6} {'after':>6} {'spent':>6}")
         spent_expected = {login: 0 for login in self.accounts}
-        for sample in (*self.samples, *self.tracked, *self.large):
+        for sample in (*self.samples, *self.tracked, *self.large, *self.listed):
             if sample.login in spent_expected:
                 spent_expected[sample.login] += sample.cost
         for login, refunded in self.refunded.items():
             spent_expected[login] -= refunded
         after = self.credits()
         for login in self.accounts:
-            before = self.credits_before[login]
-            say(f"  {login:<8} {before:>6} {after[login]:>6} {before - after[login]:>6}")
-            CHECKS.expect(before - after[login] == spent_expected[login],
-                          f"{login}: {before - after[login]} credits spent, expected {spent_expected[login]}")
+            before, added = self.credits_before[login], self.added.get(login, 0)
+            spent = before + added - after[login]
+            say(f"  {login:<8} {before:>6} {added:>6} {after[login]:>6} {spent:>6}")
+            CHECKS.expect(spent == spent_expected[login], f"{login}: {spent} credits spent, expected {spent_expected[login]}")
         say()
 
     def show_messages(self, login: str) -> None:
-        say(f"Messages of {login} (mail2sms-admin messages {login} --limit 20)")
-        records = messages_of(self.env, login, 20)
-        names = {s.message_id: s.name for s in (*self.samples, *self.large)}
+        say(f"Messages of {login} (mail2sms-admin messages {login} --limit {MESSAGES_SHOWN})")
+        records = messages_of(self.env, login, MESSAGES_SHOWN)
+        names = {s.message_id: s.name for s in (*self.samples, *self.large, *self.listed)}
+        for sample in self.listed:  # a large email's parts: <message id>-p001…
+            names.update({f"{sample.message_id}-p{i:03d}": f"{sample.name} p{i:03d}" for i in range(1, 100)})
         say(f"  {'sample':<26} {'message id':<12} {'state':<11} {'status':>6}  {'recipients':<22} {'cost':>4}")
         for record in records:
             say(f"  {names.get(record['message_id'], '?'):<26} {record['message_id'][:8] + '…':<12} "
@@ -1367,7 +1700,8 @@ class Demo:
 
     def check_log(self) -> None:
         log = FUNCTION_LOG.read_text(encoding="utf-8", errors="replace")
-        numbers = {sms["to"] for s in (*self.samples, *self.tracked, *self.large) for sms in s.expected.get("sms", [])}
+        numbers = {sms["to"] for s in (*self.samples, *self.tracked, *self.large, *self.listed)
+                   for sms in s.expected.get("sms", [])}
         leaks = [f"the {login} account's API key" for login, key in self.keys.items() if key in log]
         leaks += [f"a full number ({number})" for number in numbers if number in log]
         leaks += [f"an SMS text ({t[:20]}…)" for t in set(self.sent_texts) if t in log]
@@ -1377,6 +1711,7 @@ class Demo:
 
 
 NUMBER_WORDS = {1: "one", 2: "two", 3: "three", 4: "four", 5: "five"}
+MESSAGES_SHOWN = 30  # the summary's `mail2sms-admin messages demo --limit`
 WIDTH = 100  # the report's line width, for notes and SMS texts
 
 
@@ -1419,11 +1754,19 @@ def demo_env() -> dict[str, str]:
     return env
 
 
+def required_variables() -> list[str]:
+    """The variables the function cannot start without: `required(vars::NAME)` in src/config.rs."""
+    text = (ROOT / "src" / "config.rs").read_text(encoding="utf-8")
+    return sorted(set(re.findall(r"required\(vars::([A-Z0-9_]+)\)", text)))
+
+
 def run() -> int:
     for binary in (FUNCTION_BIN, ADMIN_BIN):
         if not binary.is_file():
             raise DemoError(f"{shown(binary)} is missing: run `cargo build --bins` (make demo does)")
     env = demo_env()
+    if missing := [name for name in required_variables() if not env.get(name)]:
+        raise DemoError(f"the function requires {', '.join(missing)} (src/config.rs): add it to CONFIG in {shown(Path(__file__))}")
     demo = Demo(env)
     title = "Mail2SMS demo: the real function on the sample emails, against a local AWS emulator"
     say(title)
@@ -1441,6 +1784,9 @@ def run() -> int:
         demo.redeliver(function)
         demo.delivery_status(function)
         peak_samples, peak_large = demo.large_emails(function)
+        demo.contact_list()
+        demo.in_parts(function)
+        demo.dry_run(function)
     init_ms = function.init_ms()
     memory_mb = template_memory_mb()
     if memory_mb is not None and peak_large is not None:

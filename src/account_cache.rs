@@ -275,6 +275,32 @@ impl<L: Ledger> Ledger for CachedLedger<L> {
         self.inner.opted_out(login, record).await
     }
 
+    async fn lift_opt_out(
+        &self,
+        list: &crate::domain::optout::OptOutList,
+        number: &Recipient,
+        source: crate::domain::optout::OptOutSource,
+    ) -> Result<crate::domain::optout::Lifting, PortError> {
+        self.inner.lift_opt_out(list, number, source).await
+    }
+
+    async fn open_inbound(
+        &self,
+        inbound_id: &str,
+        message_id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<crate::domain::message::ReplyOutcome>, PortError> {
+        self.inner.open_inbound(inbound_id, message_id, now).await
+    }
+
+    async fn note_inbound(
+        &self,
+        inbound_id: &str,
+        forward: crate::domain::message::ReplyOutcome,
+    ) -> Result<(), PortError> {
+        self.inner.note_inbound(inbound_id, forward).await
+    }
+
     async fn contact_list(&self, owner: &str, name: &ListName) -> Result<Option<Vec<Recipient>>, PortError> {
         self.inner.contact_list(owner, name).await
     }

@@ -32,9 +32,10 @@ pub mod vars {
     pub const PARTS_QUEUE_URL: &str = "PARTS_QUEUE_URL";
     pub const SEND_RATE: &str = "SEND_RATE";
     pub const FAN_OUT_CONCURRENCY: &str = "FAN_OUT_CONCURRENCY";
+    pub const TWO_WAY: &str = "TWO_WAY";
 
     /// Every variable the function reads: the template must set each one.
-    pub const ALL: [&str; 25] = [
+    pub const ALL: [&str; 26] = [
         ACCOUNTS_TABLE,
         MESSAGES_TABLE,
         INBOUND_BUCKET,
@@ -60,6 +61,7 @@ pub mod vars {
         PARTS_QUEUE_URL,
         SEND_RATE,
         FAN_OUT_CONCURRENCY,
+        TWO_WAY,
     ];
 }
 
@@ -108,6 +110,10 @@ pub struct Config {
     /// How many invocations send parts at once (the queue's event source mapping's maximum
     /// concurrency): each sends at `send_rate / fan_out_concurrency`.
     pub fan_out_concurrency: u32,
+    /// Two-way SMS (see [`crate::inbound`]): each email keeps the address its recipients'
+    /// answers by SMS are forwarded to, and the provider's message ids are indexed whatever the
+    /// provider (End User Messaging's too), so that an answer finds the message it answers.
+    pub two_way: bool,
 }
 
 /// The default send rate of large emails' parts, in SMS a second: SNS's default account quota.
@@ -255,6 +261,11 @@ impl Config {
                 .filter(|n| (1..=1000).contains(n))
                 .ok_or_else(|| invalid(vars::FAN_OUT_CONCURRENCY, value, "a number from 1 to 1000"))?,
         };
+        let two_way = match get(vars::TWO_WAY).as_deref() {
+            None | Some("false") => false,
+            Some("true") => true,
+            Some(other) => return Err(invalid(vars::TWO_WAY, other.into(), "true or false")),
+        };
         let timezone = get(vars::DEFAULT_TIMEZONE).unwrap_or_else(|| DEFAULT_TIMEZONE.into());
         let default_timezone = crate::domain::date::parse_timezone(&timezone)
             .ok_or_else(|| invalid(vars::DEFAULT_TIMEZONE, timezone, "an IANA time zone such as Europe/Paris"))?;
@@ -286,6 +297,7 @@ impl Config {
             parts_queue_url: get(vars::PARTS_QUEUE_URL),
             send_rate,
             fan_out_concurrency,
+            two_way,
         })
     }
 }
@@ -374,6 +386,7 @@ mod tests {
         assert_eq!(config.reply_limit_per_hour, 10);
         assert_eq!(config.eum_origination_identity, None);
         assert_eq!(config.account_cache_ttl, std::time::Duration::from_secs(30));
+        assert!(!config.two_way);
     }
 
     #[test]
@@ -397,6 +410,7 @@ mod tests {
             (vars::DEFAULT_TIMEZONE, "Europe/Atlantis"),
             (vars::ACCOUNT_CACHE_SECONDS, "301"),
             (vars::ACCOUNT_CACHE_SECONDS, "-1"),
+            (vars::TWO_WAY, "yes"),
         ] {
             let mut env = MINIMAL.to_vec();
             env.push((name, value));
@@ -464,6 +478,7 @@ mod tests {
                 vars::ACCOUNT_CACHE_SECONDS => "30".into(),
                 vars::SEND_RATE => "20".into(),
                 vars::FAN_OUT_CONCURRENCY => "2".into(),
+                vars::TWO_WAY => "true".into(),
                 _ => "x".into(),
             })
         })

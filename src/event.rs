@@ -4,6 +4,7 @@ use aws_lambda_events::event::cloudwatch_logs::LogsEvent;
 use aws_lambda_events::event::eventbridge::EventBridgeEvent;
 use aws_lambda_events::event::s3::S3Event;
 use aws_lambda_events::event::ses::{SimpleEmailEvent, SimpleEmailReceipt};
+use aws_lambda_events::event::sns::SnsEvent;
 use aws_lambda_events::event::sqs::SqsEvent;
 use chrono::{DateTime, Utc};
 use percent_encoding::percent_decode_str;
@@ -13,6 +14,8 @@ use thiserror::Error;
 use tracing::warn;
 
 use crate::domain::delivery::{ProviderWord, from_end_user_messaging, from_sns};
+use crate::domain::message::{MAX_PROVIDER_ID_BYTES, truncated};
+use crate::domain::recipient::mask_number;
 use crate::mail::alignment::DmarcPolicy;
 use crate::mail::{Verdict, Verdicts};
 
@@ -39,6 +42,41 @@ pub enum Trigger {
     FollowUp(FollowUp),
     /// Parts of large emails, from the parts queue.
     Parts(Vec<QueuedPart>),
+    /// Answers by SMS to our messages (two-way SMS): End User Messaging publishes each SMS its
+    /// number receives to the inbound topic, which invokes the function.
+    Answers(Vec<InboundSms>),
+}
+
+/// One SMS a mobile sent to our number (an SMS-MO), as End User Messaging publishes it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct InboundSms {
+    /// The provider's id of this SMS (`inboundMessageId`): a repeated delivery has the same.
+    pub inbound_id: String,
+    /// The mobile that sent it (`originationNumber`), as the provider wrote it.
+    pub from: String,
+    /// Its text (`messageBody`), at most [`MAX_INBOUND_TEXT_BYTES`].
+    pub text: String,
+    /// The provider's id of the last SMS our number sent to that mobile
+    /// (`previousPublishedMessageId`, cut as the records keep provider ids): what it answers.
+    pub answers: Option<String>,
+    /// When the provider published it (the SNS notification's time).
+    pub received_at: DateTime<Utc>,
+}
+
+/// The most bytes of an inbound SMS's text kept (an SMS-MO of ten parts holds far fewer).
+pub const MAX_INBOUND_TEXT_BYTES: usize = 8 * 1024;
+
+/// Neither the number nor the text in a debug line: only the number masked and the length.
+impl std::fmt::Debug for InboundSms {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("InboundSms")
+            .field("inbound_id", &self.inbound_id)
+            .field("from", &mask_number(&self.from))
+            .field("text_bytes", &self.text.len())
+            .field("answers", &self.answers)
+            .field("received_at", &self.received_at)
+            .finish()
+    }
 }
 
 /// One queue message: a large email's part to send.
@@ -155,7 +193,7 @@ impl ScheduledSendEvent {
 #[derive(Debug, Error, PartialEq)]
 pub enum EventError {
     #[error(
-        "unrecognised event: neither an SES receipt, an S3 notification, a scheduled send, a follow-up nor a delivery event"
+        "unrecognised event: neither an SES receipt, an S3 notification, a scheduled send, a follow-up, a delivery event nor an inbound SMS"
     )]
     Unrecognised,
     #[error("malformed {kind} event: {reason}")]
@@ -189,6 +227,9 @@ pub fn decode(event: Value, bucket: &str, prefix: &str) -> Result<Trigger, Event
     }
     if is_from_queue(&event) {
         return decode_parts(event);
+    }
+    if first_record(&event).and_then(|record| record.get("EventSource")).and_then(Value::as_str) == Some("aws:sns") {
+        return decode_answers(event);
     }
     match first_record(&event) {
         Some(record) if record.get("ses").is_some() => decode_ses(event, prefix),
@@ -402,6 +443,50 @@ fn decode_sns_logs(event: Value) -> Result<Trigger, EventError> {
     Ok(Trigger::Reports(reports))
 }
 
+/// An inbound SMS as End User Messaging publishes it to the two-way channel's topic: only what
+/// the gateway reads (`destinationNumber`, our number, and `messageKeyword` are left: the
+/// gateway reads keywords from the text itself, see [`crate::domain::answer::keyword`]).
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct InboundSmsPayload {
+    origination_number: String,
+    message_body: String,
+    inbound_message_id: String,
+    #[serde(default)]
+    previous_published_message_id: Option<String>,
+}
+
+/// SNS notifications whose messages are inbound SMS. Any other SNS message is not an event of
+/// ours: unrecognised (the whole batch; SNS hands Lambda one notification at a time).
+fn decode_answers(event: Value) -> Result<Trigger, EventError> {
+    let malformed = |reason: String| EventError::Malformed { kind: "inbound SMS", reason };
+    let event: SnsEvent = serde_json::from_value(event).map_err(|e| malformed(e.to_string()))?;
+    event
+        .records
+        .into_iter()
+        .map(|record| {
+            let notification = record.sns;
+            let payload: InboundSmsPayload =
+                serde_json::from_str(&notification.message).map_err(|_| EventError::Unrecognised)?;
+            let inbound_id = payload.inbound_message_id;
+            if inbound_id.is_empty() || inbound_id.len() > 128 || inbound_id.chars().any(char::is_control) {
+                return Err(malformed("no usable inboundMessageId".into()));
+            }
+            Ok(InboundSms {
+                inbound_id,
+                from: truncated(&payload.origination_number, 32),
+                text: truncated(&payload.message_body, MAX_INBOUND_TEXT_BYTES),
+                answers: payload
+                    .previous_published_message_id
+                    .filter(|id| !id.is_empty())
+                    .map(|id| truncated(&id, MAX_PROVIDER_ID_BYTES)),
+                received_at: Some(notification.timestamp).filter(|t| t.timestamp() > 0).unwrap_or_else(Utc::now),
+            })
+        })
+        .collect::<Result<_, _>>()
+        .map(Trigger::Answers)
+}
+
 /// SES message ids are short runs of letters, digits and dashes; anything else is not one
 /// (and must not become part of a key or a schedule name).
 fn is_message_id(id: &str) -> bool {
@@ -498,6 +583,61 @@ mod tests {
             decode(json!({"scheduled_send": "abc"}), "inbox", "inbound/"),
             Ok(Trigger::ScheduledSend(ScheduledSendEvent { scheduled_send: "abc".into() }))
         );
+    }
+
+    fn inbound_sms(change: impl FnOnce(&mut Value)) -> Value {
+        let mut event: Value = serde_json::from_str(include_str!("../events/inbound-sms.json")).unwrap();
+        let mut message: Value = serde_json::from_str(event["Records"][0]["Sns"]["Message"].as_str().unwrap()).unwrap();
+        change(&mut message);
+        event["Records"][0]["Sns"]["Message"] = json!(message.to_string());
+        event
+    }
+
+    #[test]
+    fn an_inbound_sms_reads_as_the_answer_to_our_last_sms_to_that_mobile() {
+        let Trigger::Answers(answers) = decode(inbound_sms(|_| {}), "inbox", "inbound/").unwrap() else {
+            panic!("not answers")
+        };
+        assert_eq!(answers.len(), 1);
+        let sms = &answers[0];
+        assert_eq!(sms.inbound_id, "cae173d2-66b9-564c-8309-21f858e9fb84");
+        assert_eq!(sms.from, "+33612345678");
+        assert_eq!(sms.text, "Oui, je passe demain matin");
+        assert_eq!(sms.answers.as_deref(), Some("3f6b2c1e-8a4d-4e7f-9b21-5c0d7e9a1f42"));
+        assert_eq!(sms.received_at.to_rfc3339(), "2026-11-25T09:40:02.123+00:00");
+        let debug = format!("{sms:?}");
+        assert!(!debug.contains("+33612345678") && !debug.contains("demain"), "{debug}");
+    }
+
+    #[test]
+    fn an_inbound_sms_keeps_what_the_records_can_match_and_bounded_text() {
+        let event = inbound_sms(|message| {
+            message["previousPublishedMessageId"] = json!("p".repeat(200));
+            message["messageBody"] = json!("é".repeat(MAX_INBOUND_TEXT_BYTES));
+        });
+        let Trigger::Answers(answers) = decode(event, "inbox", "inbound/").unwrap() else { panic!("not answers") };
+        assert_eq!(answers[0].answers.as_deref(), Some("p".repeat(MAX_PROVIDER_ID_BYTES).as_str()));
+        assert!(answers[0].text.len() <= MAX_INBOUND_TEXT_BYTES);
+        let event = inbound_sms(|message| {
+            message.as_object_mut().unwrap().remove("previousPublishedMessageId");
+        });
+        let Trigger::Answers(answers) = decode(event, "inbox", "inbound/").unwrap() else { panic!("not answers") };
+        assert_eq!(answers[0].answers, None, "an answer to nothing: the pipeline drops it");
+    }
+
+    #[test]
+    fn other_sns_messages_are_not_ours() {
+        let mut alarm = inbound_sms(|_| {});
+        alarm["Records"][0]["Sns"]["Message"] = json!(r#"{"AlarmName":"x","NewStateValue":"ALARM"}"#);
+        assert_eq!(decode(alarm, "inbox", "inbound/"), Err(EventError::Unrecognised));
+        let mut text = inbound_sms(|_| {});
+        text["Records"][0]["Sns"]["Message"] = json!("hello");
+        assert_eq!(decode(text, "inbox", "inbound/"), Err(EventError::Unrecognised));
+        let unnamed = inbound_sms(|message| message["inboundMessageId"] = json!(""));
+        assert!(matches!(decode(unnamed, "inbox", "inbound/"), Err(EventError::Malformed { .. })));
+        let mut broken = inbound_sms(|_| {});
+        broken["Records"][0]["Sns"] = json!({ "Message": 3 });
+        assert!(matches!(decode(broken, "inbox", "inbound/"), Err(EventError::Malformed { .. })));
     }
 
     #[test]

@@ -10,6 +10,7 @@ pub mod config;
 pub mod domain;
 pub mod event;
 pub mod fan_out;
+pub mod inbound;
 pub mod mail;
 pub mod memory;
 pub mod metrics;

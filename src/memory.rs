@@ -11,8 +11,8 @@ use crate::domain::account::Account;
 use crate::domain::alerts::Alert;
 use crate::domain::contact_list::ListName;
 use crate::domain::delivery::{Change, DeliveryReport, ProviderWord, change};
-use crate::domain::message::{Delivery, MessageRecord, MessageState};
-use crate::domain::optout::{OptOut, OptOutList};
+use crate::domain::message::{Delivery, MessageRecord, MessageState, ReplyOutcome};
+use crate::domain::optout::{Lifting, OptOut, OptOutList, OptOutSource};
 use crate::domain::recipient::Recipient;
 use crate::domain::request::ApiKey;
 use crate::pipeline::{Gateway, Settings};
@@ -45,6 +45,8 @@ pub struct MemoryLedger {
     pub opt_outs: Mutex<HashMap<(String, Recipient), OptOut>>,
     /// The contact lists: each list's numbers by its owner's login and its name.
     pub contact_lists: Mutex<HashMap<(String, ListName), Vec<Recipient>>>,
+    /// The notes of inbound SMS (two-way): what became of each one's forward, by its id.
+    pub inbound: Mutex<HashMap<String, ReplyOutcome>>,
 }
 
 impl Ledger for MemoryLedger {
@@ -346,6 +348,45 @@ impl Ledger for MemoryLedger {
         Ok(self.listed(login, record))
     }
 
+    async fn lift_opt_out(
+        &self,
+        list: &OptOutList,
+        number: &Recipient,
+        source: OptOutSource,
+    ) -> Result<Lifting, PortError> {
+        let mut lists = self.opt_outs.lock().unwrap();
+        let key = (list.owner().to_owned(), number.clone());
+        Ok(match lists.get(&key).map(|entry| entry.source) {
+            None => Lifting::NotListed,
+            Some(found) if found == source => {
+                lists.remove(&key);
+                Lifting::Lifted
+            }
+            Some(found) => Lifting::Kept(found),
+        })
+    }
+
+    // ----- answers by SMS -----
+
+    async fn open_inbound(
+        &self,
+        inbound_id: &str,
+        _message_id: &str,
+        _now: DateTime<Utc>,
+    ) -> Result<Option<ReplyOutcome>, PortError> {
+        let mut notes = self.inbound.lock().unwrap();
+        if let Some(forward) = notes.get(inbound_id) {
+            return Ok(Some(*forward));
+        }
+        notes.insert(inbound_id.to_owned(), ReplyOutcome::Due);
+        Ok(None)
+    }
+
+    async fn note_inbound(&self, inbound_id: &str, forward: ReplyOutcome) -> Result<(), PortError> {
+        self.inbound.lock().unwrap().insert(inbound_id.to_owned(), forward);
+        Ok(())
+    }
+
     // ----- contact lists -----
 
     async fn contact_list(&self, owner: &str, name: &ListName) -> Result<Option<Vec<Recipient>>, PortError> {
@@ -455,6 +496,7 @@ pub fn gateway<G: SmsGateway>(
             in_doubt_after: chrono::Duration::minutes(crate::config::DEFAULT_IN_DOUBT_AFTER_MINUTES),
             in_doubt_policy: crate::config::InDoubtPolicy::Resend,
             part_send_rate: crate::config::DEFAULT_SEND_RATE,
+            two_way: false,
         },
         inbox: MemoryInbox::default(),
         ledger,

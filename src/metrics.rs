@@ -9,15 +9,19 @@
 //! | `CreditsDebited`    | Count        |            | credits debited for a sending or a schedule    |
 //! | `CreditsRefunded`   | Count        |            | credits given back                             |
 //! | `AcceptanceLatency` | Milliseconds |            | SES's receipt to the provider's acceptance     |
+//! | `InboundSms`        | Count        | `Kind`     | SMS a mobile sent to our number (two-way)      |
 //!
 //! `Outcome` is `sent`, `partially_failed`, `failed`, `scheduled`, `rejected`, `dropped` or
-//! `duplicate`; `Delivery` is `delivered`, `failed`, `expired`, `unconfirmed` or `unknown`.
+//! `duplicate`; `Delivery` is `delivered`, `failed`, `expired`, `unconfirmed` or `unknown`;
+//! `Kind` is `answer`, `stop`, `start` (an answer to a message of ours, by its keyword) or
+//! `unmatched` (one that answers none: dropped); a repeated delivery is not counted again.
 //! Dimensions only take values from these short fixed lists: a line never holds a message id,
 //! a login, a number or a text. Counts of zero are not written.
 
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
+use crate::domain::answer::Keyword;
 use crate::domain::message::{Delivery, MessageState};
 use crate::pipeline::Outcome;
 
@@ -58,6 +62,10 @@ fn email(outcome: &str) -> Metric {
 
 fn sms(delivery: &str, count: usize) -> Metric {
     Metric::count("Sms", Some(("Delivery", delivery)), count as u64)
+}
+
+fn inbound_sms(kind: &str) -> Metric {
+    Metric::count("InboundSms", Some(("Kind", kind)), 1)
 }
 
 fn debited(credits: u64) -> Metric {
@@ -141,7 +149,16 @@ pub fn metrics(outcome: &Outcome) -> Vec<Metric> {
         Outcome::Postponed { .. } => metrics.push(Metric::count("PartsPostponed", None, 1)),
         // A dry run: neither sent nor rejected, nothing debited.
         Outcome::Previewed { .. } => metrics.push(email("previewed")),
-        Outcome::NothingDue { .. } | Outcome::Unmatched { .. } => {}
+        Outcome::Answered { keyword, repeated: false, .. } => {
+            let kind = match keyword {
+                None => "answer",
+                Some(Keyword::Stop) => "stop",
+                Some(Keyword::Start) => "start",
+            };
+            metrics.push(inbound_sms(kind));
+        }
+        Outcome::AnswerUnmatched => metrics.push(inbound_sms("unmatched")),
+        Outcome::NothingDue { .. } | Outcome::Unmatched { .. } | Outcome::Answered { repeated: true, .. } => {}
     }
     metrics.retain(|metric| metric.value > 0 || metric.unit != Unit::Count);
     metrics
@@ -354,6 +371,21 @@ mod tests {
             &[("Sms", Some("unknown"), 2)],
         );
         expect(Outcome::Closed { message_id: ID.to_owned(), unknown: 0, receipt: None }, &[]);
+    }
+
+    #[test]
+    fn an_inbound_sms_counts_once_by_its_kind() {
+        let answered = |keyword, repeated| Outcome::Answered {
+            message_id: ID.to_owned(),
+            keyword,
+            forwarded: ReplyOutcome::Sent,
+            repeated,
+        };
+        expect(answered(None, false), &[("InboundSms", Some("answer"), 1)]);
+        expect(answered(Some(Keyword::Stop), false), &[("InboundSms", Some("stop"), 1)]);
+        expect(answered(Some(Keyword::Start), false), &[("InboundSms", Some("start"), 1)]);
+        expect(answered(Some(Keyword::Stop), true), &[]);
+        expect(Outcome::AnswerUnmatched, &[("InboundSms", Some("unmatched"), 1)]);
     }
 
     #[test]

@@ -29,8 +29,8 @@ use crate::domain::contact_list::{ListName, unknown_list};
 use crate::domain::date::when;
 use crate::domain::hours::{HoldReason, held_until};
 use crate::domain::message::{
-    Delivery, Discard, MAX_ERROR_BYTES, MAX_MAIL_MESSAGE_ID_BYTES, MAX_PROVIDER_ID_BYTES, MAX_RECIPIENTS,
-    MAX_RECORD_RECIPIENTS, MessageRecord, MessageState, RecipientRecord, ReplyOutcome, truncated,
+    Delivery, Discard, MAX_ANSWERS_TO_BYTES, MAX_ERROR_BYTES, MAX_MAIL_MESSAGE_ID_BYTES, MAX_PROVIDER_ID_BYTES,
+    MAX_RECIPIENTS, MAX_RECORD_RECIPIENTS, MessageRecord, MessageState, RecipientRecord, ReplyOutcome, truncated,
 };
 use crate::domain::optout::OptOut;
 use crate::domain::recipient::{Recipient, Recipients, mask_numbers_in};
@@ -71,6 +71,8 @@ pub struct Settings {
     pub in_doubt_policy: InDoubtPolicy,
     /// The SMS per second one invocation sends a large email's part at.
     pub part_send_rate: f64,
+    /// Two-way SMS: each email accepted keeps where its recipients' answers go (`answers_to`).
+    pub two_way: bool,
 }
 
 /// How much of a raw email is read: its headers and first parts, where the text of any SMS is.
@@ -200,6 +202,20 @@ pub enum Outcome {
         #[serde(skip_serializing_if = "Option::is_none")]
         receipt: Option<ReplyOutcome>,
     },
+    /// A recipient answered a message by SMS (two-way SMS, see [`crate::inbound`]): its keyword
+    /// (STOP, START) applied to the account's opt-out list, and the answer forwarded to the
+    /// email's sender (`forwarded`). `repeated` when the provider delivered it again: nothing
+    /// was done twice.
+    Answered {
+        message_id: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        keyword: Option<crate::domain::answer::Keyword>,
+        forwarded: ReplyOutcome,
+        repeated: bool,
+    },
+    /// An SMS to our number that answers no message this gateway still knows (or from another
+    /// number than the one texted): logged and dropped.
+    AnswerUnmatched,
 }
 
 #[derive(Debug, Error)]
@@ -317,6 +333,13 @@ where
             }
             Trigger::FollowUp(follow_up) => Ok(vec![self.follow_up(&follow_up, invocation).await?]),
             Trigger::Parts(parts) => Ok(self.send_parts(&parts, invocation).await),
+            Trigger::Answers(answers) => {
+                let mut outcomes = Vec::with_capacity(answers.len());
+                for sms in &answers {
+                    outcomes.push(self.answered(sms).await?);
+                }
+                Ok(outcomes)
+            }
         }
     }
 
@@ -451,6 +474,10 @@ where
         let record = &mut order.record;
         if !order.receipts.is_none() {
             record.receipt_to = self.reply_address(letter).ok();
+        }
+        // Two-way SMS: the recipients' answers go to the sender, as a reply would.
+        if self.settings.two_way {
+            record.answers_to = self.reply_address(letter).ok().filter(|to| to.len() <= MAX_ANSWERS_TO_BYTES);
         }
         // The receipt threads under the email's Message-ID, unless it quotes the key (the sender
         // wrote it too), as the error reply does.

@@ -11,7 +11,8 @@ use crate::domain::alerts::Alert;
 use crate::domain::contact_list::ListName;
 use crate::domain::delivery::DeliveryReport;
 use crate::domain::message::MessageRecord;
-use crate::domain::optout::{OptOut, OptOutList};
+use crate::domain::message::ReplyOutcome;
+use crate::domain::optout::{Lifting, OptOut, OptOutList, OptOutSource};
 use crate::domain::recipient::Recipient;
 use crate::domain::sender::SenderId;
 
@@ -231,6 +232,35 @@ pub trait Ledger: Send + Sync {
     /// Puts a number on an opt-out list, unless it is there already (the first entry, its
     /// source and date, stay). Returns whether it was added.
     fn add_opt_out(&self, opt_out: &OptOut) -> impl Future<Output = Result<bool, PortError>> + Send;
+
+    /// Takes `number` off `list` only if `source` put it there (a START by SMS lifts only its own
+    /// STOP): one conditional delete. Says what it found.
+    fn lift_opt_out(
+        &self,
+        list: &OptOutList,
+        number: &Recipient,
+        source: OptOutSource,
+    ) -> impl Future<Output = Result<Lifting, PortError>> + Send;
+
+    // ----- answers by SMS -----
+
+    /// Opens the note of an inbound SMS (by its provider's id), its forward `Due`, unless it
+    /// exists: providers deliver at least once. `None` when this call opened it; else what the
+    /// note says of its forward (`Due`: an earlier attempt stopped before it went). The note
+    /// names the message answered, never the number or the text, and expires after a while.
+    fn open_inbound(
+        &self,
+        inbound_id: &str,
+        message_id: &str,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<Option<ReplyOutcome>, PortError>> + Send;
+
+    /// Notes what became of an inbound SMS's forward.
+    fn note_inbound(
+        &self,
+        inbound_id: &str,
+        forward: ReplyOutcome,
+    ) -> impl Future<Output = Result<(), PortError>> + Send;
 
     /// The recipients of `record` still to be charged (not already `opted_out`) that are on
     /// `login`'s opt-out list or the gateway's, each once with the first list it is on (the

@@ -172,7 +172,7 @@ impl ErrorReply {
 }
 
 /// The message of an answer, as [`ErrorReply::to_mime`] describes it.
-fn answer_mime(
+pub(crate) fn answer_mime(
     to: &str,
     subject: &str,
     body: &str,

@@ -11,6 +11,8 @@
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
+use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use aws_sdk_dynamodb::operation::scan::builders::ScanFluentBuilder;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
@@ -29,8 +31,8 @@ use crate::domain::account::Account;
 use crate::domain::alerts::Alert;
 use crate::domain::contact_list::ListName;
 use crate::domain::delivery::DeliveryReport;
-use crate::domain::message::{Delivery, MessageRecord, MessageState, sortable_time};
-use crate::domain::optout::{OptOut, OptOutList};
+use crate::domain::message::{Delivery, MessageRecord, MessageState, ReplyOutcome, sortable_time};
+use crate::domain::optout::{Lifting, OptOut, OptOutList, OptOutSource};
 use crate::domain::recipient::Recipient;
 use crate::ports::{Debit, Lease, Ledger, Opening, PortError};
 use crate::tables::{ACCOUNTS, MESSAGES, MESSAGES_BY_LOGIN, OPT_OUTS};
@@ -59,6 +61,21 @@ const PROVIDER_INDEX_DAYS: i64 = 7;
 /// keys never meet a message's.
 fn provider_index_key(provider_id: &str) -> String {
     format!("provider#{provider_id}")
+}
+
+/// How long the note of an inbound SMS is kept: SNS and Lambda give up on an event long before.
+const INBOUND_NOTE_DAYS: i64 = 7;
+
+/// The key of the note of an inbound SMS (two-way), by its provider's id.
+fn inbound_key(inbound_id: &str) -> String {
+    format!("inbound#{inbound_id}")
+}
+
+/// What an inbound SMS's note says of its forward (`Due` when it says nothing readable).
+fn inbound_forward(item: &Item) -> ReplyOutcome {
+    item.get("forward")
+        .and_then(|value| serde_dynamo::from_attribute_value(value.clone()).ok())
+        .unwrap_or(ReplyOutcome::Due)
 }
 
 fn s(value: impl Into<String>) -> AttributeValue {
@@ -1066,6 +1083,101 @@ impl Ledger for DynamoLedger {
         conditional(put, |_| true, false)
     }
 
+    async fn lift_opt_out(
+        &self,
+        list: &OptOutList,
+        number: &Recipient,
+        source: OptOutSource,
+    ) -> Result<Lifting, PortError> {
+        let deleted = self
+            .client
+            .delete_item()
+            .table_name(&self.opt_outs)
+            .set_key(Some(self.opt_out_key(list, number)))
+            .condition_expression("#source = :source")
+            .expression_attribute_names("#source", "source")
+            .expression_attribute_values(":source", to_value(&source)?)
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+            .await;
+        let failed = match deleted {
+            Ok(_) => return Ok(Lifting::Lifted),
+            Err(error) => match error.as_service_error() {
+                Some(DeleteItemError::ConditionalCheckFailedException(failed)) => failed.item.clone(),
+                _ => return Err(port_error("dynamodb", error)),
+            },
+        };
+        // No item handed back: none there, or an emulator that does not hand it back.
+        let entry = match failed {
+            Some(item) => Some(item),
+            None => {
+                self.client
+                    .get_item()
+                    .table_name(&self.opt_outs)
+                    .set_key(Some(self.opt_out_key(list, number)))
+                    .consistent_read(true)
+                    .send()
+                    .await
+                    .map_err(|e| port_error("dynamodb", e))?
+                    .item
+            }
+        };
+        Ok(match entry {
+            Some(item) => Lifting::Kept(from_item::<OptOut>(item)?.source),
+            None => Lifting::NotListed,
+        })
+    }
+
+    async fn open_inbound(
+        &self,
+        inbound_id: &str,
+        message_id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<ReplyOutcome>, PortError> {
+        let key = inbound_key(inbound_id);
+        let item = HashMap::from([
+            (MESSAGES.partition_key.to_owned(), s(&key)),
+            ("target_message_id".to_owned(), s(message_id)),
+            ("forward".to_owned(), to_value(&ReplyOutcome::Due)?),
+            ("expires_at".to_owned(), n((now + chrono::Duration::days(INBOUND_NOTE_DAYS)).timestamp())),
+        ]);
+        let put = self
+            .client
+            .put_item()
+            .table_name(&self.messages)
+            .set_item(Some(item))
+            .condition_expression(NEW_MESSAGE)
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+            .await;
+        let existing = match put {
+            Ok(_) => return Ok(None),
+            Err(error) => match error.as_service_error() {
+                Some(PutItemError::ConditionalCheckFailedException(failed)) => failed.item.clone(),
+                _ => return Err(port_error("dynamodb", error)),
+            },
+        };
+        let existing = match existing {
+            Some(item) => Some(item),
+            None => {
+                self.client
+                    .get_item()
+                    .table_name(&self.messages)
+                    .set_key(Some(self.message_key(&key)))
+                    .consistent_read(true)
+                    .send()
+                    .await
+                    .map_err(|e| port_error("dynamodb", e))?
+                    .item
+            }
+        };
+        Ok(Some(existing.as_ref().map_or(ReplyOutcome::Due, inbound_forward)))
+    }
+
+    async fn note_inbound(&self, inbound_id: &str, forward: ReplyOutcome) -> Result<(), PortError> {
+        self.set_message_field(&inbound_key(inbound_id), "forward", to_value(&forward)?).await
+    }
+
     async fn contact_list(&self, owner: &str, name: &ListName) -> Result<Option<Vec<Recipient>>, PortError> {
         self.read_contact_list(owner, name).await
     }
@@ -1728,6 +1840,7 @@ mod tests {
         record.closed_at = Some(now);
         record.mail_message_id = Some("m".repeat(crate::domain::message::MAX_MAIL_MESSAGE_ID_BYTES));
         record.receipt_to = Some("r".repeat(254));
+        record.answers_to = Some("a".repeat(crate::domain::message::MAX_ANSWERS_TO_BYTES));
         record.receipt = Some(crate::domain::message::ReplyOutcome::Sent);
         record.lease_owner = Some("o".repeat(64));
         record.lease_until = Some(i64::MAX);

@@ -41,6 +41,8 @@ pub const FUNCTION_IAM_ACTIONS: &[&str] = &[
     "iam:PassRole",
     // The parts of large emails (SendMessageBatch is authorised as SendMessage).
     "sqs:SendMessage",
+    // START by SMS takes the number off the account's opt-out list, only where its STOP put it.
+    "dynamodb:DeleteItem",
 ];
 
 /// The gateway on AWS.
@@ -67,11 +69,14 @@ pub fn gateway(config: &Config, sdk: &aws_config::SdkConfig) -> AwsGateway {
             in_doubt_after: config.in_doubt_after,
             in_doubt_policy: config.in_doubt_policy,
             part_send_rate: config.part_send_rate(),
+            two_way: config.two_way,
         },
         inbox: s3::S3Inbox::new(sdk, &config.inbound_bucket),
         ledger: CachedLedger::new(
             dynamodb::DynamoLedger::new(sdk, &config.accounts_table, &config.messages_table, &config.opt_outs_table)
-                .indexing_provider_ids(config.sms_provider == SmsProvider::Sns)
+                // SNS's delivery logs carry no context of ours; answers by SMS name only the
+                // provider's id of the SMS they answer.
+                .indexing_provider_ids(config.sms_provider == SmsProvider::Sns || config.two_way)
                 .with_contact_lists(&config.contact_lists_table),
             config.account_cache_ttl,
         ),

@@ -83,6 +83,10 @@ pub const MAX_ERROR_BYTES: usize = 120;
 /// line-length limit makes longer ones rare). Longer ones are not kept.
 pub const MAX_MAIL_MESSAGE_ID_BYTES: usize = 250;
 
+/// The longest address answers by SMS are forwarded to (an SMTP path's limit): a longer one is
+/// not kept, and the answers are not forwarded.
+pub const MAX_ANSWERS_TO_BYTES: usize = 254;
+
 /// The most recipients one record holds. DynamoDB refuses items over 400 KB: with each
 /// recipient's fields at their longest, this many still fit with room to spare (a test in the
 /// DynamoDB adapter computes the worst case). An email with up to this many recipients is one
@@ -286,6 +290,11 @@ pub struct MessageRecord {
     pub receipt_to: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub receipt: Option<ReplyOutcome>,
+    /// Where the recipients' answers by SMS are forwarded (two-way SMS, see
+    /// [`crate::domain::answer`]): the sender the gateway may answer, as for the receipt, kept
+    /// only when two-way SMS is on; at most [`MAX_ANSWERS_TO_BYTES`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub answers_to: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reply: Option<ReplyOutcome>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -347,6 +356,7 @@ impl MessageRecord {
             mail_message_id: None,
             receipt_to: None,
             receipt: None,
+            answers_to: None,
             reply: None,
             reply_skipped: None,
             lease_owner: None,

@@ -5,6 +5,7 @@
 
 pub mod account;
 pub mod alerts;
+pub mod answer;
 pub mod contact_list;
 pub mod date;
 pub mod delivery;

@@ -74,6 +74,21 @@ pub enum OptOutSource {
     Provider,
     /// The account's customer, in the customer space (typed, or from a CSV file).
     Customer,
+    /// The number itself, answering STOP by SMS (two-way SMS, see
+    /// [`keyword`](super::answer::keyword)): on the account whose message it answered. Its START
+    /// takes it off again; an entry of any other source stays.
+    Recipient,
+}
+
+/// What taking a number off a list, only where one source put it, did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lifting {
+    /// It was on the list, put there by that source: it is off now.
+    Lifted,
+    /// It was not on the list.
+    NotListed,
+    /// It is on the list, put there by another source: it stays.
+    Kept(OptOutSource),
 }
 
 /// One number on one list, as stored.

@@ -52,6 +52,7 @@ fn source(entry: &OptOut) -> &'static str {
         OptOutSource::Import => "the operator (file)",
         OptOutSource::Provider => "the SMS provider",
         OptOutSource::Customer => "the customer space",
+        OptOutSource::Recipient => "the number itself (STOP by SMS)",
     }
 }
 

@@ -25,4 +25,5 @@ mod samples;
 mod scheduling;
 mod template;
 mod trust;
+mod two_way;
 mod web;

@@ -704,7 +704,7 @@ type Dimension = (&'static str, &'static [&'static str]);
 
 /// The metrics the function emits (src/metrics.rs), as the dashboard must show them: name, and
 /// dimension with its values (none for a metric without dimensions).
-const EMITTED: [(&str, Option<Dimension>); 4] = [
+const EMITTED: [(&str, Option<Dimension>); 5] = [
     (
         "Emails",
         Some((
@@ -715,6 +715,7 @@ const EMITTED: [(&str, Option<Dimension>); 4] = [
     ("Sms", Some(("Delivery", &["delivered", "failed", "expired", "unconfirmed", "unknown"]))),
     ("CreditsDebited", None),
     ("CreditsRefunded", None),
+    ("InboundSms", Some(("Kind", &["answer", "stop", "start", "unmatched"]))),
 ];
 
 /// One graphed metric of the dashboard: namespace, name, dimensions and statistic.
@@ -1257,4 +1258,37 @@ fn local_env_file_sets_every_variable() {
     assert_eq!(set(FUNCTION), expected);
     let web: BTreeSet<String> = mail2sms::web::settings::vars::ALL.into_iter().map(str::to_owned).collect();
     assert_eq!(set(WEB_FUNCTION), web);
+}
+
+/// Answers by SMS (two-way SMS): End User Messaging of this account, and only it, may publish to
+/// the inbound topic (a standard topic: FIFO ones cannot be a two-way channel), the function is
+/// subscribed to it, its ARN is an output for `update-phone-number --two-way-channel-arn`, and
+/// `TWO_WAY` is a parameter, off by default.
+#[test]
+fn the_inbound_sms_topic_is_open_to_end_user_messaging_and_reaches_the_function() {
+    let template = template();
+    let topic = json!({ "Ref": "InboundSmsTopic" });
+    let resource_of = |id: &str| resource(&template, id).unwrap();
+    assert_eq!(resource_of("InboundSmsTopic")["Type"], "AWS::SNS::Topic");
+    assert!(resource_of("InboundSmsTopic")["Properties"].get("FifoTopic").is_none());
+    let events = resource_of(FUNCTION)["Properties"]["Events"].as_object().expect("the function's events");
+    let subscriptions = events.values().filter(|event| event["Type"] == "SNS").collect::<Vec<_>>();
+    assert_eq!(subscriptions.len(), 1, "{subscriptions:?}");
+    assert_eq!(subscriptions[0]["Properties"]["Topic"], topic);
+
+    let (_, policy) = the_one_of_type(&template, "AWS::SNS::TopicPolicy").unwrap();
+    assert_eq!(policy["Properties"]["Topics"], json!([topic.clone()]));
+    let statements = policy["Properties"]["PolicyDocument"]["Statement"].as_array().expect("statements");
+    assert_eq!(statements.len(), 1);
+    let statement = &statements[0];
+    assert_eq!(statement["Effect"], "Allow");
+    assert_eq!(statement["Principal"], json!({ "Service": "sms-voice.amazonaws.com" }));
+    assert_eq!(strings(&statement["Action"]), ["sns:Publish"]);
+    assert_eq!(statement["Resource"], topic);
+    assert_eq!(statement["Condition"]["StringEquals"]["aws:SourceAccount"], json!({ "Ref": "AWS::AccountId" }));
+
+    assert_eq!(template["Outputs"]["InboundSmsTopicArn"]["Value"], topic);
+    assert_eq!(function_environment(&template).unwrap().get(vars::TWO_WAY), Some(&json!({ "Ref": "TwoWay" })));
+    let parameter = &template["Parameters"]["TwoWay"];
+    assert_eq!((&parameter["Default"], &parameter["AllowedValues"]), (&json!("false"), &json!(["true", "false"])));
 }
