@@ -275,3 +275,26 @@ async fn cancelling_a_scheduled_large_email_refunds_it_whole_and_its_parts_never
     }
     assert!(world.sms().is_empty());
 }
+
+#[tokio::test]
+async fn a_lost_answer_of_the_queue_queues_again_and_each_number_is_still_texted_once() {
+    let world = world().await;
+    let key = world.account("shop", 5_000).await;
+    let id = world.receive(&world.email(&format!("shop@{key}|{}", numbers(1_001).join(";")), "Bonjour")).await;
+    let proxy = crate::helpers::faults::FaultProxy::start().await;
+    let rule =
+        crate::helpers::faults::Rule::new("sqs", "SendMessageBatch", crate::helpers::faults::Fault::ForwardThenDrop);
+    proxy.inject(rule.first(1));
+    let faulty = mail2sms::aws::gateway(&world.config, &world.through(&proxy));
+
+    let outcome = only(faulty.handle(world.ses_event(&id), &world.invocation()).await.unwrap());
+    let outcomes = drain(&world).await;
+
+    assert!(matches!(outcome, Outcome::InParts { parts: 5, .. }), "{outcome:?}");
+    assert_eq!(proxy.faults_applied(), 1);
+    let sent: Vec<&Outcome> = outcomes.iter().filter(|o| matches!(o, Outcome::Sent { .. })).collect();
+    assert_eq!(sent.len(), 5, "each part sent once: {outcomes:?}");
+    assert!(outcomes.iter().all(|o| matches!(o, Outcome::Sent { .. } | Outcome::NothingDue { .. })));
+    assert_eq!(world.sms().len(), 1_001, "each number once, whatever the queue held twice");
+    assert_eq!(world.credits("shop").await, 5_000 - 1_001);
+}
