@@ -269,6 +269,10 @@ pub struct MessageRecord {
     pub timezone: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub schedule_name: Option<String>,
+    /// When a scheduled message was cancelled (by the operator or its customer), its cost
+    /// refunded.
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "sortable_time::option")]
+    pub cancelled_at: Option<DateTime<Utc>>,
     // ----- marketing hours -----
     /// Why the message waits past the time it was due, and that time (its `due_at` is when it
     /// goes): a commercial message held to the French marketing hours.
@@ -350,6 +354,7 @@ impl MessageRecord {
             local_date: None,
             timezone: None,
             schedule_name: None,
+            cancelled_at: None,
             held: None,
             settled_at: None,
             closed_at: None,

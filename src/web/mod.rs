@@ -1,7 +1,7 @@
 //! The customer space (issue #12; the manual's section 3, *BACKOFFICE SMS*): a responsive web
 //! back-office where a customer logs in, follows its sends and their statuses, reads its
 //! statistics, credits and monthly statements, rotates its API key, changes its settings, sends
-//! an SMS and manages its sub-accounts.
+//! an SMS, cancels one still scheduled and manages its sub-accounts.
 //!
 //! HTML is rendered on the server by askama templates (`templates/`, checked when the crate
 //! compiles, escaping everything by default); the CSS and the few lines of script are embedded
@@ -38,6 +38,8 @@ use chrono::{DateTime, Utc};
 
 use crate::aws::AwsGateway;
 use crate::aws::dynamodb::DynamoLedger;
+use crate::config::AdminSettings;
+use crate::operator::Operator;
 use settings::WebSettings;
 use store::WebStore;
 
@@ -45,7 +47,8 @@ use store::WebStore;
 /// each of them to the web function, and nothing else: the tables (the messages index to list
 /// sends; its own table for sessions and movements), and what a send from the web needs, as
 /// the mail function has it (the SMS provider, the scheduler for `date=`, SES for credit
-/// alerts). No S3: a web send has no raw email.
+/// alerts), and what cancelling a scheduled send needs (the operator's own `cancel`: the
+/// message's transaction, then its schedule deleted). No S3: a web send has no raw email.
 pub const WEB_IAM_ACTIONS: &[&str] = &[
     "dynamodb:GetItem",
     "dynamodb:PutItem",
@@ -60,6 +63,8 @@ pub const WEB_IAM_ACTIONS: &[&str] = &[
     // The pipeline's credit alerts to the account's contact (issue #9) when a web send debits.
     "ses:SendEmail",
     "scheduler:CreateSchedule",
+    // A customer cancelling its scheduled send: the operator's `cancel` deletes the schedule.
+    "scheduler:DeleteSchedule",
     "iam:PassRole",
     // The parts of a send to a large contact list (SendMessageBatch is authorised as SendMessage).
     "sqs:SendMessage",
@@ -73,6 +78,10 @@ pub struct Space {
     /// The gateway a send from the web goes through; `None` when its configuration is missing
     /// (the page then says sending is not available).
     pub gateway: Option<AwsGateway>,
+    /// The operator's use cases, for the one the customer shares: cancelling a scheduled send
+    /// ([`Operator::cancel`], the very path of `mail2sms-admin cancel`). The web calls nothing
+    /// else of it ([`WEB_IAM_ACTIONS`] grants nothing more).
+    pub operator: Operator,
     pub clock: fn() -> DateTime<Utc>,
 }
 
@@ -88,9 +97,25 @@ impl Space {
             ),
             store: WebStore::new(sdk, &settings.web_table, &settings.accounts_table),
             gateway: settings.gateway.as_ref().ok().map(|config| crate::aws::gateway(config, sdk)),
+            operator: Operator::new(sdk, operator_settings(&settings)),
             clock: Utc::now,
             settings,
         }
+    }
+}
+
+/// What the operator's use cases read, from the space's settings: the same tables, and the
+/// group of the gateway's schedules.
+fn operator_settings(settings: &WebSettings) -> AdminSettings {
+    AdminSettings {
+        accounts_table: settings.accounts_table.clone(),
+        messages_table: settings.messages_table.clone(),
+        opt_outs_table: Some(settings.opt_outs_table.clone()),
+        contact_lists_table: None,
+        inbound_bucket: None,
+        reply_from: None,
+        schedule_group: settings.schedule_group().to_owned(),
+        function: settings.gateway.clone(),
     }
 }
 

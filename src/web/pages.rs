@@ -35,7 +35,7 @@ use crate::domain::message::{Delivery, MessageRecord, MessageState};
 use crate::domain::request::{ApiKey, parse_unsigned_subject};
 use crate::domain::segments::{self, Encoding, MAX_PARTS};
 use crate::domain::stats::{Period, daily};
-use crate::operator::spelled;
+use crate::operator::{Cancelled, OperatorError, spelled};
 use crate::pipeline::{Invocation, Outcome};
 use crate::plural::{self, Words, english};
 use crate::ports::{Ledger, PortError};
@@ -54,6 +54,7 @@ pub fn routes() -> Router<Shared> {
         .route("/invitation/{token}", get(invitation_page).post(accept_invitation))
         .route("/sends", get(sends))
         .route("/sends/{id}", get(message))
+        .route("/sends/{id}/cancel", post(cancel_send))
         .route("/stats", get(stats))
         .route("/credits", get(credits))
         .route("/statement", get(statement_page))
@@ -587,40 +588,66 @@ async fn sends(State(space): State<Shared>, headers: HeaderMap, Query(query): Qu
     render(StatusCode::OK, page)
 }
 
+/// The record `id` when the customer may see it (its own or a sub-account's); else the 404 page.
+async fn visible(space: &Space, customer: &Customer, id: &str) -> Result<MessageRecord, Response> {
+    // The messages table also holds counters and indexes, whose keys have a '#'.
+    if id.is_empty() || id.len() > 256 || id.contains('#') {
+        return Err(not_found(customer.chrome("sends")));
+    }
+    match space.ledger.load(id).await {
+        Ok(Some(record)) if record.login.as_deref().is_some_and(|login| customer.may_see(login)) => Ok(record),
+        Ok(_) => Err(not_found(customer.chrome("sends"))),
+        Err(problem) => Err(unavailable(problem)),
+    }
+}
+
+/// Whether the customer may cancel the send: still scheduled (by `date=`, or held to the
+/// marketing hours), its own (a parent sees its sub-accounts' sends, but cancels only its own),
+/// and a whole send (a large email's part goes with its email).
+fn cancellable(customer: &Customer, record: &MessageRecord) -> bool {
+    record.state == MessageState::Scheduled
+        && record.login.as_deref() == Some(customer.account.login.as_str())
+        && record.part_of.is_none()
+}
+
 async fn message(State(space): State<Shared>, headers: HeaderMap, Path(id): Path<String>) -> Response {
     let customer = match customer(&space, &headers).await {
         Ok(customer) => customer,
         Err(response) => return response,
     };
-    // The messages table also holds counters and indexes, whose keys have a '#'.
-    if id.is_empty() || id.len() > 256 || id.contains('#') {
-        return not_found(customer.chrome("sends"));
+    match visible(&space, &customer, &id).await {
+        Ok(record) => render(StatusCode::OK, message_view(&space, &customer, &record)),
+        Err(response) => response,
     }
-    let record = match space.ledger.load(&id).await {
-        Ok(Some(record)) if record.login.as_deref().is_some_and(|login| customer.may_see(login)) => record,
-        Ok(_) => return not_found(customer.chrome("sends")),
-        Err(problem) => return unavailable(problem),
-    };
-    let zone = customer.zone(&space);
+}
+
+fn message_view(space: &Space, customer: &Customer, record: &MessageRecord) -> MessagePage {
+    let zone = customer.zone(space);
     let now = (space.clock)();
     let closed = record.is_closed(now);
     let open = record.recipients.iter().any(|recipient| !recipient.told_fate(closed).is_final());
-    let refresh = record.state != MessageState::Scheduled && !closed && open;
+    let waiting = matches!(record.state, MessageState::Scheduled | MessageState::Cancelled);
+    let refresh = !waiting && !closed && open;
     let recipients = record
         .recipients
         .iter()
-        .map(|recipient| RecipientView {
-            number: recipient.number.e164().to_owned(),
-            sender: recipient.sender.as_ref().map(|sender| sender.as_str().to_owned()).unwrap_or_default(),
-            fate: spelled(&recipient.told_fate(closed)),
-            reason: recipient.reason().map(str::to_owned),
-            refunded: recipient.was_refunded(),
-            at: recipient.report.as_ref().map(|report| local(report.at, zone)),
-            price: recipient.report.as_ref().and_then(|report| report.price.clone()),
-            resent: recipient.resent,
+        .map(|recipient| {
+            let fate = recipient.told_fate(closed);
+            // A cancelled send's recipients were never sent to: each one's parts came back with it.
+            let cancelled = record.state == MessageState::Cancelled && !fate.is_final();
+            RecipientView {
+                number: recipient.number.e164().to_owned(),
+                sender: recipient.sender.as_ref().map(|sender| sender.as_str().to_owned()).unwrap_or_default(),
+                fate: if cancelled { spelled(&MessageState::Cancelled) } else { spelled(&fate) },
+                reason: recipient.reason().map(str::to_owned),
+                refunded: cancelled || recipient.was_refunded(),
+                at: recipient.report.as_ref().map(|report| local(report.at, zone)),
+                price: recipient.report.as_ref().and_then(|report| report.price.clone()),
+                resent: recipient.resent,
+            }
         })
         .collect();
-    let page = MessagePage {
+    MessagePage {
         chrome: customer.chrome("sends"),
         refresh,
         id: record.message_id.clone(),
@@ -639,10 +666,124 @@ async fn message(State(space): State<Shared>, headers: HeaderMap, Path(id): Path
             (Some(date), Some(zone)) => format!("{date} ({zone})"),
             _ => local(due, zone),
         }),
+        cancelled: record.cancelled_at.map(|at| local(at, zone)),
         recipients,
         dropped: record.dropped.iter().map(|dropped| (dropped.input.clone(), spelled(&dropped.reason))).collect(),
         dropped_count: record.dropped_count,
+        cancellable: cancellable(customer, record),
+        notice: None,
+        error: None,
+    }
+}
+
+/// Why a send the customer asked to cancel was not: it is no longer scheduled.
+fn not_scheduled(state: MessageState) -> String {
+    match state {
+        MessageState::Cancelled => {
+            "Not cancelled again: this send was cancelled already, and its credits refunded then. Nothing changed."
+                .to_owned()
+        }
+        state => format!(
+            "Not cancelled: this send is no longer scheduled (it is {} now: its time came), so it cannot be \
+             cancelled. Nothing changed.",
+            spelled(&state)
+        ),
+    }
+}
+
+/// "Cancel this send": a scheduled send of the customer's own, cancelled through the operator's
+/// own path ([`crate::operator::Operator::cancel`]: the message, and a large email's parts,
+/// cancelled and its cost refunded in one transaction, then its schedule deleted), once. The
+/// refund is recorded with the credit movements. Anything else changes nothing and says why.
+async fn cancel_send(
+    State(space): State<Shared>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Form(form): Form<CsrfForm>,
+) -> Response {
+    let customer = match form_customer(&space, &headers, &form.csrf).await {
+        Ok(customer) => customer,
+        Err(response) => return response,
     };
+    let record = match visible(&space, &customer, &id).await {
+        Ok(record) => record,
+        Err(response) => return response,
+    };
+    let login = customer.account.login.clone();
+    let refuse = |status: StatusCode, record: &MessageRecord, problem: String| {
+        info!(login = %login, message_id = %record.message_id, "send not cancelled: {problem}");
+        let mut page = message_view(&space, &customer, record);
+        page.error = Some(problem);
+        render(status, page)
+    };
+    let owner = record.login.clone().unwrap_or_default();
+    if owner != login {
+        let problem = format!("Not cancelled: only {owner}, whose send it is, can cancel it. Nothing changed.");
+        return refuse(StatusCode::FORBIDDEN, &record, problem);
+    }
+    if let Some(email) = &record.part_of {
+        let problem = format!(
+            "Not cancelled: this is a part of the large email {email}; cancel that email, which cancels every \
+             part. Nothing changed."
+        );
+        return refuse(StatusCode::CONFLICT, &record, problem);
+    }
+    if record.state != MessageState::Scheduled {
+        return refuse(StatusCode::CONFLICT, &record, not_scheduled(record.state));
+    }
+    let cancelled = match space.operator.cancel(&id).await {
+        Ok(Cancelled::Now { refunded }) => Ok(refunded),
+        Ok(Cancelled::Already) => Err(MessageState::Cancelled),
+        Err(OperatorError::NotScheduled { state, .. }) => Err(state),
+        Err(OperatorError::NoMessage(_)) => return not_found(customer.chrome("sends")),
+        Err(OperatorError::Port(problem)) => return unavailable(problem),
+        Err(problem) => {
+            error!(error = %problem, message_id = %id, "scheduled send not cancelled");
+            return error_page(
+                StatusCode::SERVICE_UNAVAILABLE,
+                customer.chrome("sends"),
+                "Try again",
+                "The send could not be cancelled now: try again in a moment.",
+            );
+        }
+    };
+    let refunded = match cancelled {
+        Ok(refunded) => refunded,
+        // Cancelled, or gone out, since it was read (another tab, the operator, its schedule):
+        // said, and shown as it is now.
+        Err(state) => {
+            let now = space.ledger.load(&id).await.ok().flatten().unwrap_or(record);
+            return refuse(StatusCode::CONFLICT, &now, not_scheduled(state));
+        }
+    };
+    let record = match space.ledger.load(&id).await {
+        Ok(Some(record)) => record,
+        Ok(None) => return not_found(customer.chrome("sends")),
+        Err(problem) => return unavailable(problem),
+    };
+    let at = record.cancelled_at.unwrap_or_else(space.clock);
+    let refund = StoredMovement { at, kind: MovementKind::Refund, credits: refunded, other: Some(id.clone()) };
+    if refunded > 0
+        && let Err(problem) = space.store.record_movement(&login, &refund).await
+    {
+        // The record tells the refund too: the statements read it from there.
+        warn!(error = %problem, message_id = %id, "the refund of a cancelled send not recorded with the movements");
+    }
+    info!(login = %login, message_id = %id, refunded, "scheduled send cancelled in the customer space");
+    let balance = match space.ledger.account(&login).await {
+        Ok(Some(account)) => account.credits,
+        Ok(None) => return to_login(),
+        Err(problem) => return unavailable(problem),
+    };
+    let mut page = message_view(&space, &customer, &record);
+    if let Some(chrome) = page.chrome.as_mut() {
+        chrome.credits = balance;
+    }
+    page.notice = Some(format!(
+        "Send cancelled: nothing will be sent, and {} refunded. Your balance is now {}.",
+        english(refunded, CREDITS),
+        english(balance, CREDITS)
+    ));
     render(StatusCode::OK, page)
 }
 

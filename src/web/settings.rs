@@ -4,7 +4,7 @@
 
 use chrono_tz::Tz;
 
-use crate::config::{Config, ConfigError, DEFAULT_TIMEZONE, vars as gateway_vars};
+use crate::config::{Config, ConfigError, DEFAULT_SCHEDULE_GROUP, DEFAULT_TIMEZONE, vars as gateway_vars};
 
 /// The variables only the customer space reads.
 pub mod vars {
@@ -38,6 +38,9 @@ pub struct WebSettings {
     pub payment_link: Option<String>,
     pub operator_contact: Option<String>,
     pub mail_function_arn: Option<String>,
+    /// The scheduler's group of the gateway's schedules (`SCHEDULE_GROUP`): where cancelling a
+    /// scheduled send deletes its schedule. See [`WebSettings::schedule_group`].
+    pub schedule_group: String,
     /// The gateway's configuration, or what it lacks: only the web send needs it.
     pub gateway: Result<Config, ConfigError>,
 }
@@ -67,8 +70,16 @@ impl WebSettings {
             payment_link: get(vars::PAYMENT_LINK).filter(|link| link.starts_with("https://")),
             operator_contact: get(vars::OPERATOR_CONTACT),
             mail_function_arn: get(vars::MAIL_FUNCTION_ARN),
+            schedule_group: get(gateway_vars::SCHEDULE_GROUP).unwrap_or_else(|| DEFAULT_SCHEDULE_GROUP.to_owned()),
             gateway: Config::from_lookup(&lookup),
         })
+    }
+
+    /// The group the gateway's schedules are in: its configuration's (where a web send's
+    /// schedule is made), else `SCHEDULE_GROUP` (emails' schedules can be cancelled even when
+    /// sending from the web is off).
+    pub fn schedule_group(&self) -> &str {
+        self.gateway.as_ref().map_or(self.schedule_group.as_str(), |config| config.schedule_group.as_str())
     }
 }
 

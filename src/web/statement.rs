@@ -1,11 +1,16 @@
 //! Every movement of an account's credits with its running balance, and the monthly statement.
 //!
 //! Debits and refunds are read from the message records (each record says what it cost and
-//! what was given back); the operator's credits and the transfers between an account and its
-//! sub-accounts are the movements the customer space records ([`StoredMovement`]). The running
+//! what was given back); the operator's credits, the transfers between an account and its
+//! sub-accounts and the refunds of sends the customer cancelled are the movements the customer
+//! space records ([`StoredMovement`]): a cancelled send's refund is counted once, from the
+//! movement when there is one (it is there however long ago the send was scheduled), else from
+//! its record (a cancel by the operator). The running
 //! balance is computed backwards from the balance the account holds now, so the lines always
 //! add up to it: a movement nobody recorded (credits the operator added before the customer
 //! space recorded them) shows as part of the opening balance, never as a wrong line.
+
+use std::collections::HashSet;
 
 use chrono::{DateTime, Utc};
 
@@ -69,26 +74,33 @@ pub struct Line {
 }
 
 /// When a record's refund happened, as near as the record tells: the latest report that
-/// refunded, else when it was closed or settled, else when it was received (a cancelled schedule).
+/// refunded, else when it was closed or settled, else when it was cancelled (a cancelled
+/// schedule), else when it was received.
 fn refunded_at(record: &MessageRecord) -> DateTime<Utc> {
     let reported = record
         .recipients
         .iter()
         .filter_map(|recipient| recipient.report.as_ref().filter(|report| report.refunded).map(|report| report.at))
         .max();
-    reported.or(record.closed_at).or(record.settled_at).unwrap_or(record.received_at)
+    reported.or(record.closed_at).or(record.settled_at).or(record.cancelled_at).unwrap_or(record.received_at)
 }
 
 /// Every movement the records and the stored movements tell, oldest first, with the running
 /// balance that ends at `balance_now`.
 pub fn lines(records: &[MessageRecord], stored: &[StoredMovement], balance_now: u64) -> Vec<Line> {
+    // Refunds recorded as movements (sends the customer cancelled): not read from their records again.
+    let recorded_refunds: HashSet<&str> = stored
+        .iter()
+        .filter(|movement| movement.kind == MovementKind::Refund)
+        .filter_map(|movement| movement.other.as_deref())
+        .collect();
     let mut lines = Vec::new();
     for record in records.iter().filter(|record| record.cost > 0) {
         let message_id = record.message_id.clone();
         let debit =
             What::Debit { message_id: message_id.clone(), recipients: record.recipients.len(), parts: record.parts };
         lines.push(Line { at: record.received_at, what: debit, credits: -(record.cost as i64), balance: 0 });
-        if record.refunded > 0 {
+        if record.refunded > 0 && !recorded_refunds.contains(message_id.as_str()) {
             lines.push(Line {
                 at: refunded_at(record).max(record.received_at),
                 what: What::Refund { message_id },
@@ -102,6 +114,7 @@ pub fn lines(records: &[MessageRecord], stored: &[StoredMovement], balance_now: 
             MovementKind::Credit => (What::Credit, 1),
             MovementKind::TransferIn => (What::TransferIn { from: movement.other.clone().unwrap_or_default() }, 1),
             MovementKind::TransferOut => (What::TransferOut { to: movement.other.clone().unwrap_or_default() }, -1),
+            MovementKind::Refund => (What::Refund { message_id: movement.other.clone().unwrap_or_default() }, 1),
         };
         lines.push(Line { at: movement.at, what, credits: sign * movement.credits as i64, balance: 0 });
     }
@@ -202,6 +215,28 @@ mod tests {
             )
         );
         assert!(text.contains("\"Refund\",\"m2\",\"1\",\"87\""), "{text}");
+    }
+
+    #[test]
+    fn a_cancelled_sends_refund_is_counted_once_when_it_was_cancelled() {
+        // Scheduled on the 2nd (10 debited), 5 given to a sub-account on the 3rd, cancelled on the 4th.
+        let mut cancelled = record("m1", 2, 10, 10);
+        cancelled.settled_at = None;
+        cancelled.cancelled_at = Some(at(4));
+        let transfer =
+            StoredMovement { at: at(3), kind: MovementKind::TransferOut, credits: 5, other: Some("sub".into()) };
+        let refund = StoredMovement { at: at(4), kind: MovementKind::Refund, credits: 10, other: Some("m1".into()) };
+        // Cancelled by the operator (only the record tells), or by the customer (recorded too).
+        for stored in [vec![transfer.clone()], vec![transfer.clone(), refund.clone()]] {
+            let all = lines(std::slice::from_ref(&cancelled), &stored, 95);
+            let shown: Vec<(DateTime<Utc>, i64, i64)> =
+                all.iter().map(|line| (line.at, line.credits, line.balance)).collect();
+            assert_eq!(shown, [(at(2), -10, 90), (at(3), -5, 85), (at(4), 10, 95)], "{stored:?}");
+            assert_eq!(all[2].what, What::Refund { message_id: "m1".into() });
+        }
+        // Scheduled long before (its record out of the period read): the recorded refund alone.
+        let all = lines(&[], &[refund], 95);
+        assert_eq!((all.len(), all[0].what.message_id(), all[0].balance), (1, Some("m1"), 95));
     }
 
     #[test]

@@ -59,7 +59,7 @@ pub struct StoredMovement {
     pub at: DateTime<Utc>,
     pub kind: MovementKind,
     pub credits: u64,
-    /// The other account of a transfer.
+    /// The other account of a transfer; the message of a refund.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub other: Option<String>,
 }
@@ -73,6 +73,9 @@ pub enum MovementKind {
     TransferIn,
     /// Credits given to the parent account or a sub-account.
     TransferOut,
+    /// The cost of a scheduled send the customer cancelled, given back (its message in `other`).
+    /// Its record tells the refund too: [`super::statement::lines`] counts it once.
+    Refund,
 }
 
 /// What a transfer of credits did.

@@ -111,9 +111,16 @@ pub struct MessagePage {
     pub cost: u64,
     pub refunded: u64,
     pub due: Option<String>,
+    /// When it was cancelled before its time (its cost refunded).
+    pub cancelled: Option<String>,
     pub recipients: Vec<RecipientView>,
     pub dropped: Vec<(String, String)>,
     pub dropped_count: usize,
+    /// Whether the page offers "Cancel this send": a scheduled send of the customer's own.
+    pub cancellable: bool,
+    /// What cancelling did, or why it did nothing.
+    pub notice: Option<String>,
+    pub error: Option<String>,
 }
 
 #[derive(Template)]

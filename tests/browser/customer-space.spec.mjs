@@ -1,7 +1,7 @@
 // A customer in the customer space, in headless Chromium, once per viewport (playwright.config.mjs):
-// logs in, finds an email's recipients and their delivery statuses, makes a new API key, sends
-// an SMS from the web and finds it in its sends, puts a number on its opt-out list and takes it
-// off, logs out. Each viewport has its own account
+// logs in, finds an email's recipients and their delivery statuses, cancels its scheduled email,
+// makes a new API key, sends an SMS from the web and finds it in its sends, puts a number on its
+// opt-out list and takes it off, logs out. Each viewport has its own account
 // (scripts/customer_space.py made it: three emails through the function, one of them to three
 // numbers that SNS's delivery logs reported delivered, failed and nothing yet), described in the
 // JSON file MAIL2SMS_WORLD names.
@@ -99,6 +99,29 @@ test("a customer logs in, follows an email, makes a new key, sends an SMS, keeps
     // One recipient has no fate yet: the page says it refreshes itself.
     await expect(page.getByText("this page refreshes itself")).toBeVisible();
     await shot("message");
+  });
+
+  await test.step("cancel the scheduled email", async () => {
+    await page.getByRole("link", { name: "Sends", exact: true }).click();
+    await page.locator(`main table a[href="/sends/${scheduled.id}"]`).click();
+    const balance = Number((await page.locator("#balance").textContent()).trim());
+    await shot("scheduled");
+    let asked = "";
+    page.once("dialog", (dialog) => {
+      asked = dialog.message();
+      return dialog.accept();
+    });
+    await page.getByRole("button", { name: "Cancel this send" }).click();
+    // One number, one part: one credit back, the header's balance with it.
+    await expect(page.getByRole("status")).toHaveText(
+      `Send cancelled: nothing will be sent, and 1 credit refunded. Your balance is now ${balance + 1} credits.`,
+    );
+    expect(asked).toContain("1 credit will be refunded");
+    await expect(page.locator("dl.facts .badge")).toHaveText("cancelled");
+    await expect(page.locator("#balance")).toHaveText(String(balance + 1));
+    await expect(page.getByRole("button", { name: "Cancel this send" })).toHaveCount(0);
+    await expect(row(page.locator("#recipients"), "+33").locator(".badge")).toHaveText("cancelled");
+    await shot("cancelled");
   });
 
   await test.step("make a new API key", async () => {

@@ -1040,3 +1040,193 @@ async fn the_send_forms_preview_button_checks_everything_and_sends_nothing() {
     assert!(page.body.contains("A preview (<code>dryrun</code>)"), "{}", page.body);
     assert!(page.body.contains("Its error code is the one the real send would get."), "104: {}", page.body);
 }
+
+// ----- cancelling a scheduled send -----
+
+/// A date two days ahead, as a subject or the send form writes it.
+fn later() -> String {
+    (Utc::now() + chrono::Duration::days(2)).format("%Y-%m-%d 09:30:00").to_string()
+}
+
+/// Whether the message page offers "Cancel this send" for `id`.
+fn offers_cancel(page: &Page, id: &str) -> bool {
+    page.body.contains(&format!("action=\"/sends/{id}/cancel\"")) && page.body.contains("Cancel this send</button>")
+}
+
+/// How many times the statement's CSV has a refund of `id`.
+fn refunds_in(csv: &str, id: &str) -> usize {
+    csv.matches(&format!("\"Refund\",\"{id}\"")).count()
+}
+
+#[tokio::test]
+async fn a_scheduled_web_send_and_email_are_cancelled_by_their_owner_once_refunded_and_unscheduled() {
+    let site = Site::new().await;
+    let key = site.customer("boutique", 20).await;
+    let mut browser = Browser::signed_in(&site, "boutique").await;
+    let csrf = browser.csrf().await;
+    let due = later();
+    let form =
+        [("csrf", csrf.as_str()), ("numbers", "0612345678"), ("text", "Plus tard"), ("from", ""), ("date", &due)];
+    let page = browser.post("/send", &form).await;
+    assert!(page.body.contains("Scheduled for"), "{}", page.body);
+    let web = page.body.split("/sends/").nth(1).unwrap().split('"').next().unwrap().to_owned();
+    let email = site.email(&format!("boutique@{key}|0612345678;0698765432|date={due}"), "Bonjour plus tard").await;
+    assert_eq!(site.world.credits("boutique").await, 17);
+
+    for (id, refunded, balance) in [(&web, "1 credit", 18), (&email, "2 credits", 20)] {
+        let schedule = site.world.record(id).await.schedule_name.expect("a schedule");
+        assert!(site.world.schedules().await.contains(&schedule), "in the emulator's group");
+        let page = browser.get(&format!("/sends/{id}")).await;
+        assert!(offers_cancel(&page, id), "a scheduled send of its own: {}", page.body);
+
+        let page = browser.post(&format!("/sends/{id}/cancel"), &[("csrf", &csrf)]).await;
+
+        assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+        let said = format!(
+            "Send cancelled: nothing will be sent, and {refunded} refunded. Your balance is now {balance} credits."
+        );
+        assert!(page.body.contains(&said), "{said}: {}", page.body);
+        assert!(page.body.contains(&format!("<span id=\"balance\">{balance}</span>")), "the header's balance");
+        assert!(page.body.contains("badge cancelled") && !offers_cancel(&page, id), "{}", page.body);
+        assert!(!page.body.contains("http-equiv=\"refresh\""), "a cancelled send does not refresh");
+        assert!(!page.body.contains("badge pending"), "its recipients are cancelled too: {}", page.body);
+        let record = site.world.record(id).await;
+        assert_eq!((record.state, record.refunded, record.text), (MessageState::Cancelled, record.cost, None));
+        assert!(record.cancelled_at.is_some());
+        assert_eq!(site.world.credits("boutique").await, balance);
+        assert!(!site.world.schedules().await.contains(&schedule), "its schedule is deleted");
+
+        // Twice: said, and nothing more refunded.
+        let page = browser.post(&format!("/sends/{id}/cancel"), &[("csrf", &csrf)]).await;
+        assert_eq!(page.status, StatusCode::CONFLICT, "{}", page.body);
+        assert!(page.body.contains("Not cancelled again: this send was cancelled already"), "{}", page.body);
+        assert!(page.body.contains("Nothing changed."));
+        assert_eq!(site.world.credits("boutique").await, balance, "refunded once");
+    }
+    let (gateway, invocation) = (site.world.gateway(), site.world.invocation());
+    let due = gateway.handle(serde_json::json!({ "scheduled_send": email }), &invocation).await.unwrap();
+    assert_eq!(due, [mail2sms::pipeline::Outcome::NothingDue { message_id: email.clone() }]);
+    assert!(site.world.sms().is_empty(), "nothing sent");
+
+    // The credit movements: each debit and its refund once, the running balance ending at 20.
+    let page = browser.get("/credits").await;
+    assert_eq!(page.body.matches(&format!("<a href=\"/sends/{web}\">Refund</a>")).count(), 1, "{}", page.body);
+    assert_eq!(page.body.matches(&format!("<a href=\"/sends/{email}\">Refund</a>")).count(), 1);
+    let month = Utc::now().format("%Y-%m").to_string();
+    let csv = browser.get(&format!("/statement.csv?month={month}")).await.body;
+    assert_eq!((refunds_in(&csv, &web), refunds_in(&csv, &email)), (1, 1), "{csv}");
+    assert!(csv.contains(&format!("\"Refund\",\"{email}\",\"2\",\"20\"")), "the refund last, at 20: {csv}");
+    assert!(csv.contains(&format!("\"Refund\",\"{web}\",\"1\",\"18\"")), "{csv}");
+    assert!(csv.ends_with(&format!("\"{month}\",\"boutique\",\"Closing balance\",\"\",\"\",\"20\"\r\n")), "{csv}");
+    assert!(csv.contains("\"Opening balance\",\"\",\"\",\"20\""), "{csv}");
+}
+
+#[tokio::test]
+async fn a_held_email_and_a_large_email_in_parts_are_cancelled_whole_from_the_web() {
+    let site = Site::new().await;
+    let key = site.customer("boutique", 2_000).await;
+    let mut browser = Browser::signed_in(&site, "boutique").await;
+    let csrf = browser.csrf().await;
+    // Held to the French marketing hours: a commercial text on a Saturday at 21:00 in Paris.
+    let mut saturday_evening = site.world.gateway();
+    saturday_evening.clock = || chrono::TimeZone::with_ymd_and_hms(&Utc, 2026, 11, 28, 20, 0, 0).unwrap();
+    let held =
+        site.world.receive(&site.world.email(&format!("boutique@{key}|0612345678"), "Soldes STOP au 36180")).await;
+    saturday_evening.handle(site.world.ses_event(&held), &site.world.invocation()).await.unwrap();
+    assert!(site.world.record(&held).await.held.is_some());
+    // 1,001 numbers, dated later: in parts, each part scheduled with it.
+    let numbers: Vec<String> = (0..1_001).map(|i| format!("+4479{:08}", 20_000_000 + i)).collect();
+    let large = site.email(&format!("boutique@{key}|{}|date={}", numbers.join(";"), later()), "Bonjour").await;
+    let parts = site.world.record(&large).await.part_ids();
+    assert_eq!(parts.len(), 5);
+    assert_eq!(site.world.credits("boutique").await, 2_000 - 1 - 1_001);
+
+    let page = browser.get(&format!("/sends/{held}")).await;
+    assert!(offers_cancel(&page, &held), "a held email is scheduled: {}", page.body);
+    let page = browser.post(&format!("/sends/{held}/cancel"), &[("csrf", &csrf)]).await;
+    assert!(page.body.contains("1 credit refunded. Your balance is now 999 credits."), "{}", page.body);
+    assert_eq!(site.world.record(&held).await.state, MessageState::Cancelled);
+
+    // A part is not cancelled alone: its email is.
+    let page = browser.get(&format!("/sends/{}", parts[0])).await;
+    assert!(page.status == StatusCode::OK && !offers_cancel(&page, &parts[0]), "{}", page.body);
+    let page = browser.post(&format!("/sends/{}/cancel", parts[0]), &[("csrf", &csrf)]).await;
+    assert_eq!(page.status, StatusCode::CONFLICT);
+    assert!(page.body.contains(&format!("a part of the large email {large}")), "{}", page.body);
+    assert_eq!(site.world.record(&parts[0]).await.state, MessageState::Scheduled, "nothing changed");
+
+    let page = browser.post(&format!("/sends/{large}/cancel"), &[("csrf", &csrf)]).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(page.body.contains("1001 credits refunded. Your balance is now 2000 credits."), "{}", page.body);
+    assert_eq!(site.world.credits("boutique").await, 2_000);
+    for part in &parts {
+        assert_eq!(site.world.record(part).await.state, MessageState::Cancelled, "{part} cancelled with its email");
+    }
+    assert!(site.world.schedules().await.is_empty(), "both schedules deleted");
+    assert!(site.world.sms().is_empty());
+}
+
+#[tokio::test]
+async fn only_the_owner_cancels_with_its_csrf_token_and_only_what_is_still_scheduled() {
+    let site = Site::new().await;
+    let key = site.customer("parent", 50).await;
+    let other_key = site.customer("other", 10).await;
+    let theirs = site.email(&format!("other@{other_key}|0612345678|date={}", later()), "Secret").await;
+    let scheduled = site.email(&format!("parent@{key}|0612345678|date={}", later()), "Plus tard").await;
+    let sent = site.email(&format!("parent@{key}|0612345678"), "Tout de suite").await;
+    let mut parent = Browser::signed_in(&site, "parent").await;
+    let csrf = parent.csrf().await;
+    let schedules = site.world.schedules().await;
+    assert_eq!(schedules.len(), 2);
+
+    // Another account's send: not found, as if it did not exist.
+    assert_eq!(parent.get(&format!("/sends/{theirs}")).await.status, StatusCode::NOT_FOUND);
+    let page = parent.post(&format!("/sends/{theirs}/cancel"), &[("csrf", &csrf)]).await;
+    assert_eq!(page.status, StatusCode::NOT_FOUND);
+    assert_eq!(site.world.record(&theirs).await.state, MessageState::Scheduled);
+    assert_eq!(site.world.credits("other").await, 9);
+
+    // Without the session's CSRF token: refused.
+    for fields in [vec![], vec![("csrf", "0".repeat(64))]] {
+        let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let page = parent.post(&format!("/sends/{scheduled}/cancel"), &fields).await;
+        assert_eq!(page.status, StatusCode::FORBIDDEN, "{fields:?}");
+    }
+    assert_eq!(site.world.record(&scheduled).await.state, MessageState::Scheduled);
+    assert_eq!(site.world.credits("parent").await, 48);
+
+    // A sent message: no form, and a forged post changes nothing.
+    let page = parent.get(&format!("/sends/{sent}")).await;
+    assert!(page.status == StatusCode::OK && !offers_cancel(&page, &sent), "{}", page.body);
+    let page = parent.post(&format!("/sends/{sent}/cancel"), &[("csrf", &csrf)]).await;
+    assert_eq!(page.status, StatusCode::CONFLICT);
+    assert!(page.body.contains("Not cancelled: this send is no longer scheduled (it is sent now"), "{}", page.body);
+    let record = site.world.record(&sent).await;
+    assert_eq!((record.state, record.refunded), (MessageState::Sent, 0));
+    assert_eq!(site.world.credits("parent").await, 48);
+    assert_eq!(site.world.schedules().await, schedules, "no schedule deleted");
+
+    // A sub-account's scheduled send: its parent sees it, but only the sub-account cancels it.
+    let page = parent.post("/subaccounts", &[("csrf", &csrf), ("login", "shop-east"), ("password", PASSWORD)]).await;
+    let at = page.body.find("id=\"sub-key\">").unwrap() + 13;
+    let sub_key = page.body[at..at + 40].to_owned();
+    let give = [("csrf", csrf.as_str()), ("sub", "shop-east"), ("direction", "give"), ("credits", "5")];
+    assert_eq!(parent.post("/subaccounts/transfer", &give).await.status, StatusCode::OK);
+    let subs = site.email(&format!("shop-east@{sub_key}|0612345678|date={}", later()), "Sub").await;
+    let page = parent.get(&format!("/sends/{subs}")).await;
+    assert!(page.status == StatusCode::OK && !offers_cancel(&page, &subs), "{}", page.body);
+    let page = parent.post(&format!("/sends/{subs}/cancel"), &[("csrf", &csrf)]).await;
+    assert_eq!(page.status, StatusCode::FORBIDDEN);
+    assert!(page.body.contains("only shop-east, whose send it is, can cancel it"), "{}", page.body);
+    assert_eq!(site.world.record(&subs).await.state, MessageState::Scheduled);
+
+    let mut sub = Browser::signed_in(&site, "shop-east").await;
+    let sub_csrf = sub.csrf().await;
+    let page = sub.post(&format!("/sends/{scheduled}/cancel"), &[("csrf", &sub_csrf)]).await;
+    assert_eq!(page.status, StatusCode::NOT_FOUND, "not its parent's");
+    assert!(offers_cancel(&sub.get(&format!("/sends/{subs}")).await, &subs));
+    let page = sub.post(&format!("/sends/{subs}/cancel"), &[("csrf", &sub_csrf)]).await;
+    assert!(page.body.contains("1 credit refunded. Your balance is now 5 credits."), "{}", page.body);
+    assert_eq!(site.world.record(&scheduled).await.state, MessageState::Scheduled, "the parent's left alone");
+    assert_eq!((site.world.credits("parent").await, site.world.credits("shop-east").await), (43, 5));
+}
