@@ -192,8 +192,17 @@ measure: build ## the demo on the release Lambda artifact: cold-start init time 
 	cargo build --bins
 	MAIL2SMS_FUNCTION_BIN=$(BOOTSTRAP) scripts/with-moto.sh $(VENV_BIN)/python scripts/demo.py
 
-bench: ## the benchmarks of benches/pipeline.rs (release): CPU per step and per email
+# The in-process benchmarks of benches/pipeline.rs, then the release function end to end
+# (scripts/bench.py, docs/performance.md): the Lambda artifact of `make build` behind a local
+# Runtime API, against a throwaway emulator through a counting proxy. It prints init, first call, warm wall and process CPU per email, AWS calls per email by
+# kind and peak RSS by email size, and fails when a budget is exceeded. BENCH_ARGS passes options
+# on (`--emails 500`, `--perf FILE` for a profile of the warm emails; `--help` lists them).
+BENCH_ARGS ?=
+bench: build ## the benchmarks: the pipeline's CPU per step (benches/pipeline.rs), then the release function end to end against a local emulator, its budgets checked (scripts/bench.py), then large lists (benches/fan_out.rs)
 	cargo bench --manifest-path $(ROOT)/Cargo.toml --bench pipeline
+	cargo build --manifest-path $(ROOT)/Cargo.toml --bin mail2sms-admin
+	$(ROOT)/scripts/with-moto.sh $(VENV_BIN)/python $(ROOT)/scripts/bench.py --function $(BOOTSTRAP) $(BENCH_ARGS)
+	$(ROOT)/scripts/with-moto.sh cargo bench --manifest-path $(ROOT)/Cargo.toml --bench fan_out
 
 # ---------------------------------------------------------------------------------------------
 # The local emulator session: one moto in the background, with the tables, that the CLI,

@@ -1,30 +1,33 @@
-"""Mail2SMS end-to-end benchmark: the function binary, warm, against a local AWS emulator.
+"""Mail2SMS end-to-end benchmark: the release function binary against a local AWS emulator.
 
 `make bench` builds the release Lambda artifact (`make build`), then runs this script under
 scripts/with-moto.sh (a throwaway moto server; AWS_ENDPOINT_URL and dummy credentials). The
-function runs as a warm Lambda container runs it, behind the minimal Lambda Runtime API of
-scripts/demo.py (imported, with the demo's operator-CLI helpers), with the environment the
-template gives it (JSON logs at INFO level). Between the function and the emulator sits a
-counting HTTP proxy (`AwsCallCounter`): it names every AWS call by service and operation, and it
-keeps the function's connections alive, as AWS's endpoints do (moto's werkzeug server closes
-every connection after one answer; `--connection close` measures that instead).
+function runs as Lambda runs it, behind the minimal Lambda Runtime API of scripts/demo.py
+(imported, with the demo's operator-CLI helpers), with the environment the template gives it
+(JSON logs at INFO level). Between the function and the emulator sits a counting HTTP proxy
+(`AwsCallCounter`): it names every AWS call by service and operation, and it keeps the
+function's connections alive, as AWS's endpoints do (moto's werkzeug server closes every
+connection after one answer; `--connection close` measures that instead).
 
-What it measures, on the function process:
+The emulator is warmed first by throwaway function processes (moto serves its first requests of
+each kind several times slower). Then, on the function process:
 
-- init: from exec to the first poll of the Runtime API, and the process CPU it took;
-- the first invocation after init (one 2 KB, one-recipient email, sent now), wall and CPU;
-- then `--emails` warm ones like it (200 by default): wall time per email (median and mean) and
-  process CPU per email, utime + stime of all the process's threads from /proc/PID/stat, taken
-  before and after the whole run;
-- the AWS calls of each email, by kind (first, and each warm one);
+- COLD_STARTS new processes, each: init, from exec to the first poll of the Runtime API, and the
+  CPU its threads took; its first invocation (one 2 KB, one-recipient email, sent now), wall and
+  CPU, and how much of the wall its AWS calls took. The figures are their medians.
+- the last process goes on with `--emails` warm emails like it (300 by default): wall time per
+  email (median) and process CPU per email, utime + stime of all the process's threads from
+  /proc/PID/stat, taken before and after the whole run (and by schedstat, as a check);
+- the AWS calls of each email, by kind (the first, and each warm one);
 - the peak RSS (VmHWM, as Lambda's "Max Memory Used" counts it) for a 2 KB email, a 5 MB one
   and a 40 MiB one (SES accepts up to 40 MB): the high-water mark is reset (clear_refs) before
-  each size, so each figure is that email's own peak in the warm process; the largest is checked
+  each, so each figure is that email's own peak in the warm process; the largest is checked
   against the template's MemorySize.
 
-It prints the figures and checks the budgets (BUDGETS below); it exits non-zero when one is
-exceeded or when an email did not give what it must (one SMS, one credit). `--perf FILE` also
-records a CPU profile of the function during the warm emails (`perf record -g`).
+It prints the figures and checks the budgets below; it exits non-zero when one is exceeded or
+when an email did not give what it must (one SMS published). `--perf FILE` and `--perf-first
+FILE` record CPU profiles (`perf record`, DWARF call graphs) of the warm emails and of the last
+first call: build the function with the `profiling` cargo profile for symbols.
 
 Python 3.11 standard library, boto3 and scripts/demo.py only.
 """
@@ -79,10 +82,17 @@ SUBJECT_NUMBER = "06 12 34 56 78"
 FROM = "Boutique <shop@boutique.example.com>"
 TEXT = "Votre commande 4521 est prete au magasin. Presentez ce SMS a l'accueil. STOP au 36180"
 SMALL_EMAIL_BYTES = 2_000
+# Sent before the measured processes start, by throwaway ones (EMULATOR_WARM_UP_PROCESSES, each
+# sending its share: a first email from the account, 5 calls, then warm ones, 4 calls): moto
+# serves its first few requests of each kind several times slower than the next ones.
+EMULATOR_WARM_UP_PROCESSES = 2
+EMULATOR_WARM_UP_EMAILS = 6
+# New processes started, each measured from exec to the end of its first call: the figures are
+# their medians. The last one goes on with the warm emails.
+COLD_STARTS = 5
 # SES accepts up to 40 MB "including headers": 40 MiB is on the safe side of either reading.
 SIZES = (("2 KB", SMALL_EMAIL_BYTES), ("5 MB", 5_000_000), ("40 MB", 40 * 1024 * 1024))
 
-ROOT = demo.ROOT
 TARGET_DIR = demo.TARGET_DIR
 BOOTSTRAP = TARGET_DIR / "lambda" / "mail2sms" / "bootstrap"
 FUNCTION_LOG = TARGET_DIR / "bench-function.log"
@@ -144,6 +154,7 @@ class AwsCallCounter:
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
         self._server.daemon_threads = True
+        quiet_resets(self._server)
         self._thread = threading.Thread(target=self._server.serve_forever, name="aws-call-counter", daemon=True)
 
     @property
@@ -327,9 +338,43 @@ class Sent:
     timed_calls: list[tuple[str, float]]
 
 
+@dataclass
+class ColdStart:
+    """A new process: its init (wall, and CPU of its threads), its AWS calls during init, and its
+    first invocation."""
+
+    init_ms: float
+    init_cpu_ms: float
+    init_calls: int
+    first: Sent
+    connections: int  # the connections to AWS the process opened, up to the end of its first call
+
+
 # ---------------------------------------------------------------------------------------------
 # The benchmark
 # ---------------------------------------------------------------------------------------------
+
+
+def function_process(env: dict[str, str]) -> demo.Function:
+    """The function binary behind the demo's Runtime API, started by `with`."""
+    function = demo.Function(env)
+    # The demo's Runtime API writes each answer's head and body apart: without TCP_NODELAY, every
+    # invocation would wait for the function's delayed acknowledgement (40 ms on Linux).
+    function.api._server.RequestHandlerClass.disable_nagle_algorithm = True
+    quiet_resets(function.api._server)
+    return function
+
+
+def quiet_resets(server: ThreadingHTTPServer) -> None:
+    """A connection the function's end reset (its process stopped between two benchmarks' runs)
+    is no error of the server's: it is closed without a traceback."""
+    report = server.handle_error
+
+    def handle_error(request: object, address: object) -> None:
+        if not isinstance(sys.exc_info()[1], (ConnectionResetError, BrokenPipeError)):
+            report(request, address)
+
+    server.handle_error = handle_error
 
 
 class Bench:
@@ -344,7 +389,6 @@ class Bench:
                           s3={"addressing_style": "path"})
         self.s3 = boto3.client("s3", config=boto)
         self.key = ""
-        self.stored = 0
         self.failures: list[str] = []
 
     def expect(self, condition: bool, what: str) -> None:
@@ -358,14 +402,9 @@ class Bench:
                               "--sender", SENDER).strip()
         if not re.fullmatch(r"[0-9a-f]{32,}", self.key):
             raise BenchError("account create did not print a key")
-        # moto loads each service's backend on its first request: SNS's is loaded now, so that
-        # the function's first call does not wait for the emulator's own start (S3 and DynamoDB
-        # served the setup already).
-        boto3.client("sns", config=BotoConfig(connect_timeout=5, read_timeout=demo.COMMAND_SECONDS)).list_topics()
 
     def store(self, raw: bytes) -> str:
         """Stores a raw email as SES's receipt rule would; its SES message id."""
-        self.stored += 1
         message_id = demo.ses_message_id()
         self.s3.put_object(Bucket=demo.CONFIG["INBOUND_BUCKET"], Key=demo.CONFIG["INBOUND_PREFIX"] + message_id,
                            Body=raw)
@@ -386,9 +425,15 @@ class Bench:
         return sent
 
     def run(self) -> int:
+        print(f"Mail2SMS bench: {demo.shown(demo.FUNCTION_BIN)} against the emulator at {self.env['AWS_ENDPOINT_URL']}",
+              flush=True)
         self.setup()
+        print(f"  storing {EMULATOR_WARM_UP_EMAILS + COLD_STARTS} + {self.emails} one-recipient emails of "
+              f"{SMALL_EMAIL_BYTES / 1000:g} KB, then one of "
+              + ", one of ".join(label for label, size in SIZES if size > SMALL_EMAIL_BYTES), flush=True)
         small = small_email(self.key, SMALL_EMAIL_BYTES)
-        first_id = self.store(small)
+        emulator_ids = [self.store(small) for _ in range(EMULATOR_WARM_UP_EMAILS)]
+        first_ids = [self.store(small) for _ in range(COLD_STARTS)]
         warm_ids = [self.store(small) for _ in range(self.emails)]
         large = {label: self.store(large_email(self.key, size) if size > SMALL_EMAIL_BYTES else small)
                  for label, size in SIZES}
@@ -396,40 +441,54 @@ class Bench:
         with AwsCallCounter(self.env["AWS_ENDPOINT_URL"], self.keep_alive) as counter:
             env = {**self.env, "AWS_ENDPOINT_URL": counter.url, "AWS_LAMBDA_LOG_LEVEL": "INFO"}
             demo.FUNCTION_LOG = FUNCTION_LOG
-            function = demo.Function(env)
-            # The demo's Runtime API writes each answer's head and body apart, as the proxy does:
-            # without TCP_NODELAY, every invocation would wait for a delayed acknowledgement.
-            function.api._server.RequestHandlerClass.disable_nagle_algorithm = True
-            with function:
-                pid = function._process.pid
-                limit = time.monotonic() + 30
-                while function.api.first_poll is None:
-                    if function._process.poll() is not None or time.monotonic() > limit:
-                        raise BenchError(f"the function did not start; its log:\n{demo.log_tail()}")
-                    time.sleep(0.001)
-                init_cpu_ms = threads_cpu_ms(pid)
-                init_calls = counter.since(0)
-                recorder = self.start_perf(pid, self.perf_first)
-                first = self.send(function, counter, first_id, "the first email")
-                self.stop_perf(recorder)
+            # moto serves its first requests of each kind slower (its code paths load and warm
+            # up): throwaway function processes send emails first, so that the measured ones meet
+            # a warm emulator, as a new Lambda container meets a warm AWS.
+            share = EMULATOR_WARM_UP_EMAILS // EMULATOR_WARM_UP_PROCESSES
+            for start in range(0, EMULATOR_WARM_UP_EMAILS, share):
+                with function_process(env) as function:
+                    for message_id in emulator_ids[start : start + share]:
+                        self.send(function, counter, message_id, "an emulator warm-up email")
+            print(f"  {COLD_STARTS} cold starts, then {self.emails} warm emails and the large ones in the last "
+                  f"process; AWS through {counter.url}", flush=True)
+            colds: list[ColdStart] = []
+            for n, first_id in enumerate(first_ids, 1):
+                with function_process(env) as function:
+                    colds.append(self.cold_start(function, counter, first_id, last=n == COLD_STARTS))
+                    if n < COLD_STARTS:
+                        continue
+                    pid, connections_before = function._process.pid, counter.connections
+                    recorder = self.start_perf(pid, self.perf)
+                    cpu_before, started = process_cpu_seconds(pid), time.perf_counter()
+                    warm = [self.send(function, counter, message_id, f"warm email {i + 1}")
+                            for i, message_id in enumerate(warm_ids)]
+                    warm_cpu_ms = (process_cpu_seconds(pid) - cpu_before) * 1000 / len(warm)
+                    warm_elapsed = time.perf_counter() - started
+                    self.stop_perf(recorder)
+                    threads = process_threads(pid)
 
-                recorder = self.start_perf(pid, self.perf)
-                cpu_before, started = process_cpu_seconds(pid), time.perf_counter()
-                warm = [self.send(function, counter, message_id, f"warm email {i + 1}")
-                        for i, message_id in enumerate(warm_ids)]
-                warm_cpu_ms = (process_cpu_seconds(pid) - cpu_before) * 1000 / len(warm)
-                warm_elapsed = time.perf_counter() - started
-                self.stop_perf(recorder)
-                threads = process_threads(pid)
+                    peaks = {}
+                    for label, _ in SIZES:
+                        reset_peak_rss(pid)
+                        sent = self.send(function, counter, large[label], f"the {label} email")
+                        peaks[label] = (function.peak_rss_now(), sent)
+                    connections = counter.connections - connections_before
+        return self.report(colds, warm, warm_cpu_ms, warm_elapsed, threads, peaks, connections)
 
-                peaks = {}
-                for label, _ in SIZES:
-                    reset_peak_rss(pid)
-                    sent = self.send(function, counter, large[label], f"the {label} email")
-                    peaks[label] = (function.peak_rss_now(), sent)
-                connections = counter.connections
-        return self.report(function, init_cpu_ms, init_calls, first, warm, warm_cpu_ms, warm_elapsed, threads,
-                           peaks, connections)
+    def cold_start(self, function: demo.Function, counter: AwsCallCounter, first_id: str, last: bool) -> ColdStart:
+        """A new process's init and first call (profiled with --perf-first in the last one)."""
+        pid = function._process.pid
+        mark, connections = counter.seen(), counter.connections
+        limit = time.monotonic() + 30
+        while function.api.first_poll is None:
+            if function._process.poll() is not None or time.monotonic() > limit:
+                raise BenchError(f"the function did not start; its log:\n{demo.log_tail()}")
+            time.sleep(0.001)
+        init_ms, init_cpu_ms, init_calls = function.init_ms(), threads_cpu_ms(pid), counter.since(mark)
+        recorder = self.start_perf(pid, self.perf_first if last else None)
+        first = self.send(function, counter, first_id, "the first email")
+        self.stop_perf(recorder)
+        return ColdStart(init_ms, init_cpu_ms, len(init_calls), first, counter.connections - connections)
 
     @staticmethod
     def start_perf(pid: int, output: Path | None) -> subprocess.Popen | None:
@@ -453,24 +512,34 @@ class Bench:
         if recorder.returncode not in (0, -signal.SIGINT):
             raise BenchError(f"perf record failed: {errors.decode(errors='replace').strip()}")
 
-    def report(self, function: demo.Function, init_cpu_ms: float, init_calls: list[str], first: Sent,
-               warm: list[Sent], warm_cpu_ms: float, warm_elapsed: float, threads: int,
-               peaks: dict[str, tuple[int | None, Sent]], connections: int) -> int:
-        init_ms = function.init_ms()
+    def report(self, colds: list[ColdStart], warm: list[Sent], warm_cpu_ms: float, warm_elapsed: float,
+               threads: int, peaks: dict[str, tuple[int | None, Sent]], connections: int) -> int:
         walls = [sent.wall_ms for sent in warm]
         warm_wall = statistics.median(walls)
         memory_mb = demo.template_memory_mb()
         binary = demo.shown(demo.FUNCTION_BIN)
+        init_ms = statistics.median(cold.init_ms for cold in colds)
+        first_ms = statistics.median(cold.first.wall_ms for cold in colds)
+        # The cold start whose first call took the median time: its calls are the ones shown.
+        first = sorted(colds, key=lambda cold: cold.first.wall_ms)[len(colds) // 2].first
+
+        def spread(values: list[float]) -> str:
+            return f"{min(values):.1f}–{max(values):.1f}"
 
         print()
-        print(f"Function: {binary}, one warm container behind a local Lambda Runtime API; "
-              f"AWS: moto through a counting proxy ({'connections kept alive' if self.keep_alive else 'one connection per call'})")
-        print(f"  init                    {init_ms:8.1f} ms wall   {init_cpu_ms:6.1f} ms CPU"
-              f"   (exec to first poll; {len(init_calls)} AWS calls; CPU of its threads, schedstat)")
-        print(f"  first call              {first.wall_ms:8.1f} ms wall   {first.threads_cpu_ms:6.1f} ms CPU"
-              f"   ({first.wall_ms / warm_wall:.1f}× a warm one; CPU of its threads, schedstat; "
-              f"{first.aws_ms:.1f} ms in AWS calls)")
-        print(f"  init + first call       {init_ms + first.wall_ms:8.1f} ms wall")
+        print(f"Function: {binary}, behind a local Lambda Runtime API; AWS: moto through a counting proxy "
+              f"({'connections kept alive' if self.keep_alive else 'one connection per call'}); "
+              f"medians of {len(colds)} cold starts (range)")
+        print(f"  init                    {init_ms:8.1f} ms wall   "
+              f"{statistics.median(cold.init_cpu_ms for cold in colds):6.1f} ms CPU   "
+              f"({spread([cold.init_ms for cold in colds])} ms; exec to first poll; "
+              f"{max(cold.init_calls for cold in colds)} AWS calls; CPU of its threads, schedstat)")
+        print(f"  first call              {first_ms:8.1f} ms wall   "
+              f"{statistics.median(cold.first.threads_cpu_ms for cold in colds):6.1f} ms CPU   "
+              f"({spread([cold.first.wall_ms for cold in colds])} ms; {first_ms / warm_wall:.1f}× a warm one; "
+              f"{statistics.median(cold.first.aws_ms for cold in colds):.1f} ms of it in AWS calls)")
+        print(f"  init + first call       {statistics.median(c.init_ms + c.first.wall_ms for c in colds):8.1f} ms wall   "
+              f"{statistics.median(c.init_cpu_ms + c.first.threads_cpu_ms for c in colds):6.1f} ms CPU")
         print(f"  warm wall per email     {warm_wall:8.2f} ms median, {statistics.fmean(walls):.2f} ms mean, "
               f"{max(walls):.2f} ms max, over {len(warm)} emails ({len(warm) / warm_elapsed:.0f} emails/s); "
               f"{statistics.median(s.aws_ms for s in warm):.2f} ms of it in AWS calls (median)")
@@ -489,7 +558,8 @@ class Bench:
                 timed.setdefault(kind, []).append(ms)
         print(f"                          each in the proxy and the emulator (median): "
               + ", ".join(f"{kind} {statistics.median(times):.1f} ms" for kind, times in timed.items()))
-        print(f"  connections opened      {connections} in all ({connections / (len(warm) + 1 + len(peaks)):.2f} per email)")
+        print(f"  connections to AWS      {colds[-1].connections} opened by the first call, {connections} by the "
+              f"{len(warm) + len(peaks)} emails after it (in the last process)")
         for label, (peak, sent) in peaks.items():
             print(f"  peak RSS, {label + ' email':<13} {mib(peak):>8} (VmHWM, reset before it; "
                   f"{sent.wall_ms:.0f} ms wall, AWS calls: {describe_calls(sent.calls)})")
@@ -502,8 +572,8 @@ class Bench:
         budgets = [
             (f"process CPU per warm email {warm_cpu_ms:.3f} ms ≤ {CPU_PER_WARM_EMAIL_MS} ms",
              warm_cpu_ms <= CPU_PER_WARM_EMAIL_MS),
-            (f"first call {first.wall_ms:.1f} ms ≤ {FIRST_CALL_TIMES_WARM:g}× a warm one ({warm_wall:.1f} ms)",
-             first.wall_ms <= FIRST_CALL_TIMES_WARM * warm_wall),
+            (f"first call {first_ms:.1f} ms ≤ {FIRST_CALL_TIMES_WARM:g}× a warm one ({warm_wall:.1f} ms)",
+             first_ms <= FIRST_CALL_TIMES_WARM * warm_wall),
             (f"AWS calls per warm email, at most {max(counts)} ≤ {AWS_CALLS_PER_WARM_EMAIL}",
              max(counts) <= AWS_CALLS_PER_WARM_EMAIL),
             (f"peak RSS {mib(largest)} ≤ {RSS_SHARE_OF_MEMORY:.0%} of MemorySize {memory_mb} MB",
@@ -515,7 +585,7 @@ class Bench:
             if not ok:
                 self.failures.append(what)
         log = FUNCTION_LOG.read_text(encoding="utf-8", errors="replace")
-        self.expect(self.key not in log and NUMBER not in log and TEXT not in log,
+        self.expect(self.key not in log and TEXT not in log and not any(n in log for n in (NUMBER, demo.LARGE_NUMBER)),
                     f"the function's log ({demo.shown(FUNCTION_LOG)}) shows the key, the number or the text")
         print()
         if self.failures:
@@ -538,7 +608,7 @@ def mib(kib: int | None) -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--emails", type=int, default=200, help="warm emails to average over (default 200)")
+    parser.add_argument("--emails", type=int, default=300, help="warm emails to average over (default 300)")
     parser.add_argument("--connection", choices=("keep-alive", "close"), default="keep-alive",
                         help="the emulator's connections as the function sees them (default: kept alive, as AWS)")
     parser.add_argument("--function", type=Path, default=Path(os.environ.get("MAIL2SMS_FUNCTION_BIN") or BOOTSTRAP),

@@ -25,7 +25,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
 }
 
 /// Does during init what the first email would otherwise pay for: libphonenumber's metadata is
-/// loaded on first use, every pattern of every region parsed (about 55 ms of CPU), and the
+/// loaded on first use, every pattern of every region parsed (about 50 ms of CPU), and the
 /// patterns a French mobile number meets are compiled on first match.
 fn warm_up() {
     std::hint::black_box(parse_recipients("+33612345678"));
