@@ -82,9 +82,7 @@ where
     ) -> Result<Outcome, PipelineError> {
         let parts = record.part_ids();
         if let Err(error) = self.scheduler.queue_parts(&parts).await {
-            if let Err(release) = self.ledger.release_lease(&record, lease).await {
-                warn!(error = %mask_numbers_in(&release.to_string()), "lease not released; it lapses at its deadline");
-            }
+            self.give_up_lease(&record, lease).await;
             return Err(error.into());
         }
         record.state = MessageState::InParts;

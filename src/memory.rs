@@ -405,7 +405,7 @@ impl MemoryLedger {
         record
             .recipients
             .iter()
-            .filter(|recipient| recipient.delivery != Delivery::OptedOut)
+            .filter(|recipient| matches!(recipient.delivery, Delivery::Pending | Delivery::Sending))
             .filter_map(|recipient| {
                 [&account, &OptOutList::Gateway]
                     .into_iter()

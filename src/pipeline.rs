@@ -569,9 +569,7 @@ where
         let now = match self.send_all(&mut record, lease, fresh).await {
             Ok(now) => now,
             Err(error) => {
-                if let Err(release) = self.ledger.release_lease(&record, lease).await {
-                    warn!(error = %mask_numbers_in(&release.to_string()), "lease not released; it lapses at its deadline");
-                }
+                self.give_up_lease(&record, lease).await;
                 return Err(error);
             }
         };
@@ -595,6 +593,14 @@ where
             refunded_now: now.refunded,
             message_id: record.message_id,
         })
+    }
+
+    /// Gives the lease up after a failure, so that the retry need not wait for it; one that
+    /// cannot be given up lapses at its deadline.
+    pub(crate) async fn give_up_lease(&self, record: &MessageRecord, lease: &Lease) {
+        if let Err(release) = self.ledger.release_lease(record, lease).await {
+            warn!(error = %mask_numbers_in(&release.to_string()), "lease not released; it lapses at its deadline");
+        }
     }
 
     /// Hands the recipients to the provider through a sliding window of at most

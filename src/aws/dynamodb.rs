@@ -1750,14 +1750,15 @@ where
     Ok(answers)
 }
 
-/// What the opt-out lookup of a debit asks about: the account's list and the gateway's, for
-/// each recipient still to be charged.
+/// What an opt-out lookup asks about: the account's list and the gateway's, for each recipient
+/// still to be sent (all of them but the opted-out at a debit; only those left when a scheduled
+/// message goes out).
 fn opt_out_lookup(login: &str, record: &MessageRecord) -> ([OptOutList; 2], Vec<Recipient>) {
     let lists = [OptOutList::Account(login.to_owned()), OptOutList::Gateway];
     let numbers = record
         .recipients
         .iter()
-        .filter(|recipient| recipient.delivery != Delivery::OptedOut)
+        .filter(|recipient| matches!(recipient.delivery, Delivery::Pending | Delivery::Sending))
         .map(|recipient| recipient.number.clone())
         .collect();
     (lists, numbers)

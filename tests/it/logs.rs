@@ -12,6 +12,45 @@ use mail2sms::ports::{OutgoingSms, PortError, SmsGateway};
 #[derive(Clone, Default)]
 struct Captured(Arc<Mutex<Vec<u8>>>);
 
+/// The log of this test's thread, captured as JSON lines at DEBUG while it is alive.
+pub(crate) struct LogCapture {
+    captured: Captured,
+    // Fields drop in this order: the thread's default first, the other dispatcher after it.
+    _guard: tracing::subscriber::DefaultGuard,
+    _other_threads: tracing::Dispatch,
+}
+
+impl LogCapture {
+    pub(crate) fn start() -> LogCapture {
+        let captured = Captured::default();
+        let writer = captured.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .json()
+            .with_max_level(tracing::Level::DEBUG)
+            .with_writer(move || writer.clone())
+            .finish();
+        // For this thread only, until the guard drops: the test's runtime is a current-thread
+        // one, so everything the gateway logs for it is written here, and the other tests of the
+        // binary, each on a thread of its own, neither write to this capture nor replace it.
+        //
+        // A second dispatcher, registered and kept alive as long as the capture, does nothing
+        // but keep tracing from deciding alone on the other threads: with one scoped dispatcher
+        // only, tracing-core decides whether a call site is ever enabled from the default of the
+        // thread that reaches it first, and a site another test reaches first while this one
+        // runs (its default subscribes to nothing) would never be enabled here. With two, every
+        // dispatcher is asked, and each event is checked against this thread's at the time it
+        // happens.
+        let other_threads = tracing::Dispatch::new(tracing::subscriber::NoSubscriber::default());
+        let guard = tracing::subscriber::set_default(subscriber);
+        LogCapture { captured, _guard: guard, _other_threads: other_threads }
+    }
+
+    /// Everything logged so far.
+    pub(crate) fn text(&self) -> String {
+        String::from_utf8(self.captured.0.lock().unwrap().clone()).unwrap()
+    }
+}
+
 impl Write for Captured {
     fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
         self.0.lock().unwrap().extend_from_slice(bytes);
@@ -38,25 +77,7 @@ impl SmsGateway for QuotingRefusal {
 
 #[tokio::test]
 async fn logs_never_show_a_key_a_text_or_a_whole_number() {
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .json()
-        .with_max_level(tracing::Level::DEBUG)
-        .with_writer(move || writer.clone())
-        .finish();
-    // For this thread only, until the guard drops: the test's runtime is a current-thread one, so
-    // everything the gateway logs for it is written here, and the other tests of the binary,
-    // each on a thread of its own, neither write to this capture nor replace it.
-    //
-    // A second dispatcher, registered and kept alive as long as the capture, does nothing but
-    // keep tracing from deciding alone on the other threads: with one scoped dispatcher only,
-    // tracing-core decides whether a call site is ever enabled from the default of the thread
-    // that reaches it first, and a site another test reaches first while this one runs (its
-    // default subscribes to nothing) would never be enabled here. With two, every dispatcher is
-    // asked, and each event is checked against this thread's at the time it happens.
-    let _other_threads = tracing::Dispatch::new(tracing::subscriber::NoSubscriber::default());
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let logs = LogCapture::start();
 
     let world = World::new().await;
     let key = world.account("shop", 10).await;
@@ -74,7 +95,7 @@ async fn logs_never_show_a_key_a_text_or_a_whole_number() {
         gateway.handle(event, &world.invocation()).await.unwrap();
     }
 
-    let log = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let log = logs.text();
     assert!(log.contains("settled") && log.contains("rejected"), "the log says what happened: {log}");
     assert!(log.contains("+*********66"), "the refused number appears masked: {log}");
     for secret in [key.as_str(), "wrong-key", text.as_str(), "+33612345678", "612345678", "+33699887766", "699887766"] {

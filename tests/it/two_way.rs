@@ -4,9 +4,6 @@
 //! sender once however often it is delivered, and STOP or START changes the number's place on
 //! the account's opt-out list.
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
-
 use chrono::Utc;
 use mail2sms::domain::StatusCode;
 use mail2sms::domain::answer::Keyword;
@@ -214,34 +211,9 @@ async fn without_two_way_a_stop_still_applies_and_nothing_is_forwarded() {
     assert!(forwards(&world).is_empty());
 }
 
-/// Everything written to the log, kept for the assertions.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[tokio::test]
 async fn the_log_of_an_answer_shows_neither_its_text_nor_the_number() {
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .json()
-        .with_max_level(tracing::Level::DEBUG)
-        .with_writer(move || writer.clone())
-        .finish();
-    // As in logs.rs: this thread's dispatcher, and a second one so that call sites reached first
-    // by other tests are still enabled here.
-    let _other_threads = tracing::Dispatch::new(tracing::subscriber::NoSubscriber::default());
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let logs = crate::logs::LogCapture::start();
 
     let world = two_way().await;
     let key = world.account("shop", 10).await;
@@ -252,7 +224,7 @@ async fn the_log_of_an_answer_shows_neither_its_text_nor_the_number() {
     handle(&world, inbound("in-log-2", SECOND, &provider_id(&record, SECOND), "STOP")).await;
     handle(&world, inbound("in-log-3", "+33611223344", "no-such-provider-id", &text)).await;
 
-    let log = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let log = logs.text();
     assert!(log.contains("answer by SMS") && log.contains("dropped"), "the log says what happened: {log}");
     assert!(log.contains("+*********78") && log.contains("+*********44"), "numbers appear masked: {log}");
     for secret in [key.as_str(), text.as_str(), FIRST, SECOND, "+33611223344", "611223344"] {
